@@ -1,0 +1,118 @@
+"""The service scenarios: seed the data, then run each one closed-loop against the service."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from loadgen import Op, Result, run_closed_loop
+
+from service import Keys, Service, comment_body, fill_thread, publish
+
+POSTS = [f"p{i:03d}" for i in range(100)]  # post_comment spreads over these
+THREAD_200 = "thread200"  # 50 top-level comments x (1 + 3 replies)
+EMPTY = "empty"
+BIG = "big10k"  # 2,500 top-level comments x (1 + 3 replies) = 10,000
+
+
+@dataclass
+class Config:
+    duration: float
+    concurrency: int
+    warmup: float
+    fill_concurrency: int
+    fill_timeout: float
+
+
+async def seed(session: aiohttp.ClientSession, svc: Service, keys: Keys, cfg: Config) -> None:
+    print("seeding: publishing posts", flush=True)
+    sem = asyncio.Semaphore(cfg.fill_concurrency)
+
+    async def one(post: str) -> None:
+        async with sem:
+            await publish(session, svc, keys.publisher, post)
+
+    await asyncio.gather(*(one(p) for p in [*POSTS, THREAD_200, EMPTY, BIG]))
+    print("seeding: 200-comment thread", flush=True)
+    await fill_thread(
+        session,
+        svc,
+        THREAD_200,
+        top_level=50,
+        replies_each=3,
+        concurrency=cfg.fill_concurrency,
+        limit_s=cfg.fill_timeout,
+    )
+    await check_thread(session, svc)
+
+
+async def check_thread(session: aiohttp.ClientSession, svc: Service) -> None:
+    """Make sure get_thread_200 really returns 200 comments, or its number means nothing."""
+    async with session.get(svc.comments_url(THREAD_200), params={"limit": "200"}) as resp:
+        resp.raise_for_status()
+        thread = await resp.json()
+    top = len(thread["comments"])
+    nested = sum(1 + len(c["replies"]) for c in thread["comments"])
+    if top != 50 or nested != 200:
+        print(f"  warning: thread200 returned {top} top-level / {nested} comments, expected 50/200")
+
+
+def _post_op(session: aiohttp.ClientSession, pick_url: Callable[[], str]) -> Op:
+    counter = itertools.count()
+
+    async def op() -> str | None:
+        async with session.post(pick_url(), json=comment_body(next(counter))) as resp:
+            await resp.read()
+            return None if resp.status == 201 else f"http {resp.status}"
+
+    return op
+
+
+def _get_op(session: aiohttp.ClientSession, url: str, params: list[tuple[str, str]]) -> Op:
+    async def op() -> str | None:
+        # No If-None-Match: the full body is rendered and sent every time.
+        async with session.get(url, params=params) as resp:
+            await resp.read()
+            return None if resp.status == 200 else f"http {resp.status}"
+
+    return op
+
+
+async def run_all(
+    session: aiohttp.ClientSession, svc: Service, keys: Keys, cfg: Config
+) -> dict[str, Result]:
+    results: dict[str, Result] = {}
+
+    async def measure(name: str, op: Op) -> None:
+        print(f"running {name} ({cfg.duration:g}s, concurrency {cfg.concurrency})", flush=True)
+        results[name] = await run_closed_loop(
+            name, op, duration=cfg.duration, concurrency=cfg.concurrency, warmup=cfg.warmup
+        )
+
+    post_urls = [svc.comments_url(p) for p in POSTS]
+    await measure("post_comment", _post_op(session, lambda: random.choice(post_urls)))
+    thread_url = svc.comments_url(THREAD_200)
+    await measure("get_thread_200", _get_op(session, thread_url, [("limit", "200")]))
+    fifty = [("post", p) for p in POSTS[:50]]
+    await measure("counts_50", _get_op(session, svc.counts_url(), fifty))
+
+    empty_url = svc.comments_url(EMPTY)
+    await measure("post_into_empty", _post_op(session, lambda: empty_url))
+
+    print(f"seeding: 10,000-comment thread (concurrency {cfg.fill_concurrency})", flush=True)
+    await fill_thread(
+        session,
+        svc,
+        BIG,
+        top_level=2500,
+        replies_each=3,
+        concurrency=cfg.fill_concurrency,
+        limit_s=cfg.fill_timeout,
+    )
+    big_url = svc.comments_url(BIG)
+    await measure("post_into_10k", _post_op(session, lambda: big_url))
+    return results

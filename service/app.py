@@ -1,0 +1,42 @@
+"""The aiohttp application factory."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from service import credentials
+from service.application import Application
+from service.db import create_pool
+from service.http.problems import problems, request_ids
+from service.http.routes import add_routes
+from service.keys import APPLICATION, POOL, SETTINGS, SITES, TOKEN_KEY
+from service.settings import Settings
+from service.sites import SiteDirectory
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The service for `settings.database_url`, which must be set (the CLI starts an embedded
+    PostgreSQL first when it is not)."""
+    if settings.database_url is None:
+        raise ValueError("create_app needs settings.database_url")
+    app = web.Application(
+        middlewares=[request_ids, problems], client_max_size=settings.max_body_bytes
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(database)
+    add_routes(app)
+    return app
+
+
+async def database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.database_url is not None
+    pool = await create_pool(settings, settings.database_url)
+    app[POOL] = pool
+    app[APPLICATION] = Application(pool)
+    app[SITES] = SiteDirectory(pool)
+    configured = settings.token_key.get_secret_value().encode() if settings.token_key else None
+    async with pool.acquire() as connection:
+        app[TOKEN_KEY] = await credentials.token_key(connection, configured)
+    yield
+    await pool.close()

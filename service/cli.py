@@ -1,0 +1,137 @@
+"""threadlog's command line: serve, migrate, rebuild, sites, keys.
+
+Settings are read here, once, from the environment; each subcommand is a thin wrapper around a
+function that tests call directly.
+"""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import asyncpg
+from aiohttp import web
+from tqdm import tqdm
+
+from service import credentials, migrate
+from service.app import create_app
+from service.credentials import Role
+from service.embedded import start_embedded
+from service.rebuild import count_events, rebuild
+from service.settings import Settings
+
+DEMO_SITE = "demo"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="threadlog", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="listen address (THREADLOG_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (THREADLOG_PORT)")
+
+    commands.add_parser("migrate", help="migrate the database schema to the latest revision")
+    commands.add_parser("rebuild", help="rebuild every read model from the event log")
+
+    sites = commands.add_parser("sites", help="manage sites").add_subparsers(
+        dest="action", required=True
+    )
+    create_site = sites.add_parser("create", help="register a site")
+    create_site.add_argument("site")
+    create_site.add_argument("--title")
+    create_site.add_argument("--origin", action="append", default=[], dest="origins")
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create_key = keys.add_parser("create", help="create an API key; printed once, last line")
+    create_key.add_argument("--site", required=True)
+    create_key.add_argument("--role", required=True, choices=[role.value for role in Role])
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    try:
+        run(arguments, settings)
+    except (credentials.SiteExists, credentials.UnknownSite, ValueError) as error:
+        name = type(error).__name__
+        sys.exit(f"threadlog: {name}: {error}")
+
+
+def run(arguments: argparse.Namespace, settings: Settings) -> None:
+    match arguments.command:
+        case "serve":
+            serve(settings, arguments.host or settings.host, arguments.port or settings.port)
+        case "migrate":
+            migrate.upgrade(database_url(settings))
+            print(f"migrated to {migrate.head_revision()}")
+        case "rebuild":
+            replayed = asyncio.run(rebuild_with_progress(database_url(settings)))
+            print(f"rebuilt every read model from {replayed} events")
+        case "sites":
+            asyncio.run(create_site(database_url(settings), arguments))
+            print(f"created site {arguments.site}")
+        case "keys":
+            key = asyncio.run(create_key(database_url(settings), arguments.site, arguments.role))
+            print(f"created a {arguments.role} key for site {arguments.site}; it is shown once:")
+            print(key)
+
+
+def database_url(settings: Settings) -> str:
+    """The configured database, else the embedded one (started, and migrated for `serve`)."""
+    return settings.database_url or start_embedded(settings.data_dir)
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    embedded = settings.database_url is None
+    url = database_url(settings)
+    if embedded:
+        migrate.upgrade(url)
+        key = asyncio.run(prepare_demo(url))
+        base = settings.public_url or f"http://{host}:{port}"
+        print(f"threadlog on an embedded PostgreSQL in {settings.data_dir}/postgres")
+        print(f"demo site: {DEMO_SITE}; moderator key (shown once): {key}")
+        print(f"try: curl {base}/v1/sites/{DEMO_SITE}/posts/hello-world/comments")
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    web.run_app(app, host=host, port=port, access_log=None, print=print)
+
+
+async def prepare_demo(url: str) -> str:
+    """Make sure the demo site and its first post exist; return a new moderator key."""
+    connection = await asyncpg.connect(url)
+    try:
+        if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", DEMO_SITE):
+            await credentials.create_site(connection, DEMO_SITE, "threadlog demo")
+        return await credentials.create_key(connection, DEMO_SITE, Role.MODERATOR)
+    finally:
+        await connection.close()
+
+
+async def create_site(url: str, arguments: argparse.Namespace) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await credentials.create_site(connection, arguments.site, arguments.title, arguments.origins)
+    finally:
+        await connection.close()
+
+
+async def create_key(url: str, site: str, role: str) -> str:
+    connection = await asyncpg.connect(url)
+    try:
+        return await credentials.create_key(connection, site, Role(role))
+    finally:
+        await connection.close()
+
+
+async def rebuild_with_progress(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        with tqdm(total=await count_events(connection), unit="event", desc="rebuild") as bar:
+            return await rebuild(connection, bar.update)
+    finally:
+        await connection.close()

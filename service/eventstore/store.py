@@ -1,0 +1,186 @@
+"""The append-only event log in PostgreSQL.
+
+Global order is (transaction id, position). Readers of the log take only rows whose writing
+transaction is older than every transaction still running (`pg_snapshot_xmin`), so a row that
+commits late can never appear behind a reader's cursor.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from service.domain.events import Event
+from service.eventstore.codec import JsonObject, decode, encode
+
+
+class StaleTransactionOrder(Exception):
+    """This transaction's id is older than the stream's last writer's: retry with a new one.
+
+    Transaction ids are handed out before row locks are won, so two appenders can get their ids
+    in one order and their locks in the other. The feed orders by transaction id, so such an
+    append would appear before the event it follows; a retry takes a newer id.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    transaction_id: int
+    position: int
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id}-{self.position}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Cursor":
+        """Raise ValueError unless `text` is a cursor this log produced."""
+        transaction_id, sep, position = text.partition("-")
+        if not sep or not transaction_id.isdigit() or not position.isdigit():
+            raise ValueError(f"malformed cursor {text!r}")
+        if len(transaction_id) > 19 or len(position) > 19:
+            raise ValueError(f"malformed cursor {text!r}")
+        cursor = cls(int(transaction_id), int(position))
+        if cursor.transaction_id >= 2**63 or cursor.position >= 2**63:
+            raise ValueError(f"malformed cursor {text!r}")
+        return cursor
+
+
+START = Cursor(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    position: int
+    transaction_id: int
+    stream_id: str
+    version: int
+    event_id: uuid.UUID
+    type: str
+    data: JsonObject
+    metadata: JsonObject
+    recorded_at: datetime
+    event: Event
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.transaction_id, self.position)
+
+
+def stream_id_for(site: str, post_id: str) -> str:
+    return f"post:{site}:{post_id}"
+
+
+APPEND = """
+INSERT INTO events (stream_id, version, event_id, site, type, schema_version, data, metadata)
+SELECT $1, $2 + ordinality, event_id, $3, type, schema_version, data, metadata
+FROM unnest($4::uuid[], $5::text[], $6::smallint[], $7::jsonb[], $8::jsonb[])
+     WITH ORDINALITY AS e(event_id, type, schema_version, data, metadata, ordinality)
+RETURNING position, transaction_id::text::bigint, version, event_id, recorded_at
+"""
+
+
+async def append(
+    connection: asyncpg.Connection,
+    *,
+    stream_id: str,
+    site: str,
+    expected_version: int,
+    last_transaction_id: int,
+    events: list[Event],
+    metadata: JsonObject,
+) -> list[RecordedEvent]:
+    """Append `events` after `expected_version`; the caller holds the stream's lock.
+
+    A concurrent appender that got past the lock anyway violates UNIQUE (stream_id, version).
+    """
+    encoded = [encode(event) for event in events]
+    metadata_json = json.dumps(metadata, separators=(",", ":"))
+    rows = await connection.fetch(
+        APPEND,
+        stream_id,
+        expected_version,
+        site,
+        [uuid.uuid4() for _ in events],
+        [event_type for event_type, _, _ in encoded],
+        [schema_version for _, schema_version, _ in encoded],
+        [json.dumps(data, separators=(",", ":")) for _, _, data in encoded],
+        [metadata_json] * len(events),
+    )
+    if rows and rows[0]["transaction_id"] < last_transaction_id:
+        raise StaleTransactionOrder(stream_id)
+    return [
+        RecordedEvent(
+            position=row["position"],
+            transaction_id=row["transaction_id"],
+            stream_id=stream_id,
+            version=row["version"],
+            event_id=row["event_id"],
+            type=event.event_type,
+            data=data,
+            metadata=metadata,
+            recorded_at=row["recorded_at"],
+            event=event,
+        )
+        for row, event, (_, _, data) in zip(rows, events, encoded, strict=True)
+    ]
+
+
+SELECT_EVENTS = """
+SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, event_id,
+       type, schema_version, data, metadata, recorded_at
+FROM events
+"""
+
+READ_ALL = SELECT_EVENTS + """
+WHERE (transaction_id, position) > ($1::text::xid8, $2)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND ($3::text IS NULL OR site = $3)
+ORDER BY transaction_id, position
+LIMIT $4
+"""
+
+# Only for a caller holding an EXCLUSIVE lock on events: no writer is running, every row is final.
+READ_ALL_LOCKED = SELECT_EVENTS + """
+WHERE (transaction_id, position) > ($1::text::xid8, $2)
+ORDER BY transaction_id, position
+"""
+
+
+async def read_all(
+    connection: asyncpg.Connection, after: Cursor, limit: int, site: str | None = None
+) -> list[RecordedEvent]:
+    """Events after `after` in commit order; never skips a late commit, never repeats."""
+    rows = await connection.fetch(READ_ALL, str(after.transaction_id), after.position, site, limit)
+    return [recorded_from_row(row) for row in rows]
+
+
+async def read_rest_locked(connection: asyncpg.Connection, after: Cursor) -> list[RecordedEvent]:
+    rows = await connection.fetch(READ_ALL_LOCKED, str(after.transaction_id), after.position)
+    return [recorded_from_row(row) for row in rows]
+
+
+async def read_stream(connection: asyncpg.Connection, stream_id: str) -> list[RecordedEvent]:
+    rows = await connection.fetch(
+        SELECT_EVENTS + "WHERE stream_id = $1 ORDER BY version",
+        stream_id,
+    )
+    return [recorded_from_row(row) for row in rows]
+
+
+def recorded_from_row(row: Any) -> RecordedEvent:
+    data = json.loads(row["data"])
+    return RecordedEvent(
+        position=row["position"],
+        transaction_id=row["transaction_id"],
+        stream_id=row["stream_id"],
+        version=row["version"],
+        event_id=row["event_id"],
+        type=row["type"],
+        data=data,
+        metadata=json.loads(row["metadata"]),
+        recorded_at=row["recorded_at"],
+        event=decode(row["type"], row["schema_version"], data),
+    )

@@ -1,0 +1,61 @@
+"""Who is asking: API keys by role and site, and the author's delete token."""
+
+import re
+
+from aiohttp import web
+
+from service.credentials import ApiKey, Role, verify_key
+from service.http.problems import Problem, unauthorized
+from service.keys import POOL, SITES
+from service.sites import Site
+
+MAX_CREDENTIAL_LENGTH = 200
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+async def known_site(request: web.Request, site: str) -> Site:
+    found = await request.app[SITES].get(site)
+    if found is None:
+        raise Problem(404, f"site {site!r} does not exist")
+    return found
+
+
+async def optional_key(request: web.Request) -> ApiKey | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    if len(header) > MAX_CREDENTIAL_LENGTH:
+        raise unauthorized("the Authorization header is too long")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise unauthorized("use Authorization: Bearer <key>")
+    key = await verify_key(request.app[POOL], presented.strip())
+    if key is None:
+        raise unauthorized("the API key is malformed, unknown or revoked")
+    return key
+
+
+async def require_key(request: web.Request, site: str | None, *roles: Role) -> ApiKey:
+    """A valid key of `site` (any site when None) with one of `roles`: else 401 or 403."""
+    key = await optional_key(request)
+    if key is None:
+        raise unauthorized("this endpoint needs Authorization: Bearer <key>")
+    return authorize(key, site, *roles)
+
+
+def authorize(key: ApiKey, site: str | None, *roles: Role) -> ApiKey:
+    if site is not None and key.site != site:
+        raise Problem(403, "this key belongs to another site")
+    if key.role not in roles:
+        allowed = " or ".join(role.value for role in roles)
+        raise Problem(403, f"a {key.role.value} key may not do this; it needs a {allowed} key")
+    return key
+
+
+def delete_token(request: web.Request) -> str | None:
+    token = request.headers.get("X-Delete-Token")
+    if token is None:
+        return None
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise unauthorized("the X-Delete-Token header is malformed")
+    return token

@@ -1,0 +1,138 @@
+"""Write handlers: parse, build one command, execute it, shape one response."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from service import reads
+from service.application import Idempotency, StoredResponse
+from service.credentials import ApiKey, Role, client_hash, delete_token, sha256
+from service.domain.commands import DeleteComment, DeletePost, PostComment, PublishPost
+from service.domain.events import Author, DeletedBy, NewComment
+from service.eventstore.store import RecordedEvent
+from service.http import auth
+from service.http.parsing import parse_body, parse_json, read_body
+from service.http.problems import Problem
+from service.http.schemas import CommentBody, DeleteBody, PostBody
+from service.http.views import json_response, new_comment_view, post_view
+from service.keys import APPLICATION, POOL, REQUEST_ID, TOKEN_KEY
+from service.labels import unique_labels
+from service.rendering import render_markdown
+from service.sites import Site
+
+IDEMPOTENCY_KEY_MAX = 255
+
+
+def metadata(request: web.Request, site: Site, key: ApiKey | None) -> dict[str, Any]:
+    actor = {"kind": "key", "key_id": key.key_id, "role": key.role.value} if key else {"kind": "author"}
+    return {
+        "actor": actor,
+        "request_id": request[REQUEST_ID],
+        "ip_hash": client_hash(site.ip_salt, request.remote or ""),
+    }
+
+
+async def put_post(request: web.Request) -> web.Response:
+    site_id, post_id = request.match_info["site"], request.match_info["post"]
+    key = await auth.require_key(request, site_id, Role.PUBLISHER, Role.MODERATOR)
+    site = await auth.known_site(request, site_id)
+    body = await parse_body(request, PostBody)
+    command = PublishPost(
+        site=site_id,
+        post_id=post_id,
+        title=body.title,
+        url=body.url,
+        labels=unique_labels(body.labels),
+        published_at=body.published_at,
+        at=datetime.now(UTC),
+    )
+    outcome = await request.app[APPLICATION].execute(command, metadata(request, site, key))
+    created = any(recorded.type == "post.published" for recorded in outcome.events)
+    row = await reads.post(request.app[POOL], site_id, post_id)
+    headers = {"Location": request.path} if created else None
+    return json_response(post_view(row), status=201 if created else 200, headers=headers)
+
+
+async def delete_post(request: web.Request) -> web.Response:
+    site_id, post_id = request.match_info["site"], request.match_info["post"]
+    key = await auth.require_key(request, site_id, Role.MODERATOR)
+    site = await auth.known_site(request, site_id)
+    command = DeletePost(site=site_id, post_id=post_id)
+    await request.app[APPLICATION].execute(command, metadata(request, site, key))
+    return web.Response(status=204)
+
+
+async def post_comment(request: web.Request) -> web.Response:
+    site_id, post_id = request.match_info["site"], request.match_info["post"]
+    site = await auth.known_site(request, site_id)
+    raw = await read_body(request)
+    body = parse_json(CommentBody, raw)
+    token_key = request.app[TOKEN_KEY]
+    comment_id = str(uuid.uuid4())
+    token = delete_token(token_key, site_id, comment_id)
+    command = PostComment(
+        site=site_id,
+        post_id=post_id,
+        comment_id=comment_id,
+        parent_id=body.parent_id,
+        author=Author(name=body.author.name, website=body.author.website),
+        body=body.body,
+        body_html=render_markdown(body.body),
+        at=datetime.now(UTC),
+        delete_token_sha256=sha256(token),
+    )
+    meta = metadata(request, site, None) | {"delete_token_sha256": sha256(token).hex()}
+    if body.author.email:
+        meta["author_email_hash"] = client_hash(site.ip_salt, body.author.email.casefold())
+    outcome = await request.app[APPLICATION].execute(
+        command, meta, idempotency_of(request, raw)
+    )
+    response = outcome.replayed or created_comment(outcome.events)
+    # The token is derived, never stored: a replay hands out the same one again.
+    view = response.body | {"delete_token": delete_token(token_key, site_id, response.body["id"])}
+    headers = {"Location": response.location or ""}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(view, status=response.status, headers=headers)
+
+
+def created_comment(events: list[RecordedEvent]) -> StoredResponse:
+    event = events[0].event
+    assert isinstance(event, NewComment)
+    location = f"/v1/sites/{event.site}/posts/{event.post_id}/comments#{event.comment_id}"
+    return StoredResponse(201, new_comment_view(event), location)
+
+
+def idempotency_of(request: web.Request, raw: bytes) -> Idempotency | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
+        raise Problem(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+    scope = f"{request.method} {request.path}"
+    return Idempotency.of(scope, key, hashlib.sha256(raw).digest(), created_comment)
+
+
+async def delete_comment(request: web.Request) -> web.Response:
+    site_id, comment_id = request.match_info["site"], request.match_info["comment"]
+    key = await auth.optional_key(request)
+    token = auth.delete_token(request)
+    if key is None and token is None:
+        raise auth.unauthorized("send the comment's X-Delete-Token or a moderator key")
+    if key is not None:
+        auth.authorize(key, site_id, Role.MODERATOR)
+    site = await auth.known_site(request, site_id)
+    raw = await read_body(request, required=False)
+    reason = parse_json(DeleteBody, raw).reason if raw else None
+    command = DeleteComment(
+        site=site_id,
+        comment_id=comment_id,
+        by=DeletedBy.MODERATOR if key else DeletedBy.AUTHOR,
+        reason=reason,
+        delete_token_sha256=sha256(token) if token and not key else None,
+    )
+    await request.app[APPLICATION].execute(command, metadata(request, site, key))
+    return web.Response(status=204)

@@ -1,0 +1,72 @@
+"""Turning request bytes, query strings and headers into validated values, or a 4xx problem."""
+
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from service.http.problems import Problem
+
+Model = TypeVar("Model", bound=BaseModel)
+JSON_TYPES = ("application/json",)
+
+
+async def read_body(request: web.Request, *, required: bool = True) -> bytes:
+    """The raw body (aiohttp answers 413 past client_max_size), with its media type checked."""
+    body = await request.read()
+    if not body:
+        if required:
+            raise Problem(400, "a JSON request body is required")
+        return body
+    media_type = request.content_type
+    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        raise Problem(415, f"send the body as application/json, not {media_type!r}")
+    return body
+
+
+def parse_json(model: type[Model], body: bytes) -> Model:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        malformed = [e for e in problems if e["type"] in ("json_invalid", "json_type")]
+        if malformed:
+            raise Problem(400, f"the body is not valid JSON: {malformed[0]['msg']}") from None
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in problems)
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in problems]
+        raise Problem(422, detail, errors=errors) from None
+
+
+async def parse_body(request: web.Request, model: type[Model]) -> Model:
+    return parse_json(model, await read_body(request))
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    values = request.query.getall(name, [])
+    if not values:
+        return default
+    text = values[-1]
+    if len(values) > 1 or not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise Problem(400, f"{name} must be one integer from {low} to {high}")
+    value = int(text)
+    if not low <= value <= high:
+        raise Problem(400, f"{name} must be from {low} to {high}, not {value}")
+    return value
+
+
+def query_choice(request: web.Request, name: str, choices: tuple[str, ...]) -> str:
+    values = request.query.getall(name, [])
+    if not values:
+        return choices[0]
+    if len(values) > 1 or values[0] not in choices:
+        raise Problem(400, f"{name} must be one of {', '.join(choices)}")
+    return values[0]
+
+
+def query_text(request: web.Request, name: str, max_length: int = 200) -> str | None:
+    values = request.query.getall(name, [])
+    if not values:
+        return None
+    if len(values) > 1 or not values[0] or len(values[0]) > max_length:
+        raise Problem(400, f"{name} must be given once, 1 to {max_length} characters")
+    return values[0]

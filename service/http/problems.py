@@ -1,0 +1,125 @@
+"""Every failure as RFC 9457 application/problem+json; never a stack trace to the client."""
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from service.domain.errors import DomainError
+from service.keys import REQUEST_ID
+
+log = logging.getLogger("threadlog.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    500: "Internal server error",
+    503: "Not ready",
+}
+SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+    500: "internal-error",
+    503: "not-ready",
+}
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug or SLUGS.get(status, "error")
+        self.title = title or TITLES.get(status, "Error")
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="threadlog"'})
+
+
+def render(request: web.Request, problem: Problem) -> web.Response:
+    body: dict[str, Any] = {
+        "type": f"/problems/{problem.slug}",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.path,
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    return web.Response(
+        status=problem.status,
+        body=json.dumps(body, ensure_ascii=False).encode(),
+        content_type="application/problem+json",
+        headers=problem.headers,
+    )
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-Id", "")
+    request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else str(uuid.uuid4())
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except web.HTTPException as exception:
+        exception.headers["X-Request-Id"] = request_id
+        raise
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return render(request, problem)
+    except DomainError as error:
+        return render(request, Problem(error.status, error.detail, slug=error.slug, title=error.title))
+    except web.HTTPException as exception:
+        if exception.status < 400:
+            raise
+        detail = exception.text if exception.status != 404 else "no such resource"
+        if exception.status == 413:
+            detail = "the request body is larger than the limit"
+        headers = {"Allow": exception.headers["Allow"]} if "Allow" in exception.headers else {}
+        return render(request, Problem(exception.status, detail or exception.reason, headers=headers))
+    except Exception:
+        log.exception("unhandled error in request %s", request.get(REQUEST_ID))
+        return render(
+            request,
+            Problem(500, f"unexpected error; request id {request.get(REQUEST_ID)}"),
+        )

@@ -1,0 +1,144 @@
+"""GET handlers: they read projection tables only."""
+
+import base64
+import hashlib
+import json
+from datetime import datetime
+
+from aiohttp import web
+
+from service import reads
+from service.credentials import Role
+from service.eventstore import store
+from service.eventstore.store import Cursor
+from service.http.auth import known_site, require_key
+from service.http.parsing import query_choice, query_int, query_text
+from service.http.problems import Problem
+from service.http.views import cloud_event, dumps, json_response, nest, post_view
+from service.keys import POOL
+from service.labels import label_key
+
+
+async def get_post(request: web.Request) -> web.Response:
+    site, post_id = request.match_info["site"], request.match_info["post"]
+    row = await reads.post(request.app[POOL], site, post_id)
+    if row is None:
+        await known_site(request, site)
+        raise Problem(404, f"post {post_id!r} does not exist")
+    if row["deleted"]:
+        raise Problem(410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted")
+    return json_response(post_view(row))
+
+
+async def get_thread(request: web.Request) -> web.Response:
+    site, post_id = request.match_info["site"], request.match_info["post"]
+    newest_first = query_choice(request, "sort", ("oldest", "newest")) == "newest"
+    limit = query_int(request, "limit", 50, 1, 200)
+    cursor = query_text(request, "cursor")
+    after = parse_position(cursor) if cursor is not None else None
+    page = await reads.thread_page(
+        request.app[POOL],
+        site,
+        post_id,
+        newest_first=newest_first,
+        after_position=after,
+        limit=limit,
+    )
+    if page is None:
+        await known_site(request, site)
+        raise Problem(404, f"post {post_id!r} does not exist")
+    if page.deleted:
+        raise Problem(410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted")
+    roots = nest(page.rows)
+    if newest_first:
+        roots.reverse()
+    last_root = max if not newest_first else min
+    next_cursor = None
+    if page.has_more and roots:
+        root_positions = [row["position"] for row in page.rows if row["parent_id"] is None]
+        next_cursor = str(last_root(root_positions))
+    body = dumps({"post": post_id, "total": page.total, "comments": roots, "next": next_cursor})
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def parse_position(cursor: str) -> int:
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 18:
+        raise Problem(400, "cursor is malformed; pass the `next` value of a previous page")
+    return int(cursor)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+async def get_labels(request: web.Request) -> web.Response:
+    site = request.match_info["site"]
+    by_count = query_choice(request, "sort", ("name", "count")) == "count"
+    await known_site(request, site)
+    rows = await reads.labels(request.app[POOL], site, by_count)
+    labels = [{"label": row["label"], "post_count": row["post_count"]} for row in rows]
+    return json_response({"labels": labels})
+
+
+async def get_label_posts(request: web.Request) -> web.Response:
+    site, label = request.match_info["site"], request.match_info["label"]
+    if not 1 <= len(label.strip()) <= 50:
+        raise Problem(404, "labels are 1 to 50 characters")
+    limit = query_int(request, "limit", 20, 1, 100)
+    cursor = query_text(request, "cursor")
+    before = parse_label_cursor(cursor) if cursor is not None else None
+    await known_site(request, site)
+    rows = await reads.label_posts(request.app[POOL], site, label_key(label), before, limit)
+    page = rows[:limit]
+    next_cursor = label_cursor(page[-1]) if len(rows) > limit else None
+    return json_response({"posts": [post_view(row) for row in page], "next": next_cursor})
+
+
+def label_cursor(row: object) -> str:
+    published_at: datetime = row["published_at"]  # type: ignore[index]
+    text = json.dumps([published_at.isoformat(), row["post_id"]])  # type: ignore[index]
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def parse_label_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        published_at, post_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        moment = datetime.fromisoformat(published_at)
+        if not isinstance(post_id, str) or "\x00" in post_id or moment.tzinfo is None:
+            raise ValueError(post_id)
+        return moment, post_id
+    except (ValueError, TypeError, UnicodeError):
+        raise Problem(400, "cursor is malformed; pass the `next` value of a previous page") from None
+
+
+async def get_counts(request: web.Request) -> web.Response:
+    site = request.match_info["site"]
+    post_ids = request.query.getall("post", [])
+    if not 1 <= len(post_ids) <= 100:
+        raise Problem(400, "give 1 to 100 `post` parameters")
+    if any(not 1 <= len(post_id) <= 128 or "\x00" in post_id for post_id in post_ids):
+        raise Problem(400, "each `post` is 1 to 128 characters")
+    await known_site(request, site)
+    return json_response({"counts": await reads.counts(request.app[POOL], site, post_ids)})
+
+
+async def get_events(request: web.Request) -> web.Response:
+    key = await require_key(request, None, Role.SUBSCRIBER, Role.MODERATOR)
+    limit = query_int(request, "limit", 100, 1, 1000)
+    after_text = query_text(request, "after")
+    try:
+        after = Cursor.parse(after_text) if after_text is not None else store.START
+    except ValueError:
+        raise Problem(400, "after is malformed; pass a `cursor` of an event") from None
+    async with request.app[POOL].acquire() as connection:
+        events = await store.read_all(connection, after, limit, site=key.site)
+    next_cursor = str(events[-1].cursor) if events else after_text
+    return json_response({"events": [cloud_event(e) for e in events], "next": next_cursor})

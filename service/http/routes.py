@@ -1,0 +1,29 @@
+"""The whole HTTP route table."""
+
+from aiohttp import web
+
+from service.http import commands, health, queries
+
+SITE = r"{site:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
+POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
+COMMENT = r"{comment:[A-Za-z0-9-]{1,64}}"
+
+
+def add_routes(app: web.Application) -> None:
+    site = f"/v1/sites/{SITE}"
+    routes = [
+        ("PUT", f"{site}/posts/{POST}", commands.put_post),
+        ("GET", f"{site}/posts/{POST}", queries.get_post),
+        ("DELETE", f"{site}/posts/{POST}", commands.delete_post),
+        ("POST", f"{site}/posts/{POST}/comments", commands.post_comment),
+        ("GET", f"{site}/posts/{POST}/comments", queries.get_thread),
+        ("DELETE", f"{site}/comments/{COMMENT}", commands.delete_comment),
+        ("GET", f"{site}/labels", queries.get_labels),
+        ("GET", f"{site}/labels/{{label}}/posts", queries.get_label_posts),
+        ("GET", f"{site}/counts", queries.get_counts),
+        ("GET", "/v1/events", queries.get_events),
+        ("GET", "/healthz", health.get_health),
+        ("GET", "/readyz", health.get_ready),
+    ]
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler, name=handler.__name__)

@@ -1,0 +1,94 @@
+"""Request bodies. Text is bounded, free of NUL and control characters, and never coerced."""
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def no_controls(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("must not contain NUL or other control characters")
+    return value
+
+
+def single_line(value: str) -> str:
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+def not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+def email(value: str) -> str:
+    if not EMAIL.fullmatch(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+def utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def line(max_length: int) -> tuple[object, ...]:
+    return (
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(no_controls),
+        AfterValidator(single_line),
+    )
+
+
+Name = Annotated[str, *line(100)]
+Title = Annotated[str, *line(300)]
+Label = Annotated[str, *line(50)]
+Reason = Annotated[str, *line(500)]
+Url = Annotated[str, StringConstraints(max_length=2048), AfterValidator(no_controls), AfterValidator(http_url)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(email)]
+Markdown = Annotated[
+    str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(no_controls),
+    AfterValidator(not_blank),
+]  # fmt: skip
+CommentId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(no_controls)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PostBody(Body):
+    title: Title
+    url: Url
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+    published_at: Annotated[AwareDatetime, AfterValidator(utc)] | None = None
+
+
+class AuthorBody(Body):
+    name: Name
+    email: Email | None = None
+    website: Url | None = None
+
+
+class CommentBody(Body):
+    author: AuthorBody
+    body: Markdown
+    parent_id: CommentId | None = None
+
+
+class DeleteBody(Body):
+    reason: Reason | None = None

@@ -1,0 +1,15 @@
+"""Every typed key of the aiohttp application and request."""
+
+import asyncpg
+from aiohttp import web
+
+from service.application import Application
+from service.settings import Settings
+from service.sites import SiteDirectory
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+APPLICATION = web.AppKey("application", Application)
+SITES = web.AppKey("sites", SiteDirectory)
+TOKEN_KEY = web.AppKey("token_key", bytes)
+REQUEST_ID = "request_id"

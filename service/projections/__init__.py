@@ -1,0 +1,20 @@
+"""The read models updated in the append's transaction, and their replay."""
+
+from types import ModuleType
+
+import asyncpg
+
+from service.eventstore.store import RecordedEvent
+from service.projections import labels, posts, threads
+
+INLINE: tuple[ModuleType, ...] = (posts, threads, labels)
+
+
+async def apply_all(connection: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+    for recorded in events:
+        for projection in INLINE:
+            await projection.apply(connection, recorded)
+
+
+def tables() -> list[str]:
+    return [table for projection in INLINE for table in projection.TABLES]

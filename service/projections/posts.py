@@ -1,0 +1,52 @@
+"""Read model `posts`: each post's public fields and its visible comment count."""
+
+import asyncpg
+
+from service.domain.events import CommentDeleted, NewComment, PostContent, PostDeleted
+from service.eventstore.store import RecordedEvent
+
+NAME = "posts"
+TABLES = ("posts",)
+
+# Every statement guards on `position < $n`: an event is applied to a row at most once.
+UPSERT = """
+INSERT INTO posts (site, post_id, title, url, labels, published_at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (site, post_id) DO UPDATE SET
+    title = excluded.title, url = excluded.url, labels = excluded.labels,
+    published_at = excluded.published_at, position = excluded.position
+WHERE posts.position < excluded.position
+"""
+
+ADJUST = """
+UPDATE posts SET comment_count = comment_count + $3, position = $4
+WHERE site = $1 AND post_id = $2 AND position < $4
+"""
+
+
+async def apply(connection: asyncpg.Connection, recorded: RecordedEvent) -> None:
+    event, position = recorded.event, recorded.position
+    match event:
+        case PostContent():
+            await connection.execute(
+                UPSERT,
+                event.site,
+                event.post_id,
+                event.title,
+                event.url,
+                list(event.labels),
+                event.published_at,
+                position,
+            )
+        case PostDeleted():
+            await connection.execute(
+                """UPDATE posts SET deleted = true, comment_count = 0, position = $3
+                   WHERE site = $1 AND post_id = $2 AND position < $3""",
+                event.site,
+                event.post_id,
+                position,
+            )
+        case NewComment():
+            await connection.execute(ADJUST, event.site, event.post_id, 1, position)
+        case CommentDeleted():
+            await connection.execute(ADJUST, event.site, event.post_id, -1, position)

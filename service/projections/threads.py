@@ -1,0 +1,70 @@
+"""Read model `thread_comments`: every comment of every thread, nested by `ancestors`.
+
+A deleted comment keeps its row without author or body; it is shown as a tombstone while
+`live_descendants > 0`, that is while some reply below it is still visible.
+"""
+
+import asyncpg
+
+from service.domain.events import CommentDeleted, CommentReplied, NewComment, PostDeleted
+from service.eventstore.store import RecordedEvent
+
+NAME = "threads"
+TABLES = ("thread_comments",)
+
+# The insert is skipped when the row exists, and then the ancestors are not counted again.
+INSERT_COMMENT = """
+WITH parent AS (
+    SELECT root_id, ancestors || comment_id AS ancestors
+    FROM thread_comments WHERE site = $1 AND comment_id = $4
+), inserted AS (
+    INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
+                                 position, author_name, author_website, body_html, created_at)
+    SELECT $1, $2, $3, $4,
+           coalesce((SELECT root_id FROM parent), $2),
+           coalesce((SELECT ancestors FROM parent), '{}'),
+           $5, $6, $7, $8, $9
+    ON CONFLICT (site, comment_id) DO NOTHING
+    RETURNING ancestors
+)
+UPDATE thread_comments SET live_descendants = live_descendants + 1
+WHERE site = $1 AND comment_id = ANY((SELECT ancestors FROM inserted)::text[])
+"""
+
+DELETE_COMMENT = """
+WITH deleted AS (
+    UPDATE thread_comments
+    SET deleted_by = $3, author_name = NULL, author_website = NULL, body_html = NULL
+    WHERE site = $1 AND comment_id = $2 AND deleted_by IS NULL
+    RETURNING ancestors
+)
+UPDATE thread_comments SET live_descendants = live_descendants - 1
+WHERE site = $1 AND comment_id = ANY((SELECT ancestors FROM deleted)::text[])
+"""
+
+
+async def apply(connection: asyncpg.Connection, recorded: RecordedEvent) -> None:
+    event = recorded.event
+    match event:
+        case NewComment():
+            parent_id = event.parent_id if isinstance(event, CommentReplied) else None
+            await connection.execute(
+                INSERT_COMMENT,
+                event.site,
+                event.comment_id,
+                event.post_id,
+                parent_id,
+                recorded.position,
+                event.author.name,
+                event.author.website,
+                event.body_html,
+                event.created_at,
+            )
+        case CommentDeleted():
+            await connection.execute(DELETE_COMMENT, event.site, event.comment_id, event.by.value)
+        case PostDeleted():
+            await connection.execute(
+                "DELETE FROM thread_comments WHERE site = $1 AND post_id = $2",
+                event.site,
+                event.post_id,
+            )

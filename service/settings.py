@@ -1,0 +1,26 @@
+"""Settings, read once from the environment by the CLI and passed down."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLOG_", frozen=True, extra="ignore")
+
+    # When unset, `serve` runs on an embedded PostgreSQL kept under `data_dir`.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "THREADLOG_DATABASE_URL")
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    data_dir: Path = Path(".threadlog")
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=16, ge=1)
+    # Derives comment delete tokens; generated and kept in the database when unset.
+    token_key: SecretStr | None = None
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    # Used in printed URLs when the service sits behind a proxy.
+    public_url: str | None = None
