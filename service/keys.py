@@ -12,4 +12,4 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 APPLICATION = web.AppKey("application", Application)
 SITES = web.AppKey("sites", SiteDirectory)
 TOKEN_KEY = web.AppKey("token_key", bytes)
-REQUEST_ID = "request_id"
+REQUEST_ID = web.RequestKey("request_id", str)

@@ -18,41 +18,48 @@ BATCH = 1000
 Progress = Callable[[int], None]
 
 
-async def rebuild(connection: asyncpg.Connection, progress: Progress = lambda done: None) -> int:
+def no_progress(done: int) -> None:
+    pass
+
+
+async def rebuild(connection: asyncpg.Connection, progress: Progress = no_progress) -> int:
     """Rebuild all inline read models; returns the number of events replayed."""
-    await prepare(connection)
+    await prepare(connection, SCHEMA)
     try:
-        cursor, replayed = await replay(connection, store.START, progress)
+        cursor, replayed = await replay(connection, progress)
         async with connection.transaction():
             await connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
             rest = await store.read_rest_locked(connection, cursor)
             await apply_all(connection, rest)
-            replayed += len(rest)
             progress(len(rest))
-            if rest:
-                cursor = rest[-1].cursor
-            await swap(connection, cursor)
+            await swap(connection, rest[-1].cursor if rest else cursor)
+        return replayed + len(rest)
     finally:
         await connection.execute("RESET search_path")
         await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    return replayed
 
 
-async def prepare(connection: asyncpg.Connection) -> None:
-    await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    await connection.execute(f"CREATE SCHEMA {SCHEMA}")
+async def replay_into(connection: asyncpg.Connection, schema: str) -> Cursor:
+    """Replay the whole log into fresh read-model tables in `schema`, and leave them there."""
+    await prepare(connection, schema)
+    try:
+        cursor, _ = await replay(connection, no_progress)
+    finally:
+        await connection.execute("RESET search_path")
+    return cursor
+
+
+async def prepare(connection: asyncpg.Connection, schema: str) -> None:
+    await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    await connection.execute(f"CREATE SCHEMA {schema}")
     for table in tables():
-        await connection.execute(
-            f"CREATE TABLE {SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)"
-        )
+        await connection.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
     # Projections name their tables unqualified; during the replay they resolve here.
-    await connection.execute(f"SET search_path = {SCHEMA}, public")
+    await connection.execute(f"SET search_path = {schema}, public")
 
 
-async def replay(
-    connection: asyncpg.Connection, cursor: Cursor, progress: Progress
-) -> tuple[Cursor, int]:
-    replayed = 0
+async def replay(connection: asyncpg.Connection, progress: Progress) -> tuple[Cursor, int]:
+    cursor, replayed = store.START, 0
     while True:
         async with connection.transaction():
             batch = await store.read_all(connection, cursor, BATCH)

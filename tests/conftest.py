@@ -1,0 +1,134 @@
+"""One fresh, migrated database per test run, on the PostgreSQL at 127.0.0.1:5432 when it
+answers (or TEST_DATABASE_URL), else on an embedded server. Tests isolate by fresh ids."""
+
+import asyncio
+import os
+import secrets
+import socket
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from service import credentials, migrate
+from service.app import create_app
+from service.credentials import Role
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_url() -> str:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        return configured
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return "postgresql://postgres@127.0.0.1:5432/postgres"
+    except OSError:
+        from service.embedded import start_embedded
+
+        folder = Path(tempfile.mkdtemp(prefix="threadlog-test-pg-", dir=ROOT / ".threadlog"))
+        return start_embedded(folder)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def run_in_thread(function: object, *args: object) -> None:
+    # Alembic runs its own event loop; keep it off the test loop's thread.
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            function(*args)  # type: ignore[operator]
+        except BaseException as error:  # pragma: no cover - re-raised below
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    (ROOT / ".threadlog").mkdir(exist_ok=True)
+    return server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_url: str) -> Iterator[str]:
+    name = f"threadlog_test_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(admin_url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = with_database(admin_url, name)
+    run_in_thread(migrate.upgrade, url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created = await asyncpg.create_pool(database_url, min_size=2, max_size=20)
+    assert created is not None
+    yield created
+    await created.close()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, pool_max_size=20)
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    test_client: TestClient = TestClient(TestServer(create_app(settings)))  # type: ignore[type-arg]
+    await test_client.start_server()
+    yield test_client
+    await test_client.close()
+
+
+@dataclass(frozen=True)
+class SiteKeys:
+    site: str
+    publisher: str
+    moderator: str
+    subscriber: str
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {getattr(self, role)}"}
+
+
+async def make_site(pool: asyncpg.Pool) -> SiteKeys:
+    site = f"site-{secrets.token_hex(4)}"
+    async with pool.acquire() as connection:
+        await credentials.create_site(connection, site, f"Site {site}", ["https://blog.example"])
+        keys = [await credentials.create_key(connection, site, role) for role in Role]
+    return SiteKeys(site, *keys)
+
+
+@pytest.fixture
+async def site(pool: asyncpg.Pool) -> SiteKeys:
+    return await make_site(pool)
+
+
+@pytest.fixture
+async def other_site(pool: asyncpg.Pool) -> SiteKeys:
+    return await make_site(pool)

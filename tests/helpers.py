@@ -1,0 +1,57 @@
+"""Small helpers shared by HTTP tests."""
+
+import secrets
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import SiteKeys
+
+
+def new_id(prefix: str = "post") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+async def publish(
+    client: TestClient,  # type: ignore[type-arg]
+    site: SiteKeys,
+    post_id: str | None = None,
+    **fields: Any,
+) -> str:
+    post_id = post_id or new_id()
+    body = {"title": f"Title {post_id}", "url": f"https://blog.example/{post_id}", "labels": []}
+    body |= fields
+    response = await client.put(
+        f"/v1/sites/{site.site}/posts/{post_id}", json=body, headers=site.auth("publisher")
+    )
+    assert response.status in (200, 201), await response.text()
+    return post_id
+
+
+async def comment(
+    client: TestClient,  # type: ignore[type-arg]
+    site: SiteKeys,
+    post_id: str,
+    body: str = "hello",
+    parent_id: str | None = None,
+    name: str = "Ann",
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"author": {"name": name}, "body": body}
+    if parent_id:
+        payload["parent_id"] = parent_id
+    response = await client.post(f"/v1/sites/{site.site}/posts/{post_id}/comments", json=payload)
+    assert response.status == 201, await response.text()
+    created: dict[str, Any] = await response.json()
+    return created
+
+
+async def thread(
+    client: TestClient,  # type: ignore[type-arg]
+    site: SiteKeys,
+    post_id: str,
+    **query: Any,
+) -> dict[str, Any]:
+    response = await client.get(f"/v1/sites/{site.site}/posts/{post_id}/comments", params=query)
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
