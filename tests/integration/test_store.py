@@ -1,0 +1,183 @@
+"""The event log under concurrency: no lost, repeated or reordered events."""
+
+import asyncio
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from service import decisions
+from service.application import Application
+from service.domain.commands import DeleteComment, PostComment, PublishPost
+from service.domain.events import Author, CommentPosted, DeletedBy
+from service.eventstore import store
+from service.eventstore.store import Cursor, RecordedEvent, StaleTransactionOrder
+from tests.conftest import make_site
+
+WRITERS = 16
+PER_WRITER = 150
+META = {"actor": {"kind": "author"}, "request_id": "test", "ip_hash": "x"}
+
+
+def publish(site: str, post_id: str) -> PublishPost:
+    return PublishPost(
+        site=site, post_id=post_id, title="T", url="https://b.example/", labels=(),
+        published_at=None, at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def comment(site: str, post_id: str, parent_id: str | None = None) -> PostComment:
+    return PostComment(
+        site=site, post_id=post_id, comment_id=str(uuid.uuid4()), parent_id=parent_id,
+        author=Author(name="w"), body="b", body_html="<p>b</p>", at=datetime.now(UTC),
+        delete_token_sha256=b"t" * 32,
+    )  # fmt: skip
+
+
+async def site_events(pool: asyncpg.Pool, site: str) -> list[RecordedEvent]:
+    async with pool.acquire() as connection:
+        return await store.read_all(connection, store.START, 1_000_000, site=site)
+
+
+async def test_a_subscriber_sees_every_event_exactly_once_under_16_writers(
+    pool: asyncpg.Pool,
+) -> None:
+    site = (await make_site(pool)).site
+    application = Application(pool)
+    posts = [f"p{n}" for n in range(8)]
+    for post_id in posts:
+        await application.execute(publish(site, post_id), META)
+    done = asyncio.Event()
+    seen: list[uuid.UUID] = []
+
+    async def subscriber() -> None:
+        cursor = store.START
+        async with pool.acquire() as connection:
+            while True:
+                finished = done.is_set()
+                batch = await store.read_all(connection, cursor, 100, site=site)
+                seen.extend(recorded.event_id for recorded in batch)
+                if batch:
+                    cursor = batch[-1].cursor
+                elif finished:
+                    return
+                else:
+                    await asyncio.sleep(0.005)
+
+    async def writer(number: int) -> None:
+        for n in range(PER_WRITER):
+            # Writers share posts, so appends to one stream also contend for its lock.
+            await application.execute(comment(site, posts[(number + n) % len(posts)]), META)
+
+    reading = asyncio.create_task(subscriber())
+    await asyncio.gather(*(writer(number) for number in range(WRITERS)))
+    done.set()
+    await reading
+    committed = [recorded.event_id for recorded in await site_events(pool, site)]
+    assert len(committed) == len(posts) + WRITERS * PER_WRITER
+    assert len(seen) == len(set(seen)), "an event was delivered twice"
+    assert seen == committed, "the live reader saw another order or missed events"
+
+
+async def test_within_a_post_the_feed_keeps_the_stream_order(pool: asyncpg.Pool) -> None:
+    site = (await make_site(pool)).site
+    application = Application(pool)
+    await application.execute(publish(site, "hot"), META)
+
+    async def chain(depth: int) -> None:
+        parent: str | None = None
+        for _ in range(depth):
+            command = comment(site, "hot", parent)
+            await application.execute(command, META)
+            parent = command.comment_id
+        assert parent is not None
+        deletion = DeleteComment(
+            site=site, comment_id=parent, by=DeletedBy.MODERATOR, reason=None,
+            delete_token_sha256=None,
+        )  # fmt: skip
+        await application.execute(deletion, META)
+
+    await asyncio.gather(*(chain(6) for _ in range(24)))
+    events = await site_events(pool, site)
+    assert [recorded.version for recorded in events] == list(range(1, len(events) + 1))
+    arrived: set[str] = set()
+    for recorded in events:
+        data = recorded.data
+        if recorded.type == "comment.replied":
+            assert data["parent_id"] in arrived, "a reply arrived before its parent"
+        if recorded.type == "comment.deleted":
+            assert data["comment_id"] in arrived, "a delete arrived before its comment"
+        if "comment_id" in data:
+            arrived.add(data["comment_id"])
+
+
+async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.Pool) -> None:
+    site = (await make_site(pool)).site
+    application = Application(pool)
+    await application.execute(publish(site, "p"), META)
+    stream_id = store.stream_id_for(site, "p")
+    async with pool.acquire() as early:
+        transaction = early.transaction()
+        await transaction.start()
+        try:
+            await early.fetchval("SELECT pg_current_xact_id()")  # takes its id now
+            await application.execute(comment(site, "p"), META)  # a newer id writes first
+            late = comment(site, "p")
+            loaded = await decisions.load_for_update(early, stream_id, late)
+            with pytest.raises(StaleTransactionOrder):
+                await append_one(early, loaded, site, stream_id)
+        finally:
+            await transaction.rollback()
+
+
+async def append_one(
+    connection: asyncpg.Connection, loaded: decisions.LoadedThread, site: str, stream_id: str
+) -> None:
+    event = CommentPosted(
+        site=site, post_id="p", comment_id=str(uuid.uuid4()), author=Author(name="w"), body="b",
+        body_html="<p>b</p>", created_at=datetime.now(UTC),
+    )  # fmt: skip
+    await store.append(
+        connection,
+        stream_id=stream_id,
+        site=site,
+        expected_version=loaded.version,
+        last_transaction_id=loaded.last_transaction_id,
+        events=[event],
+        metadata=META,
+    )
+
+
+async def test_the_application_retries_a_stale_transaction(pool: asyncpg.Pool) -> None:
+    site = (await make_site(pool)).site
+    application = Application(pool)
+    await application.execute(publish(site, "p"), META)
+    results = await asyncio.gather(*(application.execute(comment(site, "p"), META) for _ in range(40)))
+    assert all(len(outcome.events) == 1 for outcome in results)
+    assert len(await site_events(pool, site)) == 41
+
+
+async def test_events_cannot_be_updated_or_deleted(pool: asyncpg.Pool) -> None:
+    site = (await make_site(pool)).site
+    await Application(pool).execute(publish(site, "p"), META)
+    async with pool.acquire() as connection:
+        for statement in (
+            "UPDATE events SET type = 'x' WHERE site = $1",
+            "DELETE FROM events WHERE site = $1",
+        ):
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await connection.execute(statement, site)
+    assert len(await site_events(pool, site)) == 1
+
+
+@pytest.mark.parametrize("text", ["", "1", "a-1", "1-a", "-1", "1--1", "9" * 20 + "-1", "1-2-3"])
+def test_malformed_cursors_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        Cursor.parse(text)
+
+
+def test_a_cursor_round_trips() -> None:
+    cursor = Cursor(secrets.randbelow(2**40), secrets.randbelow(2**40))
+    assert Cursor.parse(str(cursor)) == cursor
