@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 
 from service import decisions
-from service.domain.commands import Command, DeleteComment
+from service.db import Connection, Pool
+from service.domain.commands import Command, DeleteComment, DeletePost, PostComment, PublishPost
 from service.domain.errors import CommentNotFound, DomainError
 from service.domain.thread import decide
 from service.eventstore import store
@@ -75,7 +76,7 @@ class Outcome:
 
 
 class Application:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
     async def execute(
@@ -120,22 +121,21 @@ class Application:
             return Outcome(recorded)
 
 
-async def post_id_of(connection: asyncpg.Connection, command: Command) -> str:
-    if isinstance(command, DeleteComment):
-        post_id = await decisions.post_of_comment(connection, command.site, command.comment_id)
-        if post_id is None:
-            raise CommentNotFound(f"comment {command.comment_id!r} does not exist")
-        return post_id
-    post_id_field: str = getattr(command, "post_id")
-    return post_id_field
+async def post_id_of(connection: Connection, command: Command) -> str:
+    match command:
+        case DeleteComment():
+            post_id = await decisions.post_of_comment(connection, command.site, command.comment_id)
+            if post_id is None:
+                raise CommentNotFound(f"comment {command.comment_id!r} does not exist")
+            return post_id
+        case PublishPost() | DeletePost() | PostComment():
+            return command.post_id
+    raise TypeError(f"unknown command {type(command).__name__}")
 
 
-async def find_response(
-    connection: asyncpg.Connection, idempotency: Idempotency
-) -> StoredResponse | None:
+async def find_response(connection: Connection, idempotency: Idempotency) -> StoredResponse | None:
     row = await connection.fetchrow(
-        "SELECT request_sha256, status, body, location FROM idempotency_keys "
-        "WHERE key_sha256 = $1",
+        "SELECT request_sha256, status, body, location FROM idempotency_keys WHERE key_sha256 = $1",
         idempotency.key_sha256,
     )
     if row is None:
@@ -146,7 +146,7 @@ async def find_response(
 
 
 async def keep_response(
-    connection: asyncpg.Connection, idempotency: Idempotency, response: StoredResponse
+    connection: Connection, idempotency: Idempotency, response: StoredResponse
 ) -> None:
     await connection.execute(
         """INSERT INTO idempotency_keys (key_sha256, request_sha256, status, body, location)

@@ -115,7 +115,9 @@ async def prepare_demo(url: str) -> str:
 async def create_site(url: str, arguments: argparse.Namespace) -> None:
     connection = await asyncpg.connect(url)
     try:
-        await credentials.create_site(connection, arguments.site, arguments.title, arguments.origins)
+        await credentials.create_site(
+            connection, arguments.site, arguments.title, arguments.origins
+        )
     finally:
         await connection.close()
 
@@ -132,6 +134,10 @@ async def rebuild_with_progress(url: str) -> int:
     connection = await asyncpg.connect(url)
     try:
         with tqdm(total=await count_events(connection), unit="event", desc="rebuild") as bar:
-            return await rebuild(connection, bar.update)
+
+            def advance(done: int) -> None:
+                bar.update(done)
+
+            return await rebuild(connection, advance)
     finally:
         await connection.close()

@@ -6,10 +6,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-import asyncpg
+from service.db import Connection, Pool
 
 KEY_PATTERN = re.compile(r"tl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 SITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
@@ -41,7 +42,10 @@ def sha256(value: str | bytes) -> bytes:
 
 
 async def create_site(
-    connection: asyncpg.Connection, site: str, title: str | None = None, origins: list[str] = []
+    connection: Connection,
+    site: str,
+    title: str | None = None,
+    origins: Sequence[str] = (),
 ) -> None:
     if not SITE_PATTERN.fullmatch(site):
         raise ValueError(f"site {site!r} must match {SITE_PATTERN.pattern}")
@@ -50,14 +54,14 @@ async def create_site(
            ON CONFLICT (site) DO NOTHING""",
         site,
         title or site,
-        origins,
+        list(origins),
         secrets.token_bytes(32),
     )
     if status.endswith(" 0"):
         raise SiteExists(site)
 
 
-async def create_key(connection: asyncpg.Connection, site: str, role: Role) -> str:
+async def create_key(connection: Connection, site: str, role: Role) -> str:
     """Create a key and return it; only its digest is kept."""
     if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", site):
         raise UnknownSite(site)
@@ -73,7 +77,7 @@ async def create_key(connection: asyncpg.Connection, site: str, role: Role) -> s
     return f"tl_{key_id}_{secret}"
 
 
-async def verify_key(connection: asyncpg.Connection, presented: str) -> ApiKey | None:
+async def verify_key(connection: Connection | Pool, presented: str) -> ApiKey | None:
     match = KEY_PATTERN.fullmatch(presented)
     if match is None:
         return None
@@ -89,7 +93,7 @@ async def verify_key(connection: asyncpg.Connection, presented: str) -> ApiKey |
     return ApiKey(key_id, row["site"], Role(row["role"]))
 
 
-async def token_key(connection: asyncpg.Connection, configured: bytes | None) -> bytes:
+async def token_key(connection: Connection, configured: bytes | None) -> bytes:
     """The key that derives delete tokens: configured, or made once and kept in the database."""
     if configured:
         return configured

@@ -1,12 +1,23 @@
-"""The connection pool."""
+"""The connection pool, and the connection type every query function takes."""
+
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from service.settings import Settings
 
+# A pooled connection or a direct one (the CLI and tests use both). Only the stubs are generic.
+if TYPE_CHECKING:
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection | PoolConnectionProxy
+    Pool = asyncpg.Pool
 
-async def create_pool(settings: Settings, database_url: str) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+
+async def create_pool(settings: Settings, database_url: str) -> Pool:
+    pool: Any = await asyncpg.create_pool(
         database_url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
@@ -15,4 +26,4 @@ async def create_pool(settings: Settings, database_url: str) -> asyncpg.Pool:
         server_settings={"application_name": "threadlog"},
     )
     assert pool is not None
-    return pool
+    return pool  # type: ignore[no-any-return]

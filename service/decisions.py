@@ -4,8 +4,7 @@ and one row per comment. Loading it costs the same whatever the thread's size.""
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import asyncpg
-
+from service.db import Connection
 from service.domain.commands import Command, DeleteComment, PostComment
 from service.domain.events import CommentDeleted, Event, NewComment
 from service.domain.thread import CommentState, PostState, ThreadState, evolve
@@ -32,7 +31,7 @@ FROM stream_comments WHERE site = $1 AND comment_id = ANY($2::text[])
 """
 
 
-async def post_of_comment(connection: asyncpg.Connection, site: str, comment_id: str) -> str | None:
+async def post_of_comment(connection: Connection, site: str, comment_id: str) -> str | None:
     # A comment never moves to another post, so this needs no lock.
     post_id: str | None = await connection.fetchval(
         "SELECT post_id FROM stream_comments WHERE site = $1 AND comment_id = $2", site, comment_id
@@ -40,9 +39,7 @@ async def post_of_comment(connection: asyncpg.Connection, site: str, comment_id:
     return post_id
 
 
-async def load_for_update(
-    connection: asyncpg.Connection, stream_id: str, command: Command
-) -> LoadedThread:
+async def load_for_update(connection: Connection, stream_id: str, command: Command) -> LoadedThread:
     """Lock the post's row, then read the comments the command touches.
 
     The lock must be the transaction's first write (see store.StaleTransactionOrder), and the
@@ -93,7 +90,7 @@ ON CONFLICT (stream_id) DO UPDATE SET
 
 
 async def save(
-    connection: asyncpg.Connection,
+    connection: Connection,
     loaded: LoadedThread,
     command: Command,
     events: list[Event],
@@ -120,7 +117,7 @@ async def save(
 
 
 async def save_comment(
-    connection: asyncpg.Connection, command: Command, event: Event, state: ThreadState
+    connection: Connection, command: Command, event: Event, state: ThreadState
 ) -> None:
     match event, command:
         case NewComment(), PostComment():

@@ -1,14 +1,14 @@
 """Every typed key of the aiohttp application and request."""
 
-import asyncpg
 from aiohttp import web
 
 from service.application import Application
+from service.db import Pool
 from service.settings import Settings
 from service.sites import SiteDirectory
 
 SETTINGS = web.AppKey("settings", Settings)
-POOL = web.AppKey("pool", asyncpg.Pool)
+POOL = web.AppKey("pool", Pool)
 APPLICATION = web.AppKey("application", Application)
 SITES = web.AppKey("sites", SiteDirectory)
 TOKEN_KEY = web.AppKey("token_key", bytes)

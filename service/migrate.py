@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
-import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.util import await_only
+
+from service.db import Connection
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,7 +47,7 @@ def head_revision() -> str:
     return head
 
 
-async def current_revision(connection: asyncpg.Connection) -> str | None:
+async def current_revision(connection: Connection) -> str | None:
     exists = await connection.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
     if not exists:
         return None
@@ -63,4 +64,5 @@ def run_script(sql: str) -> None:
     from alembic import op
 
     driver_connection = op.get_bind().connection.driver_connection
+    assert driver_connection is not None
     await_only(driver_connection.execute(sql))

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
+from service.db import Connection, Pool
 
 POST_COLUMNS = "post_id, title, url, labels, published_at, comment_count, deleted"
 
@@ -41,7 +41,7 @@ class ThreadPage:
 
 
 async def thread_page(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Connection | Pool,
     site: str,
     post_id: str,
     *,
@@ -57,16 +57,18 @@ async def thread_page(
         return None
     first = rows[0]
     comments = [row for row in rows if row["comment_id"] is not None]
-    return ThreadPage(first["comment_count"], first["deleted"], comments, first["page_size"] > limit)
+    return ThreadPage(
+        first["comment_count"], first["deleted"], comments, first["page_size"] > limit
+    )
 
 
-async def post(connection: asyncpg.Pool, site: str, post_id: str) -> Any:
+async def post(connection: Pool, site: str, post_id: str) -> Any:
     return await connection.fetchrow(
         f"SELECT {POST_COLUMNS} FROM posts WHERE site = $1 AND post_id = $2", site, post_id
     )
 
 
-async def counts(connection: asyncpg.Pool, site: str, post_ids: list[str]) -> dict[str, int]:
+async def counts(connection: Pool, site: str, post_ids: list[str]) -> dict[str, int]:
     rows = await connection.fetch(
         """SELECT post_id, comment_count FROM posts
            WHERE site = $1 AND post_id = ANY($2::text[]) AND NOT deleted""",
@@ -77,7 +79,7 @@ async def counts(connection: asyncpg.Pool, site: str, post_ids: list[str]) -> di
     return {post_id: found.get(post_id, 0) for post_id in post_ids}
 
 
-async def labels(connection: asyncpg.Pool, site: str, by_count: bool) -> list[Any]:
+async def labels(connection: Pool, site: str, by_count: bool) -> list[Any]:
     order = "post_count DESC, label_key" if by_count else "label_key"
     return await connection.fetch(
         f"SELECT label, post_count FROM labels WHERE site = $1 ORDER BY {order}", site
@@ -85,7 +87,7 @@ async def labels(connection: asyncpg.Pool, site: str, by_count: bool) -> list[An
 
 
 async def label_posts(
-    connection: asyncpg.Pool,
+    connection: Pool,
     site: str,
     key: str,
     before: tuple[datetime, str] | None,

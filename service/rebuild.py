@@ -6,8 +6,7 @@ on), replays the few events that came meanwhile and swaps the tables in one tran
 
 from collections.abc import Callable
 
-import asyncpg
-
+from service.db import Connection
 from service.eventstore import store
 from service.eventstore.store import Cursor
 from service.projections import INLINE, apply_all, tables
@@ -22,7 +21,7 @@ def no_progress(done: int) -> None:
     pass
 
 
-async def rebuild(connection: asyncpg.Connection, progress: Progress = no_progress) -> int:
+async def rebuild(connection: Connection, progress: Progress = no_progress) -> int:
     """Rebuild all inline read models; returns the number of events replayed."""
     await prepare(connection, SCHEMA)
     try:
@@ -39,7 +38,7 @@ async def rebuild(connection: asyncpg.Connection, progress: Progress = no_progre
         await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
-async def replay_into(connection: asyncpg.Connection, schema: str) -> Cursor:
+async def replay_into(connection: Connection, schema: str) -> Cursor:
     """Replay the whole log into fresh read-model tables in `schema`, and leave them there."""
     await prepare(connection, schema)
     try:
@@ -49,16 +48,18 @@ async def replay_into(connection: asyncpg.Connection, schema: str) -> Cursor:
     return cursor
 
 
-async def prepare(connection: asyncpg.Connection, schema: str) -> None:
+async def prepare(connection: Connection, schema: str) -> None:
     await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     await connection.execute(f"CREATE SCHEMA {schema}")
     for table in tables():
-        await connection.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
+        await connection.execute(
+            f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+        )
     # Projections name their tables unqualified; during the replay they resolve here.
     await connection.execute(f"SET search_path = {schema}, public")
 
 
-async def replay(connection: asyncpg.Connection, progress: Progress) -> tuple[Cursor, int]:
+async def replay(connection: Connection, progress: Progress) -> tuple[Cursor, int]:
     cursor, replayed = store.START, 0
     while True:
         async with connection.transaction():
@@ -71,7 +72,7 @@ async def replay(connection: asyncpg.Connection, progress: Progress) -> tuple[Cu
         progress(len(batch))
 
 
-async def swap(connection: asyncpg.Connection, cursor: Cursor) -> None:
+async def swap(connection: Connection, cursor: Cursor) -> None:
     for table in tables():
         await connection.execute(f"DROP TABLE public.{table}")
         await connection.execute(f"ALTER TABLE {SCHEMA}.{table} SET SCHEMA public")
@@ -87,6 +88,6 @@ async def swap(connection: asyncpg.Connection, cursor: Cursor) -> None:
         )
 
 
-async def count_events(connection: asyncpg.Connection) -> int:
+async def count_events(connection: Connection) -> int:
     total: int = await connection.fetchval("SELECT count(*) FROM events")
     return total

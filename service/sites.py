@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 
-import asyncpg
+from service.db import Pool
 
 CACHE_SECONDS = 30.0
 
@@ -17,7 +17,7 @@ class Site:
 
 
 class SiteDirectory:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
         self.cache: dict[str, tuple[float, Site]] = {}
 

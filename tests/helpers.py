@@ -1,5 +1,6 @@
 """Small helpers shared by HTTP tests."""
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -55,3 +56,24 @@ async def thread(
     assert response.status == 200, await response.text()
     body: dict[str, Any] = await response.json()
     return body
+
+
+async def feed(
+    client: TestClient,  # type: ignore[type-arg]
+    site: SiteKeys,
+    expected: int,
+    **params: Any,
+) -> dict[str, Any]:
+    """The site's feed once it holds `expected` events.
+
+    The feed shows an event only when every older transaction on the cluster has ended, so a
+    transaction elsewhere (another test run, a backup) can delay it for a moment.
+    """
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        response = await client.get("/v1/events", params=params, headers=site.auth("subscriber"))
+        assert response.status == 200, await response.text()
+        page: dict[str, Any] = await response.json()
+        if len(page["events"]) >= expected or asyncio.get_running_loop().time() > deadline:
+            return page
+        await asyncio.sleep(0.01)

@@ -156,13 +156,19 @@ def evolve(state: ThreadState, event: Event) -> ThreadState:
             )
             return state.model_copy(update={"post": post})
         case PostDeleted() if state.post is not None:
-            return state.model_copy(update={"post": state.post.model_copy(update={"deleted": True})})
+            return state.model_copy(
+                update={"post": state.post.model_copy(update={"deleted": True})}
+            )
         case CommentReplied():
             parent = state.comments.get(event.parent_id)
             depth = parent.depth + 1 if parent else 1
-            return with_comment(state, event.comment_id, CommentState(post_id=event.post_id, depth=depth))
+            return with_comment(
+                state, event.comment_id, CommentState(post_id=event.post_id, depth=depth)
+            )
         case CommentPosted():
-            return with_comment(state, event.comment_id, CommentState(post_id=event.post_id, depth=0))
+            return with_comment(
+                state, event.comment_id, CommentState(post_id=event.post_id, depth=0)
+            )
         case CommentDeleted() if event.comment_id in state.comments:
             deleted = state.comments[event.comment_id].model_copy(update={"deleted": True})
             return with_comment(state, event.comment_id, deleted)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
+from service.db import Connection
 from service.domain.events import Event
 from service.eventstore.codec import JsonObject, decode, encode
 
@@ -83,7 +82,7 @@ RETURNING position, transaction_id::text::bigint, version, event_id, recorded_at
 
 
 async def append(
-    connection: asyncpg.Connection,
+    connection: Connection,
     *,
     stream_id: str,
     site: str,
@@ -134,35 +133,41 @@ SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, vers
 FROM events
 """
 
-READ_ALL = SELECT_EVENTS + """
+READ_ALL = (
+    SELECT_EVENTS
+    + """
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
   AND ($3::text IS NULL OR site = $3)
 ORDER BY transaction_id, position
 LIMIT $4
 """
+)
 
 # Only for a caller holding an EXCLUSIVE lock on events: no writer is running, every row is final.
-READ_ALL_LOCKED = SELECT_EVENTS + """
+READ_ALL_LOCKED = (
+    SELECT_EVENTS
+    + """
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
 ORDER BY transaction_id, position
 """
+)
 
 
 async def read_all(
-    connection: asyncpg.Connection, after: Cursor, limit: int, site: str | None = None
+    connection: Connection, after: Cursor, limit: int, site: str | None = None
 ) -> list[RecordedEvent]:
     """Events after `after` in commit order; never skips a late commit, never repeats."""
     rows = await connection.fetch(READ_ALL, str(after.transaction_id), after.position, site, limit)
     return [recorded_from_row(row) for row in rows]
 
 
-async def read_rest_locked(connection: asyncpg.Connection, after: Cursor) -> list[RecordedEvent]:
+async def read_rest_locked(connection: Connection, after: Cursor) -> list[RecordedEvent]:
     rows = await connection.fetch(READ_ALL_LOCKED, str(after.transaction_id), after.position)
     return [recorded_from_row(row) for row in rows]
 
 
-async def read_stream(connection: asyncpg.Connection, stream_id: str) -> list[RecordedEvent]:
+async def read_stream(connection: Connection, stream_id: str) -> list[RecordedEvent]:
     rows = await connection.fetch(
         SELECT_EVENTS + "WHERE stream_id = $1 ORDER BY version",
         stream_id,

@@ -15,7 +15,7 @@ from service.domain.events import Author, DeletedBy, NewComment
 from service.eventstore.store import RecordedEvent
 from service.http import auth
 from service.http.parsing import parse_body, parse_json, read_body
-from service.http.problems import Problem
+from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
 from service.http.views import json_response, new_comment_view, post_view
 from service.keys import APPLICATION, POOL, REQUEST_ID, TOKEN_KEY
@@ -27,7 +27,9 @@ IDEMPOTENCY_KEY_MAX = 255
 
 
 def metadata(request: web.Request, site: Site, key: ApiKey | None) -> dict[str, Any]:
-    actor = {"kind": "key", "key_id": key.key_id, "role": key.role.value} if key else {"kind": "author"}
+    actor = (
+        {"kind": "key", "key_id": key.key_id, "role": key.role.value} if key else {"kind": "author"}
+    )
     return {
         "actor": actor,
         "request_id": request[REQUEST_ID],
@@ -87,9 +89,7 @@ async def post_comment(request: web.Request) -> web.Response:
     meta = metadata(request, site, None) | {"delete_token_sha256": sha256(token).hex()}
     if body.author.email:
         meta["author_email_hash"] = client_hash(site.ip_salt, body.author.email.casefold())
-    outcome = await request.app[APPLICATION].execute(
-        command, meta, idempotency_of(request, raw)
-    )
+    outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))
     response = outcome.replayed or created_comment(outcome.events)
     # The token is derived, never stored: a replay hands out the same one again.
     view = response.body | {"delete_token": delete_token(token_key, site_id, response.body["id"])}
@@ -121,7 +121,7 @@ async def delete_comment(request: web.Request) -> web.Response:
     key = await auth.optional_key(request)
     token = auth.delete_token(request)
     if key is None and token is None:
-        raise auth.unauthorized("send the comment's X-Delete-Token or a moderator key")
+        raise unauthorized("send the comment's X-Delete-Token or a moderator key")
     if key is not None:
         auth.authorize(key, site_id, Role.MODERATOR)
     site = await auth.known_site(request, site_id)

@@ -32,7 +32,9 @@ def parse_json(model: type[Model], body: bytes) -> Model:
         malformed = [e for e in problems if e["type"] in ("json_invalid", "json_type")]
         if malformed:
             raise Problem(400, f"the body is not valid JSON: {malformed[0]['msg']}") from None
-        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in problems)
+        detail = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in problems
+        )
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in problems]
         raise Problem(422, detail, errors=errors) from None
 

@@ -108,7 +108,9 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     except Problem as problem:
         return render(request, problem)
     except DomainError as error:
-        return render(request, Problem(error.status, error.detail, slug=error.slug, title=error.title))
+        return render(
+            request, Problem(error.status, error.detail, slug=error.slug, title=error.title)
+        )
     except web.HTTPException as exception:
         if exception.status < 400:
             raise
@@ -116,7 +118,9 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         if exception.status == 413:
             detail = "the request body is larger than the limit"
         headers = {"Allow": exception.headers["Allow"]} if "Allow" in exception.headers else {}
-        return render(request, Problem(exception.status, detail or exception.reason, headers=headers))
+        return render(
+            request, Problem(exception.status, detail or exception.reason, headers=headers)
+        )
     except Exception:
         log.exception("unhandled error in request %s", request.get(REQUEST_ID))
         return render(

@@ -26,7 +26,9 @@ async def get_post(request: web.Request) -> web.Response:
         await known_site(request, site)
         raise Problem(404, f"post {post_id!r} does not exist")
     if row["deleted"]:
-        raise Problem(410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted")
+        raise Problem(
+            410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted"
+        )
     return json_response(post_view(row))
 
 
@@ -48,7 +50,9 @@ async def get_thread(request: web.Request) -> web.Response:
         await known_site(request, site)
         raise Problem(404, f"post {post_id!r} does not exist")
     if page.deleted:
-        raise Problem(410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted")
+        raise Problem(
+            410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted"
+        )
     roots = nest(page.rows)
     if newest_first:
         roots.reverse()
@@ -116,7 +120,9 @@ def parse_label_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError(post_id)
         return moment, post_id
     except (ValueError, TypeError, UnicodeError):
-        raise Problem(400, "cursor is malformed; pass the `next` value of a previous page") from None
+        raise Problem(
+            400, "cursor is malformed; pass the `next` value of a previous page"
+        ) from None
 
 
 async def get_counts(request: web.Request) -> web.Response:

@@ -58,13 +58,21 @@ Name = Annotated[str, *line(100)]
 Title = Annotated[str, *line(300)]
 Label = Annotated[str, *line(50)]
 Reason = Annotated[str, *line(500)]
-Url = Annotated[str, StringConstraints(max_length=2048), AfterValidator(no_controls), AfterValidator(http_url)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(email)]
+Url = Annotated[
+    str, StringConstraints(max_length=2048), AfterValidator(no_controls), AfterValidator(http_url)
+]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(email)
+]
 Markdown = Annotated[
-    str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(no_controls),
+    str,
+    StringConstraints(min_length=1, max_length=10_000),
+    AfterValidator(no_controls),
     AfterValidator(not_blank),
-]  # fmt: skip
-CommentId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(no_controls)]
+]
+CommentId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(no_controls)
+]
 
 
 class Body(BaseModel):

@@ -2,15 +2,14 @@
 
 from types import ModuleType
 
-import asyncpg
-
+from service.db import Connection
 from service.eventstore.store import RecordedEvent
 from service.projections import labels, posts, threads
 
 INLINE: tuple[ModuleType, ...] = (posts, threads, labels)
 
 
-async def apply_all(connection: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+async def apply_all(connection: Connection, events: list[RecordedEvent]) -> None:
     for recorded in events:
         for projection in INLINE:
             await projection.apply(connection, recorded)

@@ -3,8 +3,7 @@
 A label's shown spelling is the one of the first post that brought it in.
 """
 
-import asyncpg
-
+from service.db import Connection
 from service.domain.events import PostContent, PostDeleted
 from service.eventstore.store import RecordedEvent
 from service.labels import label_key
@@ -39,7 +38,7 @@ WHERE site = $1 AND label_key IN (SELECT label_key FROM removed)
 DROP_EMPTY = "DELETE FROM labels WHERE site = $1 AND post_count <= 0"
 
 
-async def apply(connection: asyncpg.Connection, recorded: RecordedEvent) -> None:
+async def apply(connection: Connection, recorded: RecordedEvent) -> None:
     event = recorded.event
     match event:
         case PostContent():

@@ -1,7 +1,6 @@
 """Read model `posts`: each post's public fields and its visible comment count."""
 
-import asyncpg
-
+from service.db import Connection
 from service.domain.events import CommentDeleted, NewComment, PostContent, PostDeleted
 from service.eventstore.store import RecordedEvent
 
@@ -24,7 +23,7 @@ WHERE site = $1 AND post_id = $2 AND position < $4
 """
 
 
-async def apply(connection: asyncpg.Connection, recorded: RecordedEvent) -> None:
+async def apply(connection: Connection, recorded: RecordedEvent) -> None:
     event, position = recorded.event, recorded.position
     match event:
         case PostContent():

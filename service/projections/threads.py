@@ -4,8 +4,7 @@ A deleted comment keeps its row without author or body; it is shown as a tombsto
 `live_descendants > 0`, that is while some reply below it is still visible.
 """
 
-import asyncpg
-
+from service.db import Connection
 from service.domain.events import CommentDeleted, CommentReplied, NewComment, PostDeleted
 from service.eventstore.store import RecordedEvent
 
@@ -43,7 +42,7 @@ WHERE site = $1 AND comment_id = ANY((SELECT ancestors FROM deleted)::text[])
 """
 
 
-async def apply(connection: asyncpg.Connection, recorded: RecordedEvent) -> None:
+async def apply(connection: Connection, recorded: RecordedEvent) -> None:
     event = recorded.event
     match event:
         case NewComment():

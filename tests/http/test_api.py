@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import SiteKeys
-from tests.helpers import comment, new_id, publish, thread
+from tests.helpers import comment, feed, new_id, publish, thread
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -17,14 +17,22 @@ def ids(views: list[dict[str, Any]]) -> list[str]:
 
 async def test_publish_then_update_then_read_a_post(client: Client, site: SiteKeys) -> None:
     path = f"/v1/sites/{site.site}/posts/hello"
-    body = {"title": "Hello", "url": "https://blog.example/hello", "labels": ["News", " news ", "Tech"],
-            "published_at": "2026-01-02T03:04:05+01:00"}  # fmt: skip
+    body = {
+        "title": "Hello",
+        "url": "https://blog.example/hello",
+        "labels": ["News", " news ", "Tech"],
+        "published_at": "2026-01-02T03:04:05+01:00",
+    }
     created = await client.put(path, json=body, headers=site.auth("publisher"))
     assert created.status == 201 and created.headers["Location"] == path
     assert await created.json() == {
-        "id": "hello", "title": "Hello", "url": "https://blog.example/hello",
-        "labels": ["News", "Tech"], "published_at": "2026-01-02T02:04:05Z", "comment_count": 0,
-    }  # fmt: skip
+        "id": "hello",
+        "title": "Hello",
+        "url": "https://blog.example/hello",
+        "labels": ["News", "Tech"],
+        "published_at": "2026-01-02T02:04:05Z",
+        "comment_count": 0,
+    }
     updated = await client.put(path, json=body | {"title": "Hi"}, headers=site.auth("moderator"))
     assert updated.status == 200 and (await updated.json())["title"] == "Hi"
     again = await client.put(path, json=body | {"title": "Hi"}, headers=site.auth("publisher"))
@@ -36,9 +44,9 @@ async def test_publish_then_update_then_read_a_post(client: Client, site: SiteKe
 async def test_an_unchanged_put_appends_no_event(client: Client, site: SiteKeys) -> None:
     post_id = await publish(client, site)
     await publish(client, site, post_id)
-    feed = await client.get("/v1/events", headers=site.auth("subscriber"))
-    types = [event["type"] for event in (await feed.json())["events"]]
-    assert types == ["post.published"]
+    await comment(client, site, post_id)
+    types = [event["type"] for event in (await feed(client, site, 2))["events"]]
+    assert types == ["post.published", "comment.posted"]
 
 
 async def test_comments_nest_and_count(client: Client, site: SiteKeys) -> None:
@@ -76,7 +84,9 @@ async def test_the_author_deletes_with_the_token(client: Client, site: SiteKeys)
     assert ids(view["comments"]) == [other["id"]] and view["total"] == 1
 
 
-async def test_tombstones_stay_only_while_replies_are_visible(client: Client, site: SiteKeys) -> None:
+async def test_tombstones_stay_only_while_replies_are_visible(
+    client: Client, site: SiteKeys
+) -> None:
     post_id = await publish(client, site)
     parent = await comment(client, site, post_id, "parent")
     child = await comment(client, site, post_id, "child", parent["id"])
@@ -84,8 +94,9 @@ async def test_tombstones_stay_only_while_replies_are_visible(client: Client, si
 
     async def delete(view: dict[str, Any], role: str | None = None) -> None:
         headers = site.auth(role) if role else {"X-Delete-Token": view["delete_token"]}
-        response = await client.delete(f"/v1/sites/{site.site}/comments/{view['id']}",
-                                       json={"reason": "spam"}, headers=headers)  # fmt: skip
+        response = await client.delete(
+            f"/v1/sites/{site.site}/comments/{view['id']}", json={"reason": "spam"}, headers=headers
+        )
         assert response.status == 204
 
     await delete(parent, "moderator")
@@ -94,14 +105,24 @@ async def test_tombstones_stay_only_while_replies_are_visible(client: Client, si
     assert view["total"] == 1
     [top] = view["comments"]
     assert top == {
-        "id": parent["id"], "parent_id": None, "author": None, "body_html": None,
-        "created_at": parent["created_at"], "deleted": {"by": "moderator"},
-        "replies": [{
-            "id": child["id"], "parent_id": parent["id"], "author": None, "body_html": None,
-            "created_at": child["created_at"], "deleted": {"by": "author"},
-            "replies": [{k: v for k, v in grandchild.items() if k != "delete_token"}],
-        }],
-    }  # fmt: skip
+        "id": parent["id"],
+        "parent_id": None,
+        "author": None,
+        "body_html": None,
+        "created_at": parent["created_at"],
+        "deleted": {"by": "moderator"},
+        "replies": [
+            {
+                "id": child["id"],
+                "parent_id": parent["id"],
+                "author": None,
+                "body_html": None,
+                "created_at": child["created_at"],
+                "deleted": {"by": "author"},
+                "replies": [{k: v for k, v in grandchild.items() if k != "delete_token"}],
+            }
+        ],
+    }
     await delete(grandchild)
     view = await thread(client, site, post_id)
     assert view["comments"] == [] and view["total"] == 0
@@ -140,12 +161,18 @@ async def test_etag_answers_304_until_the_thread_changes(client: Client, site: S
     assert changed.status == 200 and changed.headers["ETag"] != etag
 
 
-async def test_labels_group_case_insensitively_and_list_posts(client: Client, site: SiteKeys) -> None:
-    older = await publish(client, site, labels=["Python", "Tips"], published_at="2026-01-01T00:00:00Z")
+async def test_labels_group_case_insensitively_and_list_posts(
+    client: Client, site: SiteKeys
+) -> None:
+    older = await publish(
+        client, site, labels=["Python", "Tips"], published_at="2026-01-01T00:00:00Z"
+    )
     newer = await publish(client, site, labels=[" PYTHON "], published_at="2026-02-01T00:00:00Z")
     third = await publish(client, site, labels=["python"], published_at="2026-03-01T00:00:00Z")
     labels = await (await client.get(f"/v1/sites/{site.site}/labels")).json()
-    assert labels == {"labels": [{"label": "Python", "post_count": 3}, {"label": "Tips", "post_count": 1}]}
+    assert labels == {
+        "labels": [{"label": "Python", "post_count": 3}, {"label": "Tips", "post_count": 1}]
+    }
     by_count = await (await client.get(f"/v1/sites/{site.site}/labels?sort=count")).json()
     assert by_count["labels"][0]["label"] == "Python"
     path = f"/v1/sites/{site.site}/labels/pYtHoN/posts"
@@ -155,10 +182,15 @@ async def test_labels_group_case_insensitively_and_list_posts(client: Client, si
     assert ids(rest["posts"]) == [older] and rest["next"] is None
     await publish(client, site, older, labels=["Tips"], published_at="2026-01-01T00:00:00Z")
     labels = await (await client.get(f"/v1/sites/{site.site}/labels")).json()
-    assert labels["labels"] == [{"label": "Python", "post_count": 2}, {"label": "Tips", "post_count": 1}]
+    assert labels["labels"] == [
+        {"label": "Python", "post_count": 2},
+        {"label": "Tips", "post_count": 1},
+    ]
 
 
-async def test_a_deleted_post_leaves_reads_and_the_label_index(client: Client, site: SiteKeys) -> None:
+async def test_a_deleted_post_leaves_reads_and_the_label_index(
+    client: Client, site: SiteKeys
+) -> None:
     post_id = await publish(client, site, labels=["Gone"])
     await comment(client, site, post_id)
     path = f"/v1/sites/{site.site}/posts/{post_id}"
@@ -167,12 +199,15 @@ async def test_a_deleted_post_leaves_reads_and_the_label_index(client: Client, s
     assert (await client.get(path)).status == 410
     assert (await client.get(f"{path}/comments")).status == 410
     assert (await client.delete(path, headers=site.auth("moderator"))).status == 410
-    republish = await client.put(path, json={"title": "t", "url": "https://b.example/"},
-                                 headers=site.auth("publisher"))  # fmt: skip
+    republish = await client.put(
+        path, json={"title": "t", "url": "https://b.example/"}, headers=site.auth("publisher")
+    )
     assert republish.status == 409
     labels = await (await client.get(f"/v1/sites/{site.site}/labels")).json()
     assert labels == {"labels": []}
-    counts = await (await client.get(f"/v1/sites/{site.site}/counts", params={"post": post_id})).json()
+    counts = await (
+        await client.get(f"/v1/sites/{site.site}/counts", params={"post": post_id})
+    ).json()
     assert counts == {"counts": {post_id: 0}}
 
 
@@ -189,8 +224,10 @@ async def test_a_hot_thread_never_answers_409_or_5xx(client: Client, site: SiteK
     post_id = await publish(client, site)
     parent = await comment(client, site, post_id)
     path = f"/v1/sites/{site.site}/posts/{post_id}/comments"
-    bodies = [{"author": {"name": f"r{n}"}, "body": "x"} | ({"parent_id": parent["id"]} if n % 2 else {})
-              for n in range(60)]  # fmt: skip
+    bodies = [
+        {"author": {"name": f"r{n}"}, "body": "x"} | ({"parent_id": parent["id"]} if n % 2 else {})
+        for n in range(60)
+    ]
     responses = await asyncio.gather(*(client.post(path, json=body) for body in bodies))
     assert sorted(response.status for response in responses) == [201] * 60
     assert (await thread(client, site, post_id))["total"] == 61
@@ -201,36 +238,41 @@ async def test_a_retried_post_returns_the_first_response(client: Client, site: S
     path = f"/v1/sites/{site.site}/posts/{post_id}/comments"
     body = {"author": {"name": "Ann"}, "body": "once"}
     headers = {"Idempotency-Key": new_id("key")}
-    responses = await asyncio.gather(*(client.post(path, json=body, headers=headers) for _ in range(8)))
+    responses = await asyncio.gather(
+        *(client.post(path, json=body, headers=headers) for _ in range(8))
+    )
     views = [await response.json() for response in responses]
     assert {response.status for response in responses} == {201}
     assert all(view == views[0] for view in views)
     assert sum(response.headers.get("Idempotent-Replayed") == "true" for response in responses) == 7
     assert (await thread(client, site, post_id))["total"] == 1
-    deleted = await client.delete(f"/v1/sites/{site.site}/comments/{views[0]['id']}",
-                                  headers={"X-Delete-Token": views[0]["delete_token"]})  # fmt: skip
+    deleted = await client.delete(
+        f"/v1/sites/{site.site}/comments/{views[0]['id']}",
+        headers={"X-Delete-Token": views[0]["delete_token"]},
+    )
     assert deleted.status == 204
 
 
 async def test_the_feed_pages_with_cursors(client: Client, site: SiteKeys) -> None:
     post_id = await publish(client, site)
     made = [await comment(client, site, post_id) for _ in range(5)]
-    feed: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     after = None
-    while True:
+    while len(events) < 6:
         params = {"limit": 2} | ({"after": after} if after else {})
-        page = await (await client.get("/v1/events", params=params, headers=site.auth("subscriber"))).json()
-        if not page["events"]:
-            assert page["next"] == after
-            break
-        feed += page["events"]
+        page = await feed(client, site, 1, **params)
+        assert 1 <= len(page["events"]) <= 2
+        events += page["events"]
         after = page["next"]
-    assert [event["type"] for event in feed] == ["post.published"] + ["comment.posted"] * 5
-    assert [event["data"]["comment_id"] for event in feed[1:]] == ids(made)
-    event = feed[1]
+    assert after == events[-1]["cursor"]
+    empty = await client.get("/v1/events", params={"after": after}, headers=site.auth("subscriber"))
+    assert await empty.json() == {"events": [], "next": after}
+    assert [event["type"] for event in events] == ["post.published"] + ["comment.posted"] * 5
+    assert [event["data"]["comment_id"] for event in events[1:]] == ids(made)
+    event = events[1]
     assert event["specversion"] == "1.0" and event["source"] == f"/v1/sites/{site.site}"
     assert event["subject"] == f"posts/{post_id}/comments/{made[0]['id']}"
-    assert event["cursor"] == feed[1]["cursor"] and event["data"]["site"] == site.site
+    assert event["id"] != events[2]["id"] and event["data"]["site"] == site.site
 
 
 async def test_health_and_readiness(client: Client) -> None:

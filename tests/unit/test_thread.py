@@ -43,9 +43,14 @@ def given(*events: Event) -> ThreadState:
 
 def publish(**changes: object) -> PublishPost:
     fields: dict[str, object] = {
-        "site": "s", "post_id": "p", "title": "T", "url": "https://b.example/p",
-        "labels": ("a",), "published_at": None, "at": AT,
-    }  # fmt: skip
+        "site": "s",
+        "post_id": "p",
+        "title": "T",
+        "url": "https://b.example/p",
+        "labels": ("a",),
+        "published_at": None,
+        "at": AT,
+    }
     return PublishPost(**(fields | changes))
 
 
@@ -63,8 +68,12 @@ def post_comment(comment_id: str, parent_id: str | None = None) -> PostComment:
     )
 
 
-def delete(comment_id: str, by: DeletedBy = DeletedBy.MODERATOR, token: bytes | None = None) -> DeleteComment:
-    return DeleteComment(site="s", comment_id=comment_id, by=by, reason=None, delete_token_sha256=token)
+def delete(
+    comment_id: str, by: DeletedBy = DeletedBy.MODERATOR, token: bytes | None = None
+) -> DeleteComment:
+    return DeleteComment(
+        site="s", comment_id=comment_id, by=by, reason=None, delete_token_sha256=token
+    )
 
 
 PUBLISHED = PostPublished(
@@ -74,9 +83,14 @@ PUBLISHED = PostPublished(
 
 def posted(comment_id: str) -> CommentPosted:
     return CommentPosted(
-        site="s", post_id="p", comment_id=comment_id, author=Author(name="Ann"), body="hi",
-        body_html="<p>hi</p>", created_at=AT,
-    )  # fmt: skip
+        site="s",
+        post_id="p",
+        comment_id=comment_id,
+        author=Author(name="Ann"),
+        body="hi",
+        body_html="<p>hi</p>",
+        created_at=AT,
+    )
 
 
 def replied(comment_id: str, parent_id: str) -> CommentReplied:
@@ -85,7 +99,9 @@ def replied(comment_id: str, parent_id: str) -> CommentReplied:
 
 def with_tokens(state: ThreadState) -> ThreadState:
     """The stored state knows each comment's token digest, which events do not carry."""
-    comments = {k: v.model_copy(update={"delete_token_sha256": TOKEN}) for k, v in state.comments.items()}
+    comments = {
+        k: v.model_copy(update={"delete_token_sha256": TOKEN}) for k, v in state.comments.items()
+    }
     return state.model_copy(update={"comments": comments})
 
 
@@ -124,22 +140,35 @@ def test_a_reply_carries_its_parent() -> None:
         ((PUBLISHED, PostDeleted(site="s", post_id="p")), post_comment("c1"), PostGone),
         ((PUBLISHED,), post_comment("c2", "missing"), ParentNotFound),
         (
-            (PUBLISHED, posted("c1"), CommentDeleted(site="s", post_id="p", comment_id="c1", by=DeletedBy.AUTHOR)),
+            (
+                PUBLISHED,
+                posted("c1"),
+                CommentDeleted(site="s", post_id="p", comment_id="c1", by=DeletedBy.AUTHOR),
+            ),
             post_comment("c2", "c1"),
             ParentNotFound,
         ),
         ((PUBLISHED,), delete("nope"), CommentNotFound),
         (
-            (PUBLISHED, posted("c1"), CommentDeleted(site="s", post_id="p", comment_id="c1", by=DeletedBy.AUTHOR)),
+            (
+                PUBLISHED,
+                posted("c1"),
+                CommentDeleted(site="s", post_id="p", comment_id="c1", by=DeletedBy.AUTHOR),
+            ),
             delete("c1"),
             CommentAlreadyDeleted,
         ),
         ((), DeletePost(site="s", post_id="p"), PostNotFound),
     ],
     ids=[
-        "comment-on-unknown-post", "comment-on-deleted-post", "unknown-parent",
-        "reply-to-deleted", "delete-unknown", "delete-twice", "delete-unknown-post",
-    ],  # fmt: skip
+        "comment-on-unknown-post",
+        "comment-on-deleted-post",
+        "unknown-parent",
+        "reply-to-deleted",
+        "delete-unknown",
+        "delete-twice",
+        "delete-unknown-post",
+    ],
 )
 def test_refusals(history: tuple[Event, ...], command: Command, error: type[DomainError]) -> None:
     with pytest.raises(error):

@@ -1,0 +1,110 @@
+"""The `threadlog` command as an operator runs it."""
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+THREADLOG = str(Path(sys.executable).parent / "threadlog")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = os.environ | {"DATABASE_URL": database_url}
+    return subprocess.run(
+        [THREADLOG, *arguments], env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_sites_and_keys(database_url: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    created = run(
+        database_url, "sites", "create", site, "--title", "CLI", "--origin", "https://a.example"
+    )
+    assert created.returncode == 0, created.stderr
+    again = run(database_url, "sites", "create", site)
+    assert again.returncode != 0 and "SiteExists" in again.stderr
+    for role in ("publisher", "moderator", "subscriber"):
+        made = run(database_url, "keys", "create", "--site", site, "--role", role)
+        assert made.returncode == 0, made.stderr
+        assert re.fullmatch(r"tl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", made.stdout.splitlines()[-1])
+    unknown = run(database_url, "keys", "create", "--site", "no-such-site", "--role", "moderator")
+    assert unknown.returncode != 0 and "UnknownSite" in unknown.stderr
+    bad_role = run(database_url, "keys", "create", "--site", site, "--role", "admin")
+    assert bad_role.returncode == 2
+
+
+def test_migrate_and_rebuild(database_url: str) -> None:
+    migrated = run(database_url, "migrate")
+    assert migrated.returncode == 0 and "migrated to" in migrated.stdout
+    rebuilt = run(database_url, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert re.search(r"rebuilt every read model from \d+ events", rebuilt.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_serve_with_nothing_configured_runs_on_an_embedded_postgres() -> None:
+    port = free_port()
+    data_dir = ROOT / ".threadlog" / f"test-embedded-{secrets.token_hex(3)}"
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment |= {"THREADLOG_DATA_DIR": str(data_dir), "THREADLOG_PORT": str(port)}
+    server = subprocess.Popen(
+        [THREADLOG, "serve"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = wait_for_line(server, "try:")
+        assert any(re.search(r"moderator key \(shown once\): tl_", line) for line in lines)
+        key = lines[-2].rsplit(" ", 1)[-1]
+        wait_until_ready(port)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/sites/demo/posts/first",
+            data=b'{"title": "First", "url": "https://demo.example/first"}',
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            method="PUT",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status in (200, 201)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+        assert server.stdout is not None
+        server.stdout.close()
+        subprocess.run(["rm", "-rf", str(data_dir)], check=False)
+
+
+def wait_for_line(server: subprocess.Popen[str], marker: str) -> list[str]:
+    assert server.stdout is not None
+    lines: list[str] = []
+    for line in server.stdout:
+        lines.append(line.rstrip("\n"))
+        if marker in line:
+            return lines
+    raise AssertionError("the server exited early:\n" + "\n".join(lines))
+
+
+def wait_until_ready(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the service never became ready")
