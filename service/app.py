@@ -39,4 +39,5 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     async with pool.acquire() as connection:
         app[TOKEN_KEY] = await credentials.token_key(connection, configured)
     yield
+    await app[APPLICATION].close()
     await pool.close()

@@ -3,9 +3,10 @@ and one row per comment. Loading it costs the same whatever the thread's size.""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from service.db import Connection
-from service.domain.commands import Command, DeleteComment, PostComment
+from service.domain.commands import Command, DeleteComment, DeletePost, PostComment, PublishPost
 from service.domain.events import CommentDeleted, Event, NewComment
 from service.domain.thread import CommentState, PostState, ThreadState, evolve
 
@@ -13,69 +14,121 @@ from service.domain.thread import CommentState, PostState, ThreadState, evolve
 @dataclass(frozen=True, slots=True)
 class LoadedThread:
     stream_id: str
+    site: str
+    post_id: str
     version: int
     last_transaction_id: int
     state: ThreadState
 
 
-LOCK_STREAM = """
-SELECT version, last_transaction_id::text::bigint AS last_transaction_id, deleted,
+# Rows are locked in stream order, so batches that share posts cannot deadlock.
+LOCK_STREAMS = """
+SELECT stream_id, version, last_transaction_id::text::bigint AS last_transaction_id, deleted,
        title, url, labels, published_at
-FROM streams WHERE stream_id = $1
+FROM streams WHERE stream_id = ANY($1::text[])
+ORDER BY stream_id
 FOR UPDATE
 """
 
 LOAD_COMMENTS = """
-SELECT comment_id, post_id, depth, deleted, delete_token_sha256
-FROM stream_comments WHERE site = $1 AND comment_id = ANY($2::text[])
+SELECT site, comment_id, post_id, depth, deleted, delete_token_sha256
+FROM stream_comments JOIN unnest($1::text[], $2::text[]) AS wanted(site, comment_id)
+     USING (site, comment_id)
+"""
+
+POSTS_OF_COMMENTS = """
+SELECT site, comment_id, post_id
+FROM stream_comments JOIN unnest($1::text[], $2::text[]) AS wanted(site, comment_id)
+     USING (site, comment_id)
 """
 
 
-async def post_of_comment(connection: Connection, site: str, comment_id: str) -> str | None:
-    # A comment never moves to another post, so this needs no lock.
-    post_id: str | None = await connection.fetchval(
-        "SELECT post_id FROM stream_comments WHERE site = $1 AND comment_id = $2", site, comment_id
-    )
-    return post_id
+async def posts_of_comments(
+    connection: Connection, comments: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """(site, comment id) -> post id. A comment never moves, so this needs no lock."""
+    if not comments:
+        return {}
+    sites, comment_ids = zip(*comments, strict=True)
+    rows = await connection.fetch(POSTS_OF_COMMENTS, list(sites), list(comment_ids))
+    return {(row["site"], row["comment_id"]): row["post_id"] for row in rows}
 
 
-async def load_for_update(connection: Connection, stream_id: str, command: Command) -> LoadedThread:
-    """Lock the post's row, then read the comments the command touches.
+async def load_for_update(
+    connection: Connection, requests: list[tuple[str, str, str, Command]]
+) -> dict[str, LoadedThread]:
+    """Lock the posts' rows, then read the comments the commands touch.
 
-    The lock must be the transaction's first write (see store.StaleTransactionOrder), and the
-    comments are read by a later statement so that they include what the lock's previous
-    holder committed.
+    `requests` are (stream id, site, post id, command). The lock must be the transaction's
+    first write (see store.StaleTransactionOrder), and the comments are read by a later
+    statement so that they include what the locks' previous holders committed.
     """
-    row = await connection.fetchrow(LOCK_STREAM, stream_id)
-    if row is None:
-        return LoadedThread(stream_id, 0, 0, ThreadState())
-    post = PostState(
-        title=row["title"],
-        url=row["url"],
-        labels=tuple(row["labels"]),
-        published_at=row["published_at"],
-        deleted=row["deleted"],
-    )
-    wanted = list(comments_touched(command))
-    comments = {}
-    if wanted:
-        for comment in await connection.fetch(LOAD_COMMENTS, command.site, wanted):
-            comments[comment["comment_id"]] = CommentState(
-                post_id=comment["post_id"],
-                depth=comment["depth"],
-                deleted=comment["deleted"],
-                delete_token_sha256=comment["delete_token_sha256"],
+    rows = await connection.fetch(LOCK_STREAMS, sorted({request[0] for request in requests}))
+    found: dict[str, Any] = {row["stream_id"]: row for row in rows}
+    touched = {
+        (command.site, comment_id) for *_, command in requests for comment_id in touches(command)
+    }
+    comments: dict[tuple[str, str], CommentState] = {}
+    if touched:
+        sites, comment_ids = zip(*touched, strict=True)
+        for found_comment in await connection.fetch(LOAD_COMMENTS, list(sites), list(comment_ids)):
+            comments[(found_comment["site"], found_comment["comment_id"])] = CommentState(
+                post_id=found_comment["post_id"],
+                depth=found_comment["depth"],
+                deleted=found_comment["deleted"],
+                delete_token_sha256=found_comment["delete_token_sha256"],
             )
-    state = ThreadState(post=post, comments=comments)
-    return LoadedThread(stream_id, row["version"], row["last_transaction_id"], state)
+    loaded: dict[str, LoadedThread] = {}
+    for stream_id, site, post_id, command in requests:
+        previous = loaded.get(stream_id)
+        row = found.get(stream_id)
+        state = previous.state if previous else ThreadState(post=post_state(row))
+        mine = {c: comments[(site, c)] for c in touches(command) if (site, c) in comments}
+        state = state.model_copy(update={"comments": state.comments | mine})
+        version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
+        loaded[stream_id] = LoadedThread(stream_id, site, post_id, version, last, state)
+    return loaded
 
 
-def comments_touched(command: Command) -> Iterable[str]:
+def post_state(row: object) -> PostState | None:
+    if row is None:
+        return None
+    return PostState(
+        title=row["title"],  # type: ignore[index]
+        url=row["url"],  # type: ignore[index]
+        labels=tuple(row["labels"]),  # type: ignore[index]
+        published_at=row["published_at"],  # type: ignore[index]
+        deleted=row["deleted"],  # type: ignore[index]
+    )
+
+
+def touches(command: Command) -> Iterable[str]:
     match command:
         case PostComment(parent_id=str(parent_id)):
             yield parent_id
         case DeleteComment():
             yield command.comment_id
+
+
+def post_id_of(command: Command, posts_of: dict[tuple[str, str], str]) -> str | None:
+    match command:
+        case DeleteComment():
+            return posts_of.get((command.site, command.comment_id))
+        case PublishPost() | PostComment() | DeletePost():
+            return command.post_id
+    raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def evolve_with(state: ThreadState, command: Command, events: list[Event]) -> ThreadState:
+    """`evolve`, plus what only the command knows: a new comment's delete token digest."""
+    for event in events:
+        state = evolve(state, event)
+        if isinstance(event, NewComment) and isinstance(command, PostComment):
+            comment = state.comments[event.comment_id]
+            token = {"delete_token_sha256": command.delete_token_sha256}
+            comments = state.comments | {event.comment_id: comment.model_copy(update=token)}
+            state = state.model_copy(update={"comments": comments})
+    return state
 
 
 SAVE_STREAM = """
@@ -88,52 +141,45 @@ ON CONFLICT (stream_id) DO UPDATE SET
     labels = excluded.labels, published_at = excluded.published_at
 """
 
+SAVE_COMMENT = """
+INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256)
+VALUES ($1, $2, $3, $4, $5)
+"""
+
+SAVE_DELETION = "UPDATE stream_comments SET deleted = true WHERE site = $1 AND comment_id = $2"
+
 
 async def save(
     connection: Connection,
-    loaded: LoadedThread,
-    command: Command,
-    events: list[Event],
+    threads: dict[str, LoadedThread],
+    versions: dict[str, int],
+    events: list[tuple[str, Event]],
 ) -> None:
-    state = loaded.state
-    for event in events:
-        state = evolve(state, event)
-    post = state.post
-    assert post is not None, "every stream starts with post.published"
-    await connection.execute(
-        SAVE_STREAM,
-        loaded.stream_id,
-        command.site,
-        events[0].post_id,
-        loaded.version + len(events),
-        post.deleted,
-        post.title,
-        post.url,
-        list(post.labels),
-        post.published_at,
-    )
-    for event in events:
-        await save_comment(connection, command, event, state)
-
-
-async def save_comment(
-    connection: Connection, command: Command, event: Event, state: ThreadState
-) -> None:
-    match event, command:
-        case NewComment(), PostComment():
-            await connection.execute(
-                """INSERT INTO stream_comments (site, comment_id, post_id, depth,
-                                                delete_token_sha256)
-                   VALUES ($1, $2, $3, $4, $5)""",
-                event.site,
-                event.comment_id,
-                event.post_id,
-                state.comments[event.comment_id].depth,
-                command.delete_token_sha256,
-            )
-        case CommentDeleted(), _:
-            await connection.execute(
-                "UPDATE stream_comments SET deleted = true WHERE site = $1 AND comment_id = $2",
-                event.site,
-                event.comment_id,
-            )
+    """Store the new decision state of the streams `events` (stream id, event) were appended to;
+    `threads` hold each stream's state after them."""
+    changed = sorted({stream_id for stream_id, _ in events})
+    streams = []
+    for stream_id in changed:
+        thread = threads[stream_id]
+        post = thread.state.post
+        assert post is not None, "every stream starts with post.published"
+        streams.append(
+            (stream_id, thread.site, thread.post_id, versions[stream_id], post.deleted,
+             post.title, post.url, list(post.labels), post.published_at)
+        )  # fmt: skip
+    await connection.executemany(SAVE_STREAM, streams)
+    created, deleted = [], []
+    for stream_id, event in events:
+        state = threads[stream_id].state
+        if isinstance(event, NewComment):
+            comment = state.comments[event.comment_id]
+            created.append(
+                (event.site, event.comment_id, event.post_id, comment.depth,
+                 comment.delete_token_sha256)
+            )  # fmt: skip
+        elif isinstance(event, CommentDeleted):
+            deleted.append((event.site, event.comment_id))
+    if created:
+        await connection.executemany(SAVE_COMMENT, created)
+    if deleted:
+        await connection.executemany(SAVE_DELETION, deleted)

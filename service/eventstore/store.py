@@ -7,6 +7,7 @@ commits late can never appear behind a reader's cursor.
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,59 +73,68 @@ def stream_id_for(site: str, post_id: str) -> str:
     return f"post:{site}:{post_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    stream_id: str
+    version: int
+    site: str
+    event: Event
+    metadata: JsonObject
+
+
 APPEND = """
 INSERT INTO events (stream_id, version, event_id, site, type, schema_version, data, metadata)
-SELECT $1, $2 + ordinality, event_id, $3, type, schema_version, data, metadata
-FROM unnest($4::uuid[], $5::text[], $6::smallint[], $7::jsonb[], $8::jsonb[])
-     WITH ORDINALITY AS e(event_id, type, schema_version, data, metadata, ordinality)
-RETURNING position, transaction_id::text::bigint, version, event_id, recorded_at
+SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::smallint[],
+                     $7::jsonb[], $8::jsonb[])
+RETURNING event_id, position, transaction_id::text::bigint AS transaction_id, recorded_at
 """
 
 
 async def append(
-    connection: Connection,
-    *,
-    stream_id: str,
-    site: str,
-    expected_version: int,
-    last_transaction_id: int,
-    events: list[Event],
-    metadata: JsonObject,
+    connection: Connection, events: list[NewEvent], last_transaction_ids: Mapping[str, int]
 ) -> list[RecordedEvent]:
-    """Append `events` after `expected_version`; the caller holds the stream's lock.
+    """Append events, in order, to streams whose rows the caller has locked.
 
-    A concurrent appender that got past the lock anyway violates UNIQUE (stream_id, version).
+    A concurrent appender that got past a lock anyway violates UNIQUE (stream_id, version).
+    `last_transaction_ids` holds each stream's last writer's transaction id.
     """
-    encoded = [encode(event) for event in events]
-    metadata_json = json.dumps(metadata, separators=(",", ":"))
+    encoded = [encode(new.event) for new in events]
+    event_ids = [uuid.uuid4() for _ in events]
     rows = await connection.fetch(
         APPEND,
-        stream_id,
-        expected_version,
-        site,
-        [uuid.uuid4() for _ in events],
+        [new.stream_id for new in events],
+        [new.version for new in events],
+        event_ids,
+        [new.site for new in events],
         [event_type for event_type, _, _ in encoded],
         [schema_version for _, schema_version, _ in encoded],
-        [json.dumps(data, separators=(",", ":")) for _, _, data in encoded],
-        [metadata_json] * len(events),
+        [compact(data) for _, _, data in encoded],
+        [compact(new.metadata) for new in events],
     )
-    if rows and rows[0]["transaction_id"] < last_transaction_id:
-        raise StaleTransactionOrder(stream_id)
+    stored = {row["event_id"]: row for row in rows}
+    transaction_id = rows[0]["transaction_id"]
+    for new in events:
+        if transaction_id < last_transaction_ids.get(new.stream_id, 0):
+            raise StaleTransactionOrder(new.stream_id)
     return [
         RecordedEvent(
-            position=row["position"],
-            transaction_id=row["transaction_id"],
-            stream_id=stream_id,
-            version=row["version"],
-            event_id=row["event_id"],
-            type=event.event_type,
+            position=stored[event_id]["position"],
+            transaction_id=transaction_id,
+            stream_id=new.stream_id,
+            version=new.version,
+            event_id=event_id,
+            type=event_type,
             data=data,
-            metadata=metadata,
-            recorded_at=row["recorded_at"],
-            event=event,
+            metadata=new.metadata,
+            recorded_at=stored[event_id]["recorded_at"],
+            event=new.event,
         )
-        for row, event, (_, _, data) in zip(rows, events, encoded, strict=True)
+        for new, event_id, (event_type, _, data) in zip(events, event_ids, encoded, strict=True)
     ]
+
+
+def compact(value: JsonObject) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 SELECT_EVENTS = """

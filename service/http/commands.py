@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from service import reads
-from service.application import Idempotency, StoredResponse
 from service.credentials import ApiKey, Role, client_hash, delete_token, sha256
 from service.domain.commands import DeleteComment, DeletePost, PostComment, PublishPost
 from service.domain.events import Author, DeletedBy, NewComment
@@ -18,6 +17,7 @@ from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
 from service.http.views import json_response, new_comment_view, post_view
+from service.idempotency import Idempotency, StoredResponse
 from service.keys import APPLICATION, POOL, REQUEST_ID, TOKEN_KEY
 from service.labels import unique_labels
 from service.rendering import render_markdown

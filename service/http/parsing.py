@@ -1,5 +1,6 @@
 """Turning request bytes, query strings and headers into validated values, or a 4xx problem."""
 
+import re
 from typing import TypeVar
 
 from aiohttp import web
@@ -9,22 +10,34 @@ from service.http.problems import Problem
 
 Model = TypeVar("Model", bound=BaseModel)
 JSON_TYPES = ("application/json",)
+# `\u0000` after an odd number of backslashes (an even number escapes the backslashes instead).
+ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 async def read_body(request: web.Request, *, required: bool = True) -> bytes:
     """The raw body (aiohttp answers 413 past client_max_size), with its media type checked."""
-    body = await request.read()
+    try:
+        body = await request.read()
+    except web.RequestPayloadError as error:
+        # E.g. a body that does not decode as its Content-Encoding says. The rest of it cannot
+        # be read either, so the connection cannot serve another request.
+        reason = getattr(error.__cause__, "message", "it is truncated or malformed")
+        detail = f"the body could not be read: {reason}"
+        raise Problem(400, detail, headers={"Connection": "close"}) from None
     if not body:
         if required:
             raise Problem(400, "a JSON request body is required")
         return body
     media_type = request.content_type
-    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+    if media_type not in JSON_TYPES:
         raise Problem(415, f"send the body as application/json, not {media_type!r}")
     return body
 
 
 def parse_json(model: type[Model], body: bytes) -> Model:
+    # A NUL is refused as malformed input wherever it is, even in a field that would be rejected.
+    if b"\x00" in body or ESCAPED_NUL.search(body):
+        raise Problem(400, "the body must not contain NUL characters, raw or as \\u0000")
     try:
         return model.model_validate_json(body)
     except ValidationError as error:

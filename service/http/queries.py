@@ -95,6 +95,8 @@ async def get_label_posts(request: web.Request) -> web.Response:
     site, label = request.match_info["site"], request.match_info["label"]
     if not 1 <= len(label.strip()) <= 50:
         raise Problem(404, "labels are 1 to 50 characters")
+    if "\x00" in label:
+        raise Problem(400, "the label must not contain NUL bytes")
     limit = query_int(request, "limit", 20, 1, 100)
     cursor = query_text(request, "cursor")
     before = parse_label_cursor(cursor) if cursor is not None else None

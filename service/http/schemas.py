@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -33,6 +41,7 @@ def http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in value:
         raise ValueError("must be an absolute http(s) URL")
+    parts.port  # noqa: B018 - raises ValueError when the port is not a number up to 65535
     return value
 
 
@@ -42,8 +51,19 @@ def email(value: str) -> str:
     return value
 
 
+EARLIEST, LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
 def utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    # asyncpg stores the first and last instants as -infinity/infinity and reads them back
+    # naive; an offset can push a valid date-time past year 9999 (or before year 1) in UTC.
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        moment = EARLIEST
+    if not EARLIEST < moment < LATEST:
+        raise ValueError("must be after 0001-01-01T00:00:00Z and before 10000-01-01T00:00:00Z")
+    return moment
 
 
 def line(max_length: int) -> tuple[object, ...]:
@@ -83,7 +103,8 @@ class PostBody(Body):
     title: Title
     url: Url
     labels: list[Label] = Field(default_factory=list, max_length=20)
-    published_at: Annotated[AwareDatetime, AfterValidator(utc)] | None = None
+    # Strict: a JSON number is not taken for a unix timestamp; RFC 3339 strings only.
+    published_at: Annotated[AwareDatetime, Strict(), AfterValidator(utc)] | None = None
 
 
 class AuthorBody(Body):

@@ -7,6 +7,7 @@ from service.db import Connection
 from service.domain.events import PostContent, PostDeleted
 from service.eventstore.store import RecordedEvent
 from service.labels import label_key
+from service.projections.statements import Statement, run
 
 NAME = "labels"
 TABLES = ("labels", "label_posts")
@@ -38,16 +39,23 @@ WHERE site = $1 AND label_key IN (SELECT label_key FROM removed)
 DROP_EMPTY = "DELETE FROM labels WHERE site = $1 AND post_count <= 0"
 
 
-async def apply(connection: Connection, recorded: RecordedEvent) -> None:
+def statements(recorded: RecordedEvent) -> list[Statement]:
     event = recorded.event
     match event:
         case PostContent():
             labels = list(event.labels)
             keys = [label_key(label) for label in labels]
-            await connection.execute(
-                SET_POST_LABELS, event.site, event.post_id, keys, labels, event.published_at
-            )
-            await connection.execute(DROP_EMPTY, event.site)
+            return [
+                (SET_POST_LABELS, (event.site, event.post_id, keys, labels, event.published_at)),
+                (DROP_EMPTY, (event.site,)),
+            ]
         case PostDeleted():
-            await connection.execute(SET_POST_LABELS, event.site, event.post_id, [], [], None)
-            await connection.execute(DROP_EMPTY, event.site)
+            return [
+                (SET_POST_LABELS, (event.site, event.post_id, [], [], None)),
+                (DROP_EMPTY, (event.site,)),
+            ]
+    return []
+
+
+async def apply(connection: Connection, recorded: RecordedEvent) -> None:
+    await run(connection, statements(recorded))

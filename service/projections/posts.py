@@ -3,6 +3,7 @@
 from service.db import Connection
 from service.domain.events import CommentDeleted, NewComment, PostContent, PostDeleted
 from service.eventstore.store import RecordedEvent
+from service.projections.statements import Statement, run
 
 NAME = "posts"
 TABLES = ("posts",)
@@ -17,35 +18,32 @@ ON CONFLICT (site, post_id) DO UPDATE SET
 WHERE posts.position < excluded.position
 """
 
+DELETE = """
+UPDATE posts SET deleted = true, comment_count = 0, position = $3
+WHERE site = $1 AND post_id = $2 AND position < $3
+"""
+
 ADJUST = """
 UPDATE posts SET comment_count = comment_count + $3, position = $4
 WHERE site = $1 AND post_id = $2 AND position < $4
 """
 
 
-async def apply(connection: Connection, recorded: RecordedEvent) -> None:
+def statements(recorded: RecordedEvent) -> list[Statement]:
     event, position = recorded.event, recorded.position
     match event:
         case PostContent():
-            await connection.execute(
-                UPSERT,
-                event.site,
-                event.post_id,
-                event.title,
-                event.url,
-                list(event.labels),
-                event.published_at,
-                position,
-            )
+            labels = list(event.labels)
+            row = (event.site, event.post_id, event.title, event.url, labels, event.published_at)
+            return [(UPSERT, (*row, position))]
         case PostDeleted():
-            await connection.execute(
-                """UPDATE posts SET deleted = true, comment_count = 0, position = $3
-                   WHERE site = $1 AND post_id = $2 AND position < $3""",
-                event.site,
-                event.post_id,
-                position,
-            )
+            return [(DELETE, (event.site, event.post_id, position))]
         case NewComment():
-            await connection.execute(ADJUST, event.site, event.post_id, 1, position)
+            return [(ADJUST, (event.site, event.post_id, 1, position))]
         case CommentDeleted():
-            await connection.execute(ADJUST, event.site, event.post_id, -1, position)
+            return [(ADJUST, (event.site, event.post_id, -1, position))]
+    return []
+
+
+async def apply(connection: Connection, recorded: RecordedEvent) -> None:
+    await run(connection, statements(recorded))

@@ -7,6 +7,7 @@ A deleted comment keeps its row without author or body; it is shown as a tombsto
 from service.db import Connection
 from service.domain.events import CommentDeleted, CommentReplied, NewComment, PostDeleted
 from service.eventstore.store import RecordedEvent
+from service.projections.statements import Statement, run
 
 NAME = "threads"
 TABLES = ("thread_comments",)
@@ -41,29 +42,24 @@ UPDATE thread_comments SET live_descendants = live_descendants - 1
 WHERE site = $1 AND comment_id = ANY((SELECT ancestors FROM deleted)::text[])
 """
 
+DELETE_THREAD = "DELETE FROM thread_comments WHERE site = $1 AND post_id = $2"
 
-async def apply(connection: Connection, recorded: RecordedEvent) -> None:
+
+def statements(recorded: RecordedEvent) -> list[Statement]:
     event = recorded.event
     match event:
         case NewComment():
             parent_id = event.parent_id if isinstance(event, CommentReplied) else None
-            await connection.execute(
-                INSERT_COMMENT,
-                event.site,
-                event.comment_id,
-                event.post_id,
-                parent_id,
-                recorded.position,
-                event.author.name,
-                event.author.website,
-                event.body_html,
-                event.created_at,
-            )
+            author = event.author
+            row = (event.site, event.comment_id, event.post_id, parent_id, recorded.position)
+            shown = (author.name, author.website, event.body_html, event.created_at)
+            return [(INSERT_COMMENT, (*row, *shown))]
         case CommentDeleted():
-            await connection.execute(DELETE_COMMENT, event.site, event.comment_id, event.by.value)
+            return [(DELETE_COMMENT, (event.site, event.comment_id, event.by.value))]
         case PostDeleted():
-            await connection.execute(
-                "DELETE FROM thread_comments WHERE site = $1 AND post_id = $2",
-                event.site,
-                event.post_id,
-            )
+            return [(DELETE_THREAD, (event.site, event.post_id))]
+    return []
+
+
+async def apply(connection: Connection, recorded: RecordedEvent) -> None:
+    await run(connection, statements(recorded))

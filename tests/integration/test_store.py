@@ -13,7 +13,7 @@ from service.application import Application
 from service.domain.commands import DeleteComment, PostComment, PublishPost
 from service.domain.events import Author, CommentPosted, DeletedBy
 from service.eventstore import store
-from service.eventstore.store import Cursor, RecordedEvent, StaleTransactionOrder
+from service.eventstore.store import Cursor, NewEvent, RecordedEvent, StaleTransactionOrder
 from tests.conftest import make_site
 
 WRITERS = 16
@@ -99,9 +99,15 @@ async def test_a_subscriber_sees_every_event_exactly_once_under_16_writers(
     assert seen == committed, "the live reader saw another order or missed events"
 
 
-async def test_within_a_post_the_feed_keeps_the_stream_order(pool: asyncpg.Pool) -> None:
+# Batched as the service runs, and one command per transaction as many processes would be.
+@pytest.mark.parametrize(
+    ("writers", "batch_size"), [(4, 64), (24, 1)], ids=["batched", "one-per-transaction"]
+)
+async def test_within_a_post_the_feed_keeps_the_stream_order(
+    pool: asyncpg.Pool, writers: int, batch_size: int
+) -> None:
     site = (await make_site(pool)).site
-    application = Application(pool)
+    application = Application(pool, writers=writers, batch_size=batch_size)
     await application.execute(publish(site, "hot"), META)
 
     async def chain(depth: int) -> None:
@@ -146,7 +152,8 @@ async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.P
             await early.fetchval("SELECT pg_current_xact_id()")  # takes its id now
             await application.execute(comment(site, "p"), META)  # a newer id writes first
             late = comment(site, "p")
-            loaded = await decisions.load_for_update(early, stream_id, late)
+            threads = await decisions.load_for_update(early, [(stream_id, site, "p", late)])
+            loaded = threads[stream_id]
             with pytest.raises(StaleTransactionOrder):
                 await append_one(early, loaded, site, stream_id)
         finally:
@@ -157,23 +164,11 @@ async def append_one(
     connection: asyncpg.Connection, loaded: decisions.LoadedThread, site: str, stream_id: str
 ) -> None:
     event = CommentPosted(
-        site=site,
-        post_id="p",
-        comment_id=str(uuid.uuid4()),
-        author=Author(name="w"),
-        body="b",
-        body_html="<p>b</p>",
-        created_at=datetime.now(UTC),
+        site=site, post_id="p", comment_id=str(uuid.uuid4()), author=Author(name="w"), body="b",
+        body_html="<p>b</p>", created_at=datetime.now(UTC),
     )
-    await store.append(
-        connection,
-        stream_id=stream_id,
-        site=site,
-        expected_version=loaded.version,
-        last_transaction_id=loaded.last_transaction_id,
-        events=[event],
-        metadata=META,
-    )
+    new = NewEvent(stream_id, loaded.version + 1, site, event, META)
+    await store.append(connection, [new], {stream_id: loaded.last_transaction_id})
 
 
 async def test_the_application_retries_a_stale_transaction(pool: asyncpg.Pool) -> None:
