@@ -8,8 +8,9 @@ from service import credentials
 from service.application import Application
 from service.db import create_pool
 from service.http.problems import problems, request_ids
+from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.keys import APPLICATION, POOL, SETTINGS, SITES, TOKEN_KEY
+from service.keys import APPLICATION, POOL, REPRESENTATIONS, SETTINGS, SITES, TOKEN_KEY
 from service.settings import Settings
 from service.sites import SiteDirectory
 
@@ -35,6 +36,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = pool
     app[APPLICATION] = Application(pool)
     app[SITES] = SiteDirectory(pool)
+    app[REPRESENTATIONS] = RepresentationCache()
     configured = settings.token_key.get_secret_value().encode() if settings.token_key else None
     async with pool.acquire() as connection:
         app[TOKEN_KEY] = await credentials.token_key(connection, configured)

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from service.application import Application
 from service.db import Pool
+from service.http.representations import RepresentationCache
 from service.settings import Settings
 from service.sites import SiteDirectory
 
@@ -11,5 +12,6 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", Pool)
 APPLICATION = web.AppKey("application", Application)
 SITES = web.AppKey("sites", SiteDirectory)
+REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
 TOKEN_KEY = web.AppKey("token_key", bytes)
 REQUEST_ID = web.RequestKey("request_id", str)

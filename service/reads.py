@@ -10,7 +10,7 @@ POST_COLUMNS = "post_id, title, url, labels, published_at, comment_count, delete
 
 THREAD = """
 WITH post AS (
-    SELECT comment_count, deleted FROM posts WHERE site = $1 AND post_id = $2
+    SELECT comment_count, deleted, position FROM posts WHERE site = $1 AND post_id = $2
 ), page AS (
     SELECT comment_id, position FROM thread_comments
     WHERE site = $1 AND post_id = $2 AND parent_id IS NULL
@@ -19,7 +19,8 @@ WITH post AS (
 ), kept AS (
     SELECT comment_id FROM page ORDER BY position {direction} LIMIT $4
 )
-SELECT post.comment_count, post.deleted, (SELECT count(*) FROM page) AS page_size,
+SELECT post.comment_count, post.deleted, post.position AS post_position,
+       (SELECT count(*) FROM page) AS page_size,
        c.comment_id, c.parent_id, c.root_id, c.position, c.author_name, c.author_website,
        c.body_html, c.created_at, c.deleted_by
 FROM post LEFT JOIN thread_comments c
@@ -36,8 +37,25 @@ NEWEST_START = 2**63 - 1
 class ThreadPage:
     total: int
     deleted: bool
+    # The last event applied to the thread: the page is current while the post's row says so.
+    position: int
     rows: list[Any]
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStamp:
+    position: int
+    deleted: bool
+
+
+async def thread_stamp(
+    connection: Connection | Pool, site: str, post_id: str
+) -> ThreadStamp | None:
+    row = await connection.fetchrow(
+        "SELECT position, deleted FROM posts WHERE site = $1 AND post_id = $2", site, post_id
+    )
+    return ThreadStamp(row["position"], row["deleted"]) if row else None
 
 
 async def thread_page(
@@ -58,7 +76,11 @@ async def thread_page(
     first = rows[0]
     comments = [row for row in rows if row["comment_id"] is not None]
     return ThreadPage(
-        first["comment_count"], first["deleted"], comments, first["page_size"] > limit
+        first["comment_count"],
+        first["deleted"],
+        first["post_position"],
+        comments,
+        first["page_size"] > limit,
     )
 
 

@@ -1,7 +1,6 @@
 """GET handlers: they read projection tables only."""
 
 import base64
-import hashlib
 import json
 from datetime import datetime
 
@@ -14,9 +13,14 @@ from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
+from service.http.representations import Representation
 from service.http.views import cloud_event, dumps, json_response, nest, post_view
-from service.keys import POOL
+from service.keys import POOL, REPRESENTATIONS
 from service.labels import label_key
+
+
+def post_deleted(post_id: str) -> Problem:
+    return Problem(410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted")
 
 
 async def get_post(request: web.Request) -> web.Response:
@@ -26,9 +30,7 @@ async def get_post(request: web.Request) -> web.Response:
         await known_site(request, site)
         raise Problem(404, f"post {post_id!r} does not exist")
     if row["deleted"]:
-        raise Problem(
-            410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted"
-        )
+        raise post_deleted(post_id)
     return json_response(post_view(row))
 
 
@@ -38,48 +40,42 @@ async def get_thread(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 200)
     cursor = query_text(request, "cursor")
     after = parse_position(cursor) if cursor is not None else None
-    page = await reads.thread_page(
-        request.app[POOL],
-        site,
-        post_id,
-        newest_first=newest_first,
-        after_position=after,
-        limit=limit,
-    )
-    if page is None:
+    pool = request.app[POOL]
+    stamp = await reads.thread_stamp(pool, site, post_id)
+    if stamp is None:
         await known_site(request, site)
         raise Problem(404, f"post {post_id!r} does not exist")
-    if page.deleted:
-        raise Problem(
-            410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted"
-        )
+    if stamp.deleted:
+        raise post_deleted(post_id)
+    key = (site, post_id, newest_first, after, limit)
+    cached = request.app[REPRESENTATIONS].get(key, stamp.position)
+    if cached is not None:
+        return cached.response(request)
+    page = await reads.thread_page(
+        pool, site, post_id, newest_first=newest_first, after_position=after, limit=limit
+    )
+    if page is None or page.deleted:
+        raise Problem(404, f"post {post_id!r} does not exist")
+    representation = Representation.of(page.position, thread_body(post_id, page, newest_first))
+    request.app[REPRESENTATIONS].put(key, representation)
+    return representation.response(request)
+
+
+def thread_body(post_id: str, page: reads.ThreadPage, newest_first: bool) -> bytes:
     roots = nest(page.rows)
     if newest_first:
         roots.reverse()
-    last_root = max if not newest_first else min
     next_cursor = None
     if page.has_more and roots:
         root_positions = [row["position"] for row in page.rows if row["parent_id"] is None]
-        next_cursor = str(last_root(root_positions))
-    body = dumps({"post": post_id, "total": page.total, "comments": roots, "next": next_cursor})
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag_matches(request.headers.get("If-None-Match"), etag):
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+        next_cursor = str(min(root_positions) if newest_first else max(root_positions))
+    return dumps({"post": post_id, "total": page.total, "comments": roots, "next": next_cursor})
 
 
 def parse_position(cursor: str) -> int:
     if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 18:
         raise Problem(400, "cursor is malformed; pass the `next` value of a previous page")
     return int(cursor)
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    if header is None:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in candidates or etag in candidates
 
 
 async def get_labels(request: web.Request) -> web.Response:

@@ -1,6 +1,7 @@
 """The API as a site, its readers and its moderators use it."""
 
 import asyncio
+import gzip
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -159,6 +160,35 @@ async def test_etag_answers_304_until_the_thread_changes(client: Client, site: S
     await comment(client, site, post_id)
     changed = await client.get(path, headers={"If-None-Match": etag})
     assert changed.status == 200 and changed.headers["ETag"] != etag
+
+
+async def test_threads_are_gzipped_for_clients_that_accept_it(
+    client: Client, site: SiteKeys
+) -> None:
+    post_id = await publish(client, site)
+    for _ in range(12):
+        await comment(client, site, post_id, "a comment long enough to be worth compressing")
+    path = f"/v1/sites/{site.site}/posts/{post_id}/comments"
+    plain = await client.get(path, headers={"Accept-Encoding": "identity"}, auto_decompress=False)
+    zipped = await client.get(path, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    assert "Content-Encoding" not in plain.headers
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept-Encoding"
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    assert gzip.decompress(await zipped.read()) == await plain.read()
+    assert len(await zipped.read()) < len(await plain.read())
+
+
+async def test_a_kept_thread_body_is_never_stale(client: Client, site: SiteKeys) -> None:
+    post_id = await publish(client, site)
+    first = await comment(client, site, post_id)
+    assert (await thread(client, site, post_id))["total"] == 1
+    await client.delete(
+        f"/v1/sites/{site.site}/comments/{first['id']}", headers=site.auth("moderator")
+    )
+    assert (await thread(client, site, post_id))["total"] == 0
+    await client.delete(f"/v1/sites/{site.site}/posts/{post_id}", headers=site.auth("moderator"))
+    assert (await client.get(f"/v1/sites/{site.site}/posts/{post_id}/comments")).status == 410
 
 
 async def test_labels_group_case_insensitively_and_list_posts(
