@@ -11,6 +11,7 @@ from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
 from service.keys import APPLICATION, POOL, REPRESENTATIONS, SETTINGS, SITES, TOKEN_KEY
+from service.maintenance import upkeep
 from service.settings import Settings
 from service.sites import SiteDirectory
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(upkeep)
     add_routes(app)
     return app
 

@@ -4,8 +4,10 @@ import asyncio
 import gzip
 from typing import Any
 
+import asyncpg
 from aiohttp.test_utils import TestClient
 
+from service.maintenance import forget_idempotency_keys
 from tests.conftest import SiteKeys
 from tests.helpers import comment, feed, new_id, publish, thread
 
@@ -309,3 +311,17 @@ async def test_health_and_readiness(client: Client) -> None:
     assert await (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await (await client.get("/readyz")).json()
     assert ready["status"] == "ready" and ready["schema"]
+
+
+async def test_old_idempotency_keys_are_forgotten(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool
+) -> None:
+    post_id = await publish(client, site)
+    path = f"/v1/sites/{site.site}/posts/{post_id}/comments"
+    body, headers = {"author": {"name": "A"}, "body": "x"}, {"Idempotency-Key": new_id("old")}
+    assert (await client.post(path, json=body, headers=headers)).status == 201
+    await pool.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+    assert await forget_idempotency_keys(pool) >= 1
+    again = await client.post(path, json=body, headers=headers)
+    assert again.status == 201 and "Idempotent-Replayed" not in again.headers
+    assert (await thread(client, site, post_id))["total"] == 2
