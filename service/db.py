@@ -23,7 +23,11 @@ async def create_pool(settings: Settings, database_url: str) -> Pool:
         max_size=settings.pool_max_size,
         # Reads and writes are short; a stuck statement should fail, not hold a connection.
         command_timeout=30,
-        server_settings={"application_name": "threadlog"},
+        # An open transaction anywhere holds back the feed (see store.read_all): ours never idle.
+        server_settings={
+            "application_name": "threadlog",
+            "idle_in_transaction_session_timeout": "60000",
+        },
     )
     assert pool is not None
     return pool  # type: ignore[no-any-return]

@@ -26,4 +26,7 @@ def add_routes(app: web.Application) -> None:
         ("GET", "/readyz", health.get_ready),
     ]
     for method, path, handler in routes:
-        app.router.add_route(method, path, handler, name=handler.__name__)
+        if method == "GET":  # answers HEAD too
+            app.router.add_get(path, handler, name=handler.__name__)
+        else:
+            app.router.add_route(method, path, handler, name=handler.__name__)

@@ -13,7 +13,9 @@ View = dict[str, Any]
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # timestamptz always comes back aware; a naive value can only mean UTC here.
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def dumps(body: object) -> bytes:
