@@ -36,7 +36,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
     app[POOL] = pool
-    app[APPLICATION] = Application(pool)
+    app[APPLICATION] = Application(pool, settings.writers, settings.batch_size)
     app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache()
     configured = settings.token_key.get_secret_value().encode() if settings.token_key else None

@@ -1,6 +1,7 @@
 """The write side's decision state: one row per post (locked by every append to its thread)
 and one row per comment. Loading it costs the same whatever the thread's size."""
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +22,16 @@ class LoadedThread:
     state: ThreadState
 
 
-# Rows are locked in stream order, so batches that share posts cannot deadlock.
-LOCK_STREAMS = """
+# Each post's appends queue on a transaction-scoped advisory lock. Unlike a row lock it takes
+# no transaction id, so the id is taken by the first write, after the lock is won: ids then
+# grow in each stream's commit order, which the feed's order relies on. Keys are locked in
+# ascending order, so batches that share posts cannot deadlock.
+LOCK_STREAMS = "SELECT pg_advisory_xact_lock(key) FROM unnest($1::bigint[]) AS key"
+
+LOAD_STREAMS = """
 SELECT stream_id, version, last_transaction_id::text::bigint AS last_transaction_id, deleted,
        title, url, labels, published_at
 FROM streams WHERE stream_id = ANY($1::text[])
-ORDER BY stream_id
-FOR UPDATE
 """
 
 LOAD_COMMENTS = """
@@ -59,11 +63,15 @@ async def load_for_update(
 ) -> dict[str, LoadedThread]:
     """Lock the posts' rows, then read the comments the commands touch.
 
-    `requests` are (stream id, site, post id, command). The lock must be the transaction's
-    first write (see store.StaleTransactionOrder), and the comments are read by a later
-    statement so that they include what the locks' previous holders committed.
+    `requests` are (stream id, site, post id, command). The locks come before the
+    transaction's first write (see store.StaleTransactionOrder), and the state is read by later
+    statements so that it includes what the locks' previous holders committed.
     """
-    rows = await connection.fetch(LOCK_STREAMS, sorted({request[0] for request in requests}))
+    stream_ids = sorted({request[0] for request in requests})
+    await connection.execute(
+        LOCK_STREAMS, sorted({lock_key(stream_id) for stream_id in stream_ids})
+    )
+    rows = await connection.fetch(LOAD_STREAMS, stream_ids)
     found: dict[str, Any] = {row["stream_id"]: row for row in rows}
     touched = {
         (command.site, comment_id) for *_, command in requests for comment_id in touches(command)
@@ -88,6 +96,12 @@ async def load_for_update(
         version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
         loaded[stream_id] = LoadedThread(stream_id, site, post_id, version, last, state)
     return loaded
+
+
+def lock_key(stream_id: str) -> int:
+    """A stable signed 64-bit advisory lock key; a rare collision only queues two posts."""
+    digest = hashlib.blake2b(stream_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def post_state(row: object) -> PostState | None:

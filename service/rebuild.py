@@ -39,13 +39,20 @@ async def rebuild(connection: Connection, progress: Progress = no_progress) -> i
 
 
 async def replay_into(connection: Connection, schema: str) -> Cursor:
-    """Replay the whole log into fresh read-model tables in `schema`, and leave them there."""
+    """Replay the whole log into fresh read-model tables in `schema`, and leave them there.
+
+    Appends wait meanwhile, so the replay holds every committed event, however old the
+    oldest transaction on the cluster (which holds back what `read_all` may show).
+    """
     await prepare(connection, schema)
     try:
-        cursor, _ = await replay(connection, no_progress)
+        async with connection.transaction():
+            await connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            events = await store.read_rest_locked(connection, store.START)
+            await apply_all(connection, events)
     finally:
         await connection.execute("RESET search_path")
-    return cursor
+    return events[-1].cursor if events else store.START
 
 
 async def prepare(connection: Connection, schema: str) -> None:

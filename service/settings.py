@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=16, ge=1)
     # Derives comment delete tokens; generated and kept in the database when unset.
     token_key: SecretStr | None = None
+    # Concurrent write transactions, and commands per transaction (see application.py).
+    writers: int = Field(default=4, ge=1, le=64)
+    batch_size: int = Field(default=64, ge=1, le=1000)
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     # Used in printed URLs when the service sits behind a proxy.

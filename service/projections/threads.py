@@ -13,6 +13,7 @@ NAME = "threads"
 TABLES = ("thread_comments",)
 
 # The insert is skipped when the row exists, and then the ancestors are not counted again.
+# Ancestors are joined one by one, so each is a primary-key lookup whatever the statistics say.
 INSERT_COMMENT = """
 WITH parent AS (
     SELECT root_id, ancestors || comment_id AS ancestors
@@ -27,8 +28,9 @@ WITH parent AS (
     ON CONFLICT (site, comment_id) DO NOTHING
     RETURNING ancestors
 )
-UPDATE thread_comments SET live_descendants = live_descendants + 1
-WHERE site = $1 AND comment_id = ANY((SELECT ancestors FROM inserted)::text[])
+UPDATE thread_comments t SET live_descendants = t.live_descendants + 1
+FROM inserted, unnest(inserted.ancestors) AS ancestor(comment_id)
+WHERE t.site = $1 AND t.comment_id = ancestor.comment_id
 """
 
 DELETE_COMMENT = """
@@ -38,8 +40,9 @@ WITH deleted AS (
     WHERE site = $1 AND comment_id = $2 AND deleted_by IS NULL
     RETURNING ancestors
 )
-UPDATE thread_comments SET live_descendants = live_descendants - 1
-WHERE site = $1 AND comment_id = ANY((SELECT ancestors FROM deleted)::text[])
+UPDATE thread_comments t SET live_descendants = t.live_descendants - 1
+FROM deleted, unnest(deleted.ancestors) AS ancestor(comment_id)
+WHERE t.site = $1 AND t.comment_id = ancestor.comment_id
 """
 
 DELETE_THREAD = "DELETE FROM thread_comments WHERE site = $1 AND post_id = $2"
