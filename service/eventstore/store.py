@@ -20,9 +20,9 @@ from service.eventstore.codec import JsonObject, decode, encode
 class StaleTransactionOrder(Exception):
     """This transaction's id is older than the stream's last writer's: retry with a new one.
 
-    Transaction ids are handed out before row locks are won, so two appenders can get their ids
-    in one order and their locks in the other. The feed orders by transaction id, so such an
-    append would appear before the event it follows; a retry takes a newer id.
+    The feed orders by transaction id, so such an append would appear before the event it
+    follows. Appends lock their posts before their first write takes an id, which rules this
+    out; a lock that takes the id first (a row lock) would not, so the check stays.
     """
 
 
