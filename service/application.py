@@ -19,7 +19,7 @@ import asyncpg
 
 from service import decisions
 from service.db import Connection, Pool
-from service.domain.commands import Command, DeleteComment
+from service.domain.commands import Command, DeleteComment, DeletePost, PostComment, PublishPost
 from service.domain.errors import CommentNotFound, DomainError
 from service.domain.events import Event
 from service.domain.thread import decide
@@ -60,33 +60,39 @@ Result = Outcome | BaseException
 class Application:
     def __init__(self, pool: Pool, writers: int = WRITERS, batch_size: int = BATCH_SIZE) -> None:
         self.pool = pool
-        self.max_writers = writers
         self.batch_size = batch_size
-        self.queue: list[Pending] = []
-        self.writers: set[asyncio.Task[None]] = set()
+        # One queue and at most one writer per shard; a post's commands always share a shard,
+        # so this process's writers never wait for each other's locks.
+        self.queues: list[list[Pending]] = [[] for _ in range(writers)]
+        self.writers: dict[int, asyncio.Task[None]] = {}
 
     async def execute(
         self, command: Command, metadata: dict[str, Any], idempotency: Idempotency | None = None
     ) -> Outcome:
         """Decide and store `command`; raises the DomainError that refuses it."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self.queue.append(Pending(command, metadata, idempotency, future))
-        if len(self.writers) < self.max_writers:
-            writer = asyncio.create_task(self.write())
-            self.writers.add(writer)
-            writer.add_done_callback(self.writers.discard)
+        shard = hash(routing_key(command)) % len(self.queues)
+        self.queues[shard].append(Pending(command, metadata, idempotency, future))
+        if shard not in self.writers:
+            self.writers[shard] = asyncio.create_task(self.write(shard))
         # A cancelled request does not cancel its write: the batch may hold others' commands.
         return await asyncio.shield(future)
 
     async def close(self) -> None:
         while self.writers:
-            await asyncio.gather(*self.writers, return_exceptions=True)
+            await asyncio.gather(*self.writers.values(), return_exceptions=True)
 
-    async def write(self) -> None:
-        while self.queue:
-            batch = self.queue[: self.batch_size]
-            del self.queue[: self.batch_size]
-            await self.commit(batch)
+    async def write(self, shard: int) -> None:
+        queue = self.queues[shard]
+        try:
+            while queue:
+                batch = queue[: self.batch_size]
+                del queue[: self.batch_size]
+                await self.commit(batch)
+        finally:
+            # No await between the last look at the queue and this: a command queued after
+            # it finds no writer and starts one.
+            del self.writers[shard]
 
     async def commit(self, batch: list[Pending]) -> None:
         for attempt in range(MAX_ATTEMPTS):
@@ -114,6 +120,16 @@ class Application:
                 pending.future.set_exception(result)
             else:
                 pending.future.set_result(result)
+
+
+def routing_key(command: Command) -> tuple[str, str]:
+    # A delete names only its comment; it may share its post's lock with another shard.
+    match command:
+        case DeleteComment():
+            return command.site, command.comment_id
+        case PublishPost() | DeletePost() | PostComment():
+            return command.site, command.post_id
+    raise TypeError(f"unknown command {type(command).__name__}")
 
 
 async def write_batch(connection: Connection, batch: list[Pending]) -> list[Result]:
