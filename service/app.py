@@ -10,7 +10,8 @@ from service.db import create_pool
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.keys import APPLICATION, POOL, REPRESENTATIONS, SETTINGS, SITES, TOKEN_KEY
+from service.http.stamps import ThreadStamps
+from service.keys import APPLICATION, POOL, REPRESENTATIONS, SETTINGS, SITES, STAMPS, TOKEN_KEY
 from service.maintenance import upkeep
 from service.settings import Settings
 from service.sites import SiteDirectory
@@ -39,6 +40,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[APPLICATION] = Application(pool, settings.writers, settings.batch_size)
     app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache()
+    app[STAMPS] = ThreadStamps(pool)
     configured = settings.token_key.get_secret_value().encode() if settings.token_key else None
     async with pool.acquire() as connection:
         app[TOKEN_KEY] = await credentials.token_key(connection, configured)

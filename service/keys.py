@@ -5,6 +5,7 @@ from aiohttp import web
 from service.application import Application
 from service.db import Pool
 from service.http.representations import RepresentationCache
+from service.http.stamps import ThreadStamps
 from service.settings import Settings
 from service.sites import SiteDirectory
 
@@ -13,5 +14,6 @@ POOL = web.AppKey("pool", Pool)
 APPLICATION = web.AppKey("application", Application)
 SITES = web.AppKey("sites", SiteDirectory)
 REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
+STAMPS = web.AppKey("stamps", ThreadStamps)
 TOKEN_KEY = web.AppKey("token_key", bytes)
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -49,13 +49,21 @@ class ThreadStamp:
     deleted: bool
 
 
-async def thread_stamp(
-    connection: Connection | Pool, site: str, post_id: str
-) -> ThreadStamp | None:
-    row = await connection.fetchrow(
-        "SELECT position, deleted FROM posts WHERE site = $1 AND post_id = $2", site, post_id
+async def thread_stamps(
+    connection: Connection | Pool, posts: list[tuple[str, str]]
+) -> dict[tuple[str, str], ThreadStamp]:
+    """(site, post id) -> the thread's stamp, for the posts that exist."""
+    sites, post_ids = zip(*posts, strict=True)
+    rows = await connection.fetch(
+        """SELECT site, post_id, position, deleted
+           FROM posts JOIN unnest($1::text[], $2::text[]) AS wanted(site, post_id)
+                USING (site, post_id)""",
+        list(sites),
+        list(post_ids),
     )
-    return ThreadStamp(row["position"], row["deleted"]) if row else None
+    return {
+        (row["site"], row["post_id"]): ThreadStamp(row["position"], row["deleted"]) for row in rows
+    }
 
 
 async def thread_page(

@@ -15,7 +15,7 @@ from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import cloud_event, dumps, json_response, nest, post_view
-from service.keys import POOL, REPRESENTATIONS
+from service.keys import POOL, REPRESENTATIONS, STAMPS
 from service.labels import label_key
 
 
@@ -41,7 +41,7 @@ async def get_thread(request: web.Request) -> web.Response:
     cursor = query_text(request, "cursor")
     after = parse_position(cursor) if cursor is not None else None
     pool = request.app[POOL]
-    stamp = await reads.thread_stamp(pool, site, post_id)
+    stamp = await request.app[STAMPS].get(site, post_id)
     if stamp is None:
         await known_site(request, site)
         raise Problem(404, f"post {post_id!r} does not exist")

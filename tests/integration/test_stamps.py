@@ -1,0 +1,53 @@
+"""Concurrent thread reads share stamp lookups, and every answer is as fresh as a lone one."""
+
+import asyncio
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from service import reads
+from service.http.stamps import ThreadStamps
+from tests.conftest import SiteKeys
+from tests.helpers import comment, publish
+
+
+async def test_concurrent_readers_share_lookups(
+    client: TestClient,  # type: ignore[type-arg]
+    site: SiteKeys,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    posts = [await publish(client, site) for _ in range(5)]
+    await comment(client, site, posts[0])
+    lookups = 0
+    real = reads.thread_stamps
+
+    async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
+        nonlocal lookups
+        lookups += 1
+        return await real(connection, wanted)
+
+    monkeypatch.setattr(reads, "thread_stamps", counted)
+    stamps = ThreadStamps(pool)
+    keys = [(site.site, post_id) for post_id in posts * 20] + [(site.site, "missing")]
+    found = await asyncio.gather(*(stamps.get(*key) for key in keys))
+    assert lookups <= 2 < len(keys)
+    assert found[-1] is None
+    positions = {key: stamp.position for key, stamp in zip(keys, found, strict=False) if stamp}
+    assert len(positions) == len(posts)
+    expected = await real(pool, [(site.site, post_id) for post_id in posts])
+    assert positions == {key: stamp.position for key, stamp in expected.items()}
+
+
+async def test_a_reader_sees_a_write_that_committed_before_it_asked(
+    client: TestClient,  # type: ignore[type-arg]
+    site: SiteKeys,
+    pool: asyncpg.Pool,
+) -> None:
+    post_id = await publish(client, site)
+    stamps = ThreadStamps(pool)
+    before = await stamps.get(site.site, post_id)
+    await comment(client, site, post_id)
+    after = await stamps.get(site.site, post_id)
+    assert before is not None and after is not None and after.position > before.position
