@@ -134,77 +134,122 @@ def routing_key(command: Command) -> tuple[str, str]:
 
 async def write_batch(connection: Connection, batch: list[Pending]) -> list[Result]:
     """Decide every command of `batch` in order and store what they cause; one transaction."""
-    results: list[Result | None] = [None] * len(batch)
-    commands = [pending.command for pending in batch]
-    deleted = [(c.site, c.comment_id) for c in commands if isinstance(c, DeleteComment)]
-    posts_of = await decisions.posts_of_comments(connection, deleted)
-    streams: list[str | None] = []
-    requests = []
-    for index, command in enumerate(commands):
-        post_id = decisions.post_id_of(command, posts_of)
-        if post_id is None:
-            assert isinstance(command, DeleteComment)
-            results[index] = CommentNotFound(f"comment {command.comment_id!r} does not exist")
-            streams.append(None)
-            continue
-        stream_id = store.stream_id_for(command.site, post_id)
-        streams.append(stream_id)
-        requests.append((stream_id, command.site, post_id, command))
+    plan = Plan(batch)
+    await plan.locate(connection)
+    requests = plan.requests()
     threads = await decisions.load_for_update(connection, requests) if requests else {}
-    keys = [pending.idempotency for pending in batch if pending.idempotency is not None]
-    kept = await find_responses(connection, [key.key_sha256 for key in keys])
-    versions = {stream_id: thread.version for stream_id, thread in threads.items()}
-    new_events: list[NewEvent] = []
-    owners: list[int] = []
-    first_with_key: dict[bytes, int] = {}
-    repeats: dict[int, int] = {}
-    for index, pending in enumerate(batch):
+    keys = [pending.idempotency.key_sha256 for pending in batch if pending.idempotency]
+    plan.decide(threads, await find_responses(connection, keys))
+    recorded = await append(connection, threads, plan.versions, plan.new_events)
+    await keep_responses(connection, plan.answer(recorded))
+    return plan.results()
+
+
+@dataclass
+class Plan:
+    """What one batch does: where each command goes, what it decided, how it is answered."""
+
+    batch: list[Pending]
+    # (stream id, post id) per command; ("", "") where its comment does not exist.
+    streams: list[tuple[str, str]] = field(default_factory=list)
+    outcomes: dict[int, Result] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    new_events: list[NewEvent] = field(default_factory=list)
+    owners: list[int] = field(default_factory=list)
+    # A repeated Idempotency-Key in one batch is answered with its first command's response.
+    first_with_key: dict[bytes, int] = field(default_factory=dict)
+    repeats: dict[int, int] = field(default_factory=dict)
+    responses: dict[bytes, StoredResponse] = field(default_factory=dict)
+
+    async def locate(self, connection: Connection) -> None:
+        commands = [pending.command for pending in self.batch]
+        deleted = [(c.site, c.comment_id) for c in commands if isinstance(c, DeleteComment)]
+        posts_of = await decisions.posts_of_comments(connection, deleted)
+        for index, command in enumerate(commands):
+            post_id = decisions.post_id_of(command, posts_of)
+            if post_id is None:
+                assert isinstance(command, DeleteComment)
+                self.outcomes[index] = CommentNotFound(
+                    f"comment {command.comment_id!r} does not exist"
+                )
+                self.streams.append(("", ""))
+            else:
+                self.streams.append((store.stream_id_for(command.site, post_id), post_id))
+
+    def requests(self) -> list[tuple[str, str, str, Command]]:
+        located = zip(self.batch, self.streams, strict=True)
+        return [
+            (stream, p.command.site, post, p.command) for p, (stream, post) in located if stream
+        ]
+
+    def decide(
+        self,
+        threads: dict[str, decisions.LoadedThread],
+        kept: dict[bytes, tuple[bytes, StoredResponse]],
+    ) -> None:
+        self.versions = {stream_id: thread.version for stream_id, thread in threads.items()}
+        for index, pending in enumerate(self.batch):
+            stream_id = self.streams[index][0]
+            if not stream_id:
+                continue
+            try:
+                if self.answered_by_key(index, pending, kept):
+                    continue
+                thread = threads[stream_id]
+                events = decide(pending.command, thread.state)
+            except DomainError as error:
+                self.outcomes[index] = error
+                continue
+            state = decisions.evolve_with(thread.state, pending.command, events)
+            threads[stream_id] = dataclasses.replace(thread, state=state)
+            for event in events:
+                self.versions[stream_id] += 1
+                site, metadata = pending.command.site, pending.metadata
+                self.new_events.append(
+                    NewEvent(stream_id, self.versions[stream_id], site, event, metadata)
+                )
+                self.owners.append(index)
+
+    def answered_by_key(
+        self, index: int, pending: Pending, kept: dict[bytes, tuple[bytes, StoredResponse]]
+    ) -> bool:
         key = pending.idempotency
-        if (target := streams[index]) is None:
-            continue
-        try:
-            if key is not None and key.key_sha256 in kept:
-                request_sha256, response = kept[key.key_sha256]
-                key.check(request_sha256)
-                results[index] = Outcome([], response)
+        if key is None:
+            return False
+        if key.key_sha256 in kept:
+            request_sha256, response = kept[key.key_sha256]
+            key.check(request_sha256)
+            self.outcomes[index] = Outcome([], response)
+            return True
+        if key.key_sha256 in self.first_with_key:
+            first = self.first_with_key[key.key_sha256]
+            key.check(self.batch[first].idempotency.request_sha256)  # type: ignore[union-attr]
+            self.repeats[index] = first
+            return True
+        self.first_with_key[key.key_sha256] = index
+        return False
+
+    def answer(self, recorded: list[RecordedEvent]) -> list[tuple[Idempotency, StoredResponse]]:
+        """Give each command its events; return the responses to keep for Idempotency-Keys."""
+        mine: dict[int, list[RecordedEvent]] = {}
+        for owner, event in zip(self.owners, recorded, strict=True):
+            mine.setdefault(owner, []).append(event)
+        kept = []
+        for index, pending in enumerate(self.batch):
+            if index in self.outcomes or index in self.repeats:
                 continue
-            if key is not None and key.key_sha256 in first_with_key:
-                first = first_with_key[key.key_sha256]
-                key.check(batch[first].idempotency.request_sha256)  # type: ignore[union-attr]
-                repeats[index] = first  # answered below with the first one's response
-                continue
-            if key is not None:
-                first_with_key[key.key_sha256] = index
-            thread = threads[target]
-            events = decide(pending.command, thread.state)
-        except DomainError as error:
-            results[index] = error
-            continue
-        state = decisions.evolve_with(thread.state, pending.command, events)
-        threads[target] = dataclasses.replace(thread, state=state)
-        for event in events:
-            versions[target] += 1
-            new_events.append(
-                NewEvent(target, versions[target], pending.command.site, event, pending.metadata)
-            )
-            owners.append(index)
-    recorded = await append(connection, threads, versions, new_events)
-    mine: dict[int, list[RecordedEvent]] = {}
-    for owner, recorded_event in zip(owners, recorded, strict=True):
-        mine.setdefault(owner, []).append(recorded_event)
-    responses: dict[bytes, tuple[Idempotency, StoredResponse]] = {}
-    for index, pending in enumerate(batch):
-        if results[index] is None and index not in repeats:
-            results[index] = Outcome(mine.get(index, []))
+            self.outcomes[index] = Outcome(mine.get(index, []))
             if pending.idempotency is not None and index in mine:
-                key = pending.idempotency
-                responses[key.key_sha256] = (key, key.respond(mine[index]))
-    await keep_responses(connection, list(responses.values()))
-    for index, first in repeats.items():
-        key_sha256 = batch[first].idempotency.key_sha256  # type: ignore[union-attr]
-        stored = responses.get(key_sha256)
-        results[index] = Outcome([], stored[1]) if stored else results[first]
-    return [result for result in results if result is not None]
+                response = pending.idempotency.respond(mine[index])
+                self.responses[pending.idempotency.key_sha256] = response
+                kept.append((pending.idempotency, response))
+        return kept
+
+    def results(self) -> list[Result]:
+        for index, first in self.repeats.items():
+            response = self.responses.get(self.batch[first].idempotency.key_sha256)  # type: ignore[union-attr]
+            self.outcomes[index] = Outcome([], response) if response else self.outcomes[first]
+        return [self.outcomes[index] for index in range(len(self.batch))]
 
 
 async def append(
