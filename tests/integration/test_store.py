@@ -164,8 +164,13 @@ async def append_one(
     connection: asyncpg.Connection, loaded: decisions.LoadedThread, site: str, stream_id: str
 ) -> None:
     event = CommentPosted(
-        site=site, post_id="p", comment_id=str(uuid.uuid4()), author=Author(name="w"), body="b",
-        body_html="<p>b</p>", created_at=datetime.now(UTC),
+        site=site,
+        post_id="p",
+        comment_id=str(uuid.uuid4()),
+        author=Author(name="w"),
+        body="b",
+        body_html="<p>b</p>",
+        created_at=datetime.now(UTC),
     )
     new = NewEvent(stream_id, loaded.version + 1, site, event, META)
     await store.append(connection, [new], {stream_id: loaded.last_transaction_id})
