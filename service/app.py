@@ -11,10 +11,20 @@ from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
 from service.http.stamps import ThreadStamps
-from service.keys import APPLICATION, POOL, REPRESENTATIONS, SETTINGS, SITES, STAMPS, TOKEN_KEY
+from service.keys import (
+    APPLICATION,
+    POOL,
+    REPRESENTATIONS,
+    SETTINGS,
+    SITES,
+    STAMPS,
+    TOKEN_KEY,
+    WAKEUP,
+)
 from service.maintenance import upkeep
 from service.settings import Settings
 from service.sites import SiteDirectory
+from service.subscriptions.wakeup import Wakeup
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -37,7 +47,9 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
     app[POOL] = pool
-    app[APPLICATION] = Application(pool, settings.writers, settings.batch_size)
+    wakeup = app[WAKEUP] = Wakeup()
+    await wakeup.start(settings.database_url)
+    app[APPLICATION] = Application(pool, settings.writers, settings.batch_size, wakeup.committed)
     app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache()
     app[STAMPS] = ThreadStamps(pool)
@@ -46,4 +58,5 @@ async def database(app: web.Application) -> AsyncIterator[None]:
         app[TOKEN_KEY] = await credentials.token_key(connection, configured)
     yield
     await app[APPLICATION].close()
+    await wakeup.stop()
     await pool.close()

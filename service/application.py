@@ -12,6 +12,7 @@ busy thread never answers 409 or 5xx.
 import asyncio
 import dataclasses
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,9 +59,16 @@ Result = Outcome | BaseException
 
 
 class Application:
-    def __init__(self, pool: Pool, writers: int = WRITERS, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        writers: int = WRITERS,
+        batch_size: int = BATCH_SIZE,
+        committed: Callable[[], None] = lambda: None,
+    ) -> None:
         self.pool = pool
         self.batch_size = batch_size
+        self.committed = committed
         # One queue and at most one writer per shard; a post's commands always share a shard,
         # so this process's writers never wait for each other's locks.
         self.queues: list[list[Pending]] = [[] for _ in range(writers)]
@@ -99,6 +107,7 @@ class Application:
             try:
                 async with self.pool.acquire() as connection, connection.transaction():
                     results = await write_batch(connection, batch)
+                self.committed()
                 break
             except RETRYABLE as error:
                 if attempt == MAX_ATTEMPTS - 1:

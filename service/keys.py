@@ -8,6 +8,7 @@ from service.http.representations import RepresentationCache
 from service.http.stamps import ThreadStamps
 from service.settings import Settings
 from service.sites import SiteDirectory
+from service.subscriptions.wakeup import Wakeup
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", Pool)
@@ -15,5 +16,6 @@ APPLICATION = web.AppKey("application", Application)
 SITES = web.AppKey("sites", SiteDirectory)
 REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
 STAMPS = web.AppKey("stamps", ThreadStamps)
+WAKEUP = web.AppKey("wakeup", Wakeup)
 TOKEN_KEY = web.AppKey("token_key", bytes)
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     writers: int = Field(default=4, ge=1, le=64)
     batch_size: int = Field(default=64, ge=1, le=1000)
     max_body_bytes: int = 64 * 1024
+    # The live stream's comment line when idle, and how long a write may wait for a client.
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    stream_write_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
     # Used in printed URLs when the service sits behind a proxy.
     public_url: str | None = None

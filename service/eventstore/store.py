@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.db import Connection
+from service.db import Connection, Pool
 from service.domain.events import Event
 from service.eventstore.codec import JsonObject, decode, encode
 
@@ -149,6 +149,7 @@ READ_ALL = (
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
   AND ($3::text IS NULL OR site = $3)
+  AND ($5::text[] IS NULL OR type = ANY($5::text[]))
 ORDER BY transaction_id, position
 LIMIT $4
 """
@@ -165,10 +166,15 @@ ORDER BY transaction_id, position
 
 
 async def read_all(
-    connection: Connection, after: Cursor, limit: int, site: str | None = None
+    connection: Connection | Pool,
+    after: Cursor,
+    limit: int,
+    site: str | None = None,
+    types: list[str] | None = None,
 ) -> list[RecordedEvent]:
     """Events after `after` in commit order; never skips a late commit, never repeats."""
-    rows = await connection.fetch(READ_ALL, str(after.transaction_id), after.position, site, limit)
+    transaction_id, position = str(after.transaction_id), after.position
+    rows = await connection.fetch(READ_ALL, transaction_id, position, site, limit, types)
     return [recorded_from_row(row) for row in rows]
 
 

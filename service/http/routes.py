@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from service.http import commands, health, queries
+from service.http import commands, health, queries, stream
 
 SITE = r"{site:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
@@ -22,6 +22,7 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{site}/labels/{{label}}/posts", queries.get_label_posts),
         ("GET", f"{site}/counts", queries.get_counts),
         ("GET", "/v1/events", queries.get_events),
+        ("GET", "/v1/events/stream", stream.get_event_stream),
         ("GET", "/healthz", health.get_health),
         ("GET", "/readyz", health.get_ready),
     ]

@@ -1,0 +1,90 @@
+"""GET /v1/events/stream: the key's site's events as Server-Sent Events, live.
+
+The stream re-reads the log from its cursor whenever it is woken, and polls besides, so a
+missed wake-up delays an event and never loses it. `id:` is the event's cursor, so a client
+that reconnects with Last-Event-ID resumes exactly after the last event it received.
+"""
+
+import asyncio
+import json
+import time
+
+from aiohttp import web
+
+from service.credentials import Role
+from service.domain.events import EVENT_TYPES
+from service.eventstore import store
+from service.eventstore.store import Cursor
+from service.http.auth import require_key
+from service.http.parsing import query_text
+from service.http.problems import Problem
+from service.http.views import cloud_event
+from service.keys import POOL, SETTINGS, WAKEUP
+
+PAGE = 500
+# Events of a transaction that commits while an older one still runs show up only once that
+# one ends, without a wake-up: poll this often.
+POLL_SECONDS = 0.05
+
+
+async def get_event_stream(request: web.Request) -> web.StreamResponse:
+    key = await require_key(request, None, Role.SUBSCRIBER, Role.MODERATOR)
+    cursor = resume_cursor(request)
+    types = type_filter(request)
+    settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    last_sent = time.monotonic()
+    while request.transport is not None and not request.transport.is_closing():
+        generation = wakeup.generation
+        events = await store.read_all(pool, cursor, PAGE, site=key.site, types=types)
+        if events:
+            chunk = "".join(
+                f"id: {event.cursor}\nevent: {event.type}\ndata: {compact(cloud_event(event))}\n\n"
+                for event in events
+            )
+            await send(response, chunk.encode(), settings.stream_write_timeout_seconds)
+            cursor, last_sent = events[-1].cursor, time.monotonic()
+            continue
+        if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
+            await send(response, b": heartbeat\n\n", settings.stream_write_timeout_seconds)
+            last_sent = time.monotonic()
+        await wakeup.wait(generation, POLL_SECONDS)
+    return response
+
+
+async def send(response: web.StreamResponse, chunk: bytes, patience: float) -> None:
+    """Write, or give up on a client that does not read: nothing is buffered without bound."""
+    try:
+        await asyncio.wait_for(response.write(chunk), patience)
+    except TimeoutError:
+        raise ConnectionResetError("the client stopped reading") from None
+
+
+def compact(body: object) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def resume_cursor(request: web.Request) -> Cursor:
+    last_event_id = request.headers.get("Last-Event-ID")
+    after = last_event_id if last_event_id is not None else query_text(request, "after")
+    if after is None or after == "":
+        return store.START
+    try:
+        return Cursor.parse(after)
+    except ValueError:
+        raise Problem(400, "Last-Event-ID or after must be a cursor of an event") from None
+
+
+def type_filter(request: web.Request) -> list[str] | None:
+    values = [t for value in request.query.getall("types", []) for t in value.split(",") if t]
+    unknown = sorted(set(values) - set(EVENT_TYPES))
+    if unknown:
+        raise Problem(400, f"unknown event types: {', '.join(unknown)}")
+    return values or None

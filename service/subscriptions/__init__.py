@@ -1,0 +1,1 @@
+"""Delivering the event log to other services."""
