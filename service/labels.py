@@ -8,8 +8,13 @@ def display_label(label: str) -> str:
 
 
 def label_key(label: str) -> str:
-    """Labels that differ only in case, surrounding space or Unicode form are one label."""
-    return unicodedata.normalize("NFC", display_label(label).casefold())
+    """Labels that differ only in case, surrounding space or Unicode form are one label.
+
+    Unicode's canonical caseless match: casefold the decomposed form (a composed character
+    may have no composed capital), then compose again.
+    """
+    decomposed = unicodedata.normalize("NFD", label.strip())
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", decomposed.casefold()))
 
 
 def unique_labels(labels: list[str]) -> tuple[str, ...]:

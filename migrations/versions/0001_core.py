@@ -150,6 +150,8 @@ CREATE TABLE label_posts (
     site          text NOT NULL,
     label_key     text NOT NULL,
     post_id       text NOT NULL,
+    -- The post's own spelling; the index shows the earliest published post's.
+    label         text NOT NULL,
     published_at  timestamptz NOT NULL,
     PRIMARY KEY (site, label_key, post_id)
 );

@@ -5,7 +5,6 @@ from types import ModuleType
 from service.db import Connection
 from service.eventstore.store import RecordedEvent
 from service.projections import labels, posts, threads
-from service.projections.statements import run
 
 INLINE: tuple[ModuleType, ...] = (posts, threads, labels)
 
@@ -13,10 +12,7 @@ INLINE: tuple[ModuleType, ...] = (posts, threads, labels)
 async def apply_all(connection: Connection, events: list[RecordedEvent]) -> None:
     # Read models own separate tables, so each may take the whole batch in turn.
     for projection in INLINE:
-        await run(
-            connection,
-            (statement for recorded in events for statement in projection.statements(recorded)),
-        )
+        await projection.apply_batch(connection, events)
 
 
 def tables() -> list[str]:

@@ -1,18 +1,20 @@
-"""Read models `labels` (label -> number of live posts) and `label_posts` (label -> posts).
+"""Read models `label_posts` (label -> posts, with each post's spelling) and `labels` (label ->
+number of live posts, and the spelling shown).
 
-A label's shown spelling is the one of the first post that brought it in.
+The shown spelling is that of the earliest published post carrying the label (ties by post
+id): it depends only on which posts carry the label now, never on the order in which posts of
+different threads were written, so a replay of the log shows the same.
 """
 
 from service.db import Connection
 from service.domain.events import PostContent, PostDeleted
 from service.eventstore.store import RecordedEvent
 from service.labels import label_key
-from service.projections.statements import Statement, run
 
 NAME = "labels"
 TABLES = ("labels", "label_posts")
 
-# Applying the same event twice finds nothing to add or remove the second time.
+# Returns the labels whose posts changed. Applying the same event twice changes nothing.
 SET_POST_LABELS = """
 WITH wanted AS (
     SELECT DISTINCT ON (key) key, label
@@ -22,40 +24,51 @@ WITH wanted AS (
     DELETE FROM label_posts lp
     WHERE lp.site = $1 AND lp.post_id = $2 AND lp.label_key NOT IN (SELECT key FROM wanted)
     RETURNING lp.label_key
-), added AS (
-    INSERT INTO label_posts (site, label_key, post_id, published_at)
-    SELECT $1, key, $2, $5 FROM wanted
-    ON CONFLICT (site, label_key, post_id) DO UPDATE SET published_at = excluded.published_at
-    RETURNING label_key, (xmax = 0) AS is_new
-), counted AS (
-    INSERT INTO labels (site, label_key, label, post_count)
-    SELECT $1, w.key, w.label, 1 FROM wanted w JOIN added a ON a.label_key = w.key AND a.is_new
-    ON CONFLICT (site, label_key) DO UPDATE SET post_count = labels.post_count + 1
+), kept AS (
+    INSERT INTO label_posts (site, label_key, post_id, label, published_at)
+    SELECT $1, key, $2, label, $5 FROM wanted
+    ON CONFLICT (site, label_key, post_id) DO UPDATE
+        SET label = excluded.label, published_at = excluded.published_at
+    RETURNING label_key
 )
-UPDATE labels SET post_count = post_count - 1
-WHERE site = $1 AND label_key IN (SELECT label_key FROM removed)
+SELECT label_key FROM removed UNION SELECT label_key FROM kept
 """
 
-DROP_EMPTY = "DELETE FROM labels WHERE site = $1 AND post_count <= 0"
+REFRESH = """
+WITH fresh AS (
+    SELECT label_key, count(*) AS post_count,
+           (array_agg(label ORDER BY published_at, post_id))[1] AS label
+    FROM label_posts WHERE site = $1 AND label_key = ANY($2::text[])
+    GROUP BY label_key
+), emptied AS (
+    DELETE FROM labels
+    WHERE site = $1 AND label_key = ANY($2::text[])
+      AND label_key NOT IN (SELECT label_key FROM fresh)
+)
+INSERT INTO labels (site, label_key, label, post_count)
+SELECT $1, label_key, label, post_count FROM fresh
+ON CONFLICT (site, label_key) DO UPDATE
+    SET label = excluded.label, post_count = excluded.post_count
+"""
 
 
-def statements(recorded: RecordedEvent) -> list[Statement]:
+async def apply(connection: Connection, recorded: RecordedEvent) -> None:
     event = recorded.event
+    arguments: tuple[object, ...]
     match event:
         case PostContent():
             labels = list(event.labels)
             keys = [label_key(label) for label in labels]
-            return [
-                (SET_POST_LABELS, (event.site, event.post_id, keys, labels, event.published_at)),
-                (DROP_EMPTY, (event.site,)),
-            ]
+            arguments = (event.site, event.post_id, keys, labels, event.published_at)
         case PostDeleted():
-            return [
-                (SET_POST_LABELS, (event.site, event.post_id, [], [], None)),
-                (DROP_EMPTY, (event.site,)),
-            ]
-    return []
+            arguments = (event.site, event.post_id, [], [], None)
+        case _:
+            return
+    changed = [row["label_key"] for row in await connection.fetch(SET_POST_LABELS, *arguments)]
+    if changed:
+        await connection.execute(REFRESH, event.site, changed)
 
 
-async def apply(connection: Connection, recorded: RecordedEvent) -> None:
-    await run(connection, statements(recorded))
+async def apply_batch(connection: Connection, events: list[RecordedEvent]) -> None:
+    for recorded in events:
+        await apply(connection, recorded)

@@ -47,3 +47,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
 
 async def apply(connection: Connection, recorded: RecordedEvent) -> None:
     await run(connection, statements(recorded))
+
+
+async def apply_batch(connection: Connection, events: list[RecordedEvent]) -> None:
+    await run(connection, (statement for recorded in events for statement in statements(recorded)))
