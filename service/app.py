@@ -1,5 +1,6 @@
 """The aiohttp application factory."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from service.keys import (
 from service.maintenance import upkeep
 from service.settings import Settings
 from service.sites import SiteDirectory
+from service.subscriptions.nats_relay import run_relay
 from service.subscriptions.wakeup import Wakeup
 
 
@@ -38,6 +40,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(upkeep)
+    if settings.nats_url is not None:
+        app.cleanup_ctx.append(nats_relay)
     add_routes(app)
     return app
 
@@ -60,3 +64,19 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     await app[APPLICATION].close()
     await wakeup.stop()
     await pool.close()
+
+
+async def nats_relay(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.database_url is not None and settings.nats_url is not None
+    relay = run_relay(
+        settings.database_url,
+        settings.nats_url,
+        settings.nats_stream,
+        settings.nats_subject_prefix,
+    )
+    task = asyncio.create_task(relay)
+    yield
+    # At least once: a page cut short is published again by the next relay.
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

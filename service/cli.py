@@ -1,4 +1,4 @@
-"""threadlog's command line: serve, migrate, rebuild, sites, keys.
+"""threadlog's command line: serve, migrate, rebuild, sites, keys, relay.
 
 Settings are read here, once, from the environment; each subcommand is a thin wrapper around a
 function that tests call directly.
@@ -7,6 +7,7 @@ function that tests call directly.
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -20,8 +21,10 @@ from service.credentials import Role
 from service.embedded import start_embedded
 from service.rebuild import count_events, rebuild
 from service.settings import Settings
+from service.subscriptions.nats_relay import run_relay
 
 DEMO_SITE = "demo"
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,6 +52,14 @@ def parser() -> argparse.ArgumentParser:
     create_key = keys.add_parser("create", help="create an API key; printed once, last line")
     create_key.add_argument("--site", required=True)
     create_key.add_argument("--role", required=True, choices=[role.value for role in Role])
+
+    relay = commands.add_parser("relay", help="publish the event log elsewhere").add_subparsers(
+        dest="target", required=True
+    )
+    relay_nats = relay.add_parser("nats", help="to a NATS JetStream stream, in commit order")
+    relay_nats.add_argument(
+        "--url", help=f"NATS server (THREADLOG_NATS_URL, else {DEFAULT_NATS_URL})"
+    )
     return root
 
 
@@ -80,6 +91,9 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
             key = asyncio.run(create_key(database_url(settings), arguments.site, arguments.role))
             print(f"created a {arguments.role} key for site {arguments.site}; it is shown once:")
             print(key)
+        case "relay":
+            url = arguments.url or settings.nats_url or DEFAULT_NATS_URL
+            asyncio.run(relay_until_signalled(database_url(settings), url, settings))
 
 
 def database_url(settings: Settings) -> str:
@@ -141,3 +155,12 @@ async def rebuild_with_progress(url: str) -> int:
             return await rebuild(connection, advance)
     finally:
         await connection.close()
+
+
+async def relay_until_signalled(url: str, nats_url: str, settings: Settings) -> None:
+    """Relay until SIGINT or SIGTERM; a page cut short is sent again by the next relay."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    await run_relay(url, nats_url, settings.nats_stream, settings.nats_subject_prefix, stop)

@@ -30,3 +30,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Used in printed URLs when the service sits behind a proxy.
     public_url: str | None = None
+    # When set, `serve` also relays the log to this NATS server's JetStream (`relay nats` too).
+    nats_url: str | None = None
+    nats_stream: str = "THREADLOG"
+    nats_subject_prefix: str = "threadlog"

