@@ -156,10 +156,18 @@ CREATE TABLE label_posts (
     PRIMARY KEY (site, label_key, post_id)
 );
 CREATE INDEX ON label_posts (site, label_key, published_at, post_id);
+
+-- The last event applied to each post's labels: re-applying an older one changes nothing.
+CREATE TABLE label_post_positions (
+    site      text NOT NULL,
+    post_id   text NOT NULL,
+    position  bigint NOT NULL,
+    PRIMARY KEY (site, post_id)
+);
 """
 
 DOWNGRADE = """
-DROP TABLE label_posts, labels, thread_comments, posts, projection_checkpoints,
+DROP TABLE label_post_positions, label_posts, labels, thread_comments, posts, projection_checkpoints,
     idempotency_keys, stream_comments, streams, events, server_secrets, api_keys, sites;
 DROP FUNCTION events_are_append_only();
 """

@@ -12,17 +12,25 @@ from service.eventstore.store import RecordedEvent
 from service.labels import label_key
 
 NAME = "labels"
-TABLES = ("labels", "label_posts")
+TABLES = ("labels", "label_posts", "label_post_positions")
 
-# Returns the labels whose posts changed. Applying the same event twice changes nothing.
+# Returns the labels whose posts changed. An event older than the last one applied to the post
+# (or the same one again) changes nothing.
 SET_POST_LABELS = """
-WITH wanted AS (
+WITH newer AS (
+    INSERT INTO label_post_positions (site, post_id, position) VALUES ($1, $2, $6)
+    ON CONFLICT (site, post_id) DO UPDATE SET position = excluded.position
+    WHERE label_post_positions.position < excluded.position
+    RETURNING position
+), wanted AS (
     SELECT DISTINCT ON (key) key, label
     FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(key, label, n)
+    WHERE EXISTS (SELECT 1 FROM newer)
     ORDER BY key, n
 ), removed AS (
     DELETE FROM label_posts lp
     WHERE lp.site = $1 AND lp.post_id = $2 AND lp.label_key NOT IN (SELECT key FROM wanted)
+      AND EXISTS (SELECT 1 FROM newer)
     RETURNING lp.label_key
 ), kept AS (
     INSERT INTO label_posts (site, label_key, post_id, label, published_at)
@@ -32,6 +40,14 @@ WITH wanted AS (
     RETURNING label_key
 )
 SELECT label_key FROM removed UNION SELECT label_key FROM kept
+"""
+
+# Writers of different posts may change one label at once: each recounts it only while holding
+# the label's lock, in a later statement, so it counts what the previous holder committed and
+# the last to recount sees everything.
+LOCK_LABELS = """
+SELECT pg_advisory_xact_lock(hashtextextended('label:' || $1 || ':' || key, 0))
+FROM unnest($2::text[]) AS key
 """
 
 REFRESH = """
@@ -53,19 +69,21 @@ ON CONFLICT (site, label_key) DO UPDATE
 
 
 async def apply(connection: Connection, recorded: RecordedEvent) -> None:
-    event = recorded.event
+    event, position = recorded.event, recorded.position
     arguments: tuple[object, ...]
     match event:
         case PostContent():
             labels = list(event.labels)
             keys = [label_key(label) for label in labels]
-            arguments = (event.site, event.post_id, keys, labels, event.published_at)
+            arguments = (event.site, event.post_id, keys, labels, event.published_at, position)
         case PostDeleted():
-            arguments = (event.site, event.post_id, [], [], None)
+            arguments = (event.site, event.post_id, [], [], None, position)
         case _:
             return
-    changed = [row["label_key"] for row in await connection.fetch(SET_POST_LABELS, *arguments)]
+    rows = await connection.fetch(SET_POST_LABELS, *arguments)
+    changed = sorted(row["label_key"] for row in rows)  # one lock order for everyone
     if changed:
+        await connection.execute(LOCK_LABELS, event.site, changed)
         await connection.execute(REFRESH, event.site, changed)
 
 
