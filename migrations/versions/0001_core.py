@@ -167,8 +167,9 @@ CREATE TABLE label_post_positions (
 """
 
 DOWNGRADE = """
-DROP TABLE label_post_positions, label_posts, labels, thread_comments, posts, projection_checkpoints,
-    idempotency_keys, stream_comments, streams, events, server_secrets, api_keys, sites;
+DROP TABLE label_post_positions, label_posts, labels, thread_comments, posts,
+    projection_checkpoints, idempotency_keys, stream_comments, streams, events, server_secrets,
+    api_keys, sites;
 DROP FUNCTION events_are_append_only();
 """
 
