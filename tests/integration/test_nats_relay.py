@@ -14,10 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -33,18 +31,16 @@ from service import credentials
 from service.app import create_app, nats_relay
 from service.application import Application
 from service.credentials import Role
-from service.domain.commands import PostComment, PublishPost
-from service.domain.events import Author
 from service.eventstore import store
 from service.eventstore.store import Cursor, RecordedEvent
 from service.settings import Settings
 from service.subscriptions.nats_relay import checkpoint_name, lock_key, run_relay
+from tests.commands import META, post_comment, publish_post
 from tests.conftest import SiteKeys, make_site
 from tests.helpers import comment, feed, publish
 
 BIN = Path(sys.executable).parent
 THREADLOG = str(BIN / "threadlog")
-META = {"actor": {"kind": "author"}, "request_id": "test", "ip_hash": "x"}
 DEADLINE_SECONDS = 30.0
 
 
@@ -184,32 +180,6 @@ async def checkpoint(pool: asyncpg.Pool, target: Target) -> Cursor:
 
 def order(cursor: Cursor) -> tuple[int, int]:
     return (cursor.transaction_id, cursor.position)
-
-
-def publish_post(site: str, post_id: str) -> PublishPost:
-    return PublishPost(
-        site=site,
-        post_id=post_id,
-        title="T",
-        url="https://b.example/",
-        labels=(),
-        published_at=None,
-        at=datetime.now(UTC),
-    )
-
-
-def post_comment(site: str, post_id: str) -> PostComment:
-    return PostComment(
-        site=site,
-        post_id=post_id,
-        comment_id=str(uuid.uuid4()),
-        parent_id=None,
-        author=Author(name="w"),
-        body="b",
-        body_html="<p>b</p>",
-        at=datetime.now(UTC),
-        delete_token_sha256=b"t" * 32,
-    )
 
 
 async def make_dotted_site(pool: asyncpg.Pool) -> SiteKeys:

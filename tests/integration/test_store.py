@@ -10,41 +10,17 @@ import pytest
 
 from service import decisions
 from service.application import Application
-from service.domain.commands import DeleteComment, PostComment, PublishPost
+from service.domain.commands import DeleteComment
 from service.domain.events import Author, CommentPosted, DeletedBy
 from service.eventstore import store
 from service.eventstore.store import Cursor, NewEvent, RecordedEvent, StaleTransactionOrder
+from tests.commands import META
+from tests.commands import post_comment as comment
+from tests.commands import publish_post as publish
 from tests.conftest import make_site
 
 WRITERS = 16
 PER_WRITER = 150
-META = {"actor": {"kind": "author"}, "request_id": "test", "ip_hash": "x"}
-
-
-def publish(site: str, post_id: str) -> PublishPost:
-    return PublishPost(
-        site=site,
-        post_id=post_id,
-        title="T",
-        url="https://b.example/",
-        labels=(),
-        published_at=None,
-        at=datetime.now(UTC),
-    )
-
-
-def comment(site: str, post_id: str, parent_id: str | None = None) -> PostComment:
-    return PostComment(
-        site=site,
-        post_id=post_id,
-        comment_id=str(uuid.uuid4()),
-        parent_id=parent_id,
-        author=Author(name="w"),
-        body="b",
-        body_html="<p>b</p>",
-        at=datetime.now(UTC),
-        delete_token_sha256=b"t" * 32,
-    )
 
 
 async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[RecordedEvent]:
