@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 from aiohttp import web
@@ -17,13 +18,17 @@ from tqdm import tqdm
 
 from service import credentials, migrate
 from service.app import create_app
+from service.application import Application
 from service.credentials import Role
+from service.db import create_pool
+from service.domain.commands import PublishPost
 from service.embedded import start_embedded
 from service.rebuild import count_events, rebuild
 from service.settings import Settings
 from service.subscriptions.nats_relay import run_relay
 
 DEMO_SITE = "demo"
+DEMO_POST = "hello-world"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
@@ -110,7 +115,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         base = settings.public_url or f"http://{host}:{port}"
         print(f"threadlog on an embedded PostgreSQL in {settings.data_dir}/postgres")
         print(f"demo site: {DEMO_SITE}; moderator key (shown once): {key}")
-        print(f"try: curl {base}/v1/sites/{DEMO_SITE}/posts/hello-world/comments")
+        print(f"try: curl {base}/v1/sites/{DEMO_SITE}/posts/{DEMO_POST}/comments")
     app = create_app(settings.model_copy(update={"database_url": url}))
     web.run_app(app, host=host, port=port, access_log=None, print=print)
 
@@ -121,9 +126,28 @@ async def prepare_demo(url: str) -> str:
     try:
         if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", DEMO_SITE):
             await credentials.create_site(connection, DEMO_SITE, "threadlog demo")
-        return await credentials.create_key(connection, DEMO_SITE, Role.MODERATOR)
+        key = await credentials.create_key(connection, DEMO_SITE, Role.MODERATOR)
     finally:
         await connection.close()
+    pool = await create_pool(Settings(pool_min_size=1, pool_max_size=2), url)
+    application = Application(pool)
+    try:
+        # Publishing again with the same content appends nothing, so restarts are quiet.
+        first_post = PublishPost(
+            site=DEMO_SITE,
+            post_id=DEMO_POST,
+            title="Hello, world",
+            url="https://demo.example/hello-world",
+            labels=("Welcome", "threadlog"),
+            published_at=datetime(2026, 1, 1, tzinfo=UTC),
+            at=datetime.now(UTC),
+        )
+        meta = {"actor": {"kind": "system"}, "request_id": "demo", "ip_hash": ""}
+        await application.execute(first_post, meta)
+    finally:
+        await application.close()
+        await pool.close()
+    return key
 
 
 async def create_site(url: str, arguments: argparse.Namespace) -> None:

@@ -1,5 +1,6 @@
 """The `threadlog` command as an operator runs it."""
 
+import json
 import os
 import re
 import secrets
@@ -72,6 +73,10 @@ def test_serve_with_nothing_configured_runs_on_an_embedded_postgres() -> None:
         assert any(re.search(r"moderator key \(shown once\): tl_", line) for line in lines)
         key = lines[-2].rsplit(" ", 1)[-1]
         wait_until_ready(port)
+        try_url = lines[-1].rsplit(" ", 1)[-1]
+        with urllib.request.urlopen(try_url, timeout=10) as response:
+            thread = json.load(response)
+        assert thread == {"post": "hello-world", "total": 0, "comments": [], "next": None}
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/sites/demo/posts/first",
             data=b'{"title": "First", "url": "https://demo.example/first"}',
