@@ -2,11 +2,12 @@
 
 Commands that arrive together are written together: a few writer tasks each take what is
 queued and commit it as one batch, so a busy site pays one lock, one append and one commit for
-many comments instead of one each. Each command is still decided alone, in arrival order,
-against the state its predecessors left. Concurrent writers to one post (other batches, other
-processes) queue on its row lock; the rare conflicts that get past it (two first publishes of
-one post, a transaction id older than the last writer's) are retried with fresh state, so a
-busy thread never answers 409 or 5xx.
+many comments instead of one each. A post's commands always go to the same writer and are
+decided alone, in arrival order, against the state their predecessors left (a delete is routed
+by its comment, so it may be decided before a reply that arrived just before it). Concurrent
+writers to one post (deletes, other processes) queue on its lock; the rare conflicts that get
+past it (two first publishes of one post) are retried with fresh state, so a busy thread never
+answers 409 or 5xx.
 """
 
 import asyncio

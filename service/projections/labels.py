@@ -69,24 +69,28 @@ ON CONFLICT (site, label_key) DO UPDATE
 
 
 async def apply(connection: Connection, recorded: RecordedEvent) -> None:
-    event, position = recorded.event, recorded.position
-    arguments: tuple[object, ...]
-    match event:
-        case PostContent():
-            labels = list(event.labels)
-            keys = [label_key(label) for label in labels]
-            arguments = (event.site, event.post_id, keys, labels, event.published_at, position)
-        case PostDeleted():
-            arguments = (event.site, event.post_id, [], [], None, position)
-        case _:
-            return
-    rows = await connection.fetch(SET_POST_LABELS, *arguments)
-    changed = sorted(row["label_key"] for row in rows)  # one lock order for everyone
-    if changed:
-        await connection.execute(LOCK_LABELS, event.site, changed)
-        await connection.execute(REFRESH, event.site, changed)
+    await apply_batch(connection, [recorded])
 
 
 async def apply_batch(connection: Connection, events: list[RecordedEvent]) -> None:
+    """Set each post's labels in order, then recount every label they touched at once."""
+    changed: dict[str, set[str]] = {}
     for recorded in events:
-        await apply(connection, recorded)
+        event, position = recorded.event, recorded.position
+        arguments: tuple[object, ...]
+        match event:
+            case PostContent():
+                labels = list(event.labels)
+                keys = [label_key(label) for label in labels]
+                arguments = (event.site, event.post_id, keys, labels, event.published_at, position)
+            case PostDeleted():
+                arguments = (event.site, event.post_id, [], [], None, position)
+            case _:
+                continue
+        rows = await connection.fetch(SET_POST_LABELS, *arguments)
+        changed.setdefault(event.site, set()).update(row["label_key"] for row in rows)
+    # All of a batch's label locks, in one order (site, then label): batches cannot deadlock.
+    for site, touched in sorted(changed.items()):
+        if touched:
+            await connection.execute(LOCK_LABELS, site, sorted(touched))
+            await connection.execute(REFRESH, site, sorted(touched))
