@@ -1,11 +1,13 @@
 """Read model `thread_comments`: every comment of every thread, nested by `ancestors`.
 
+A deleted post's thread keeps its rows: reads answer 410 from `posts` before looking here,
+and so any event of the thread applied again, in any order, finds its row and changes nothing.
 A deleted comment keeps its row without author or body; it is shown as a tombstone while
 `live_descendants > 0`, that is while some reply below it is still visible.
 """
 
 from service.db import Connection
-from service.domain.events import CommentDeleted, CommentReplied, NewComment, PostDeleted
+from service.domain.events import CommentDeleted, CommentReplied, NewComment
 from service.eventstore.store import RecordedEvent
 from service.projections.statements import Statement, run
 
@@ -45,8 +47,6 @@ FROM deleted, unnest(deleted.ancestors) AS ancestor(comment_id)
 WHERE t.site = $1 AND t.comment_id = ancestor.comment_id
 """
 
-DELETE_THREAD = "DELETE FROM thread_comments WHERE site = $1 AND post_id = $2"
-
 
 def statements(recorded: RecordedEvent) -> list[Statement]:
     event = recorded.event
@@ -59,8 +59,6 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [(INSERT_COMMENT, (*row, *shown))]
         case CommentDeleted():
             return [(DELETE_COMMENT, (event.site, event.comment_id, event.by.value))]
-        case PostDeleted():
-            return [(DELETE_THREAD, (event.site, event.post_id))]
     return []
 
 
