@@ -104,15 +104,15 @@ def lock_key(stream_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def post_state(row: object) -> PostState | None:
+def post_state(row: Any) -> PostState | None:
     if row is None:
         return None
     return PostState(
-        title=row["title"],  # type: ignore[index]
-        url=row["url"],  # type: ignore[index]
-        labels=tuple(row["labels"]),  # type: ignore[index]
-        published_at=row["published_at"],  # type: ignore[index]
-        deleted=row["deleted"],  # type: ignore[index]
+        title=row["title"],
+        url=row["url"],
+        labels=tuple(row["labels"]),
+        published_at=row["published_at"],
+        deleted=row["deleted"],
     )
 
 

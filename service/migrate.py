@@ -1,5 +1,6 @@
 """Schema migrations: alembic over hand-written SQL, callable from the CLI, the app and tests."""
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -40,7 +41,9 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+@functools.cache
 def head_revision() -> str:
+    # Read from the migration scripts once: /readyz asks on every probe.
     script = ScriptDirectory(str(migrations_folder()))
     head = script.get_current_head()
     assert head is not None

@@ -3,6 +3,7 @@
 import base64
 import json
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -103,9 +104,9 @@ async def get_label_posts(request: web.Request) -> web.Response:
     return json_response({"posts": [post_view(row) for row in page], "next": next_cursor})
 
 
-def label_cursor(row: object) -> str:
-    published_at: datetime = row["published_at"]  # type: ignore[index]
-    text = json.dumps([published_at.isoformat(), row["post_id"]])  # type: ignore[index]
+def label_cursor(row: Any) -> str:
+    published_at: datetime = row["published_at"]
+    text = json.dumps([published_at.isoformat(), row["post_id"]])
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
