@@ -58,8 +58,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[REPRESENTATIONS] = RepresentationCache()
     app[STAMPS] = ThreadStamps(pool)
     configured = settings.token_key.get_secret_value().encode() if settings.token_key else None
-    async with pool.acquire() as connection:
-        app[TOKEN_KEY] = await credentials.token_key(connection, configured)
+    app[TOKEN_KEY] = credentials.TokenKey(pool, configured)
     yield
     await app[APPLICATION].close()
     await wakeup.stop()

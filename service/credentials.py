@@ -108,6 +108,21 @@ async def token_key(connection: Connection, configured: bytes | None) -> bytes:
     return secret
 
 
+class TokenKey:
+    """The delete-token key, loaded on first use: a service started before `threadlog migrate`
+    serves /readyz (503) instead of failing to start."""
+
+    def __init__(self, pool: Pool, configured: bytes | None) -> None:
+        self.pool = pool
+        self.key = configured
+
+    async def get(self) -> bytes:
+        if self.key is None:
+            async with self.pool.acquire() as connection:
+                self.key = await token_key(connection, None)
+        return self.key
+
+
 def delete_token(key: bytes, site: str, comment_id: str) -> str:
     """A comment's delete token. Derived, so a retried POST can hand out the same token again
     without the token ever being stored."""

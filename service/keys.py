@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from service.application import Application
+from service.credentials import TokenKey
 from service.db import Pool
 from service.http.representations import RepresentationCache
 from service.http.stamps import ThreadStamps
@@ -17,5 +18,5 @@ SITES = web.AppKey("sites", SiteDirectory)
 REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
 STAMPS = web.AppKey("stamps", ThreadStamps)
 WAKEUP = web.AppKey("wakeup", Wakeup)
-TOKEN_KEY = web.AppKey("token_key", bytes)
+TOKEN_KEY = web.AppKey("token_key", TokenKey)
 REQUEST_ID = web.RequestKey("request_id", str)

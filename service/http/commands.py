@@ -72,7 +72,7 @@ async def post_comment(request: web.Request) -> web.Response:
     site = await auth.known_site(request, site_id)
     raw = await read_body(request)
     body = parse_json(CommentBody, raw)
-    token_key = request.app[TOKEN_KEY]
+    token_key = await request.app[TOKEN_KEY].get()
     comment_id = str(uuid.uuid4())
     token = delete_token(token_key, site_id, comment_id)
     command = PostComment(

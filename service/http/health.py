@@ -1,5 +1,7 @@
 """Liveness and readiness."""
 
+import asyncio
+
 from aiohttp import web
 
 from service import migrate
@@ -14,10 +16,8 @@ async def get_health(request: web.Request) -> web.Response:
 
 async def get_ready(request: web.Request) -> web.Response:
     try:
-        async with request.app[POOL].acquire(timeout=2) as connection:
-            revision = await connection.fetchval(
-                "SELECT version_num FROM alembic_version", timeout=2
-            )
+        async with asyncio.timeout(2), request.app[POOL].acquire() as connection:
+            revision = await migrate.current_revision(connection)
     except Exception as error:
         raise Problem(503, f"the database is not reachable: {type(error).__name__}") from None
     head = migrate.head_revision()
