@@ -25,6 +25,7 @@ from service.keys import (
 from service.maintenance import upkeep
 from service.settings import Settings
 from service.sites import SiteDirectory
+from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.nats_relay import run_relay
 from service.subscriptions.wakeup import Wakeup
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(upkeep)
     if settings.nats_url is not None:
         app.cleanup_ctx.append(nats_relay)
+    if settings.webhooks_dispatch:
+        app.cleanup_ctx.append(webhook_dispatcher)
     add_routes(app)
     return app
 
@@ -57,8 +60,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache()
     app[STAMPS] = ThreadStamps(pool)
-    configured = settings.token_key.get_secret_value().encode() if settings.token_key else None
-    app[TOKEN_KEY] = credentials.TokenKey(pool, configured)
+    app[TOKEN_KEY] = credentials.TokenKey(pool, settings.token_key_bytes())
     yield
     await app[APPLICATION].close()
     await wakeup.stop()
@@ -77,5 +79,16 @@ async def nats_relay(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(relay)
     yield
     # At least once: a page cut short is published again by the next relay.
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.database_url is not None
+    dispatcher = Dispatcher(app[POOL], settings.database_url, settings, app[WAKEUP])
+    task = asyncio.create_task(dispatcher.run(app[TOKEN_KEY]))
+    yield
+    # At least once: a delivery cut short is sent again from the checkpoint.
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

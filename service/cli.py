@@ -1,4 +1,4 @@
-"""threadlog's command line: serve, migrate, rebuild, sites, keys, relay.
+"""threadlog's command line: serve, migrate, rebuild, sites, keys, relay, webhooks.
 
 Settings are read here, once, from the environment; each subcommand is a thin wrapper around a
 function that tests call directly.
@@ -6,11 +6,13 @@ function that tests call directly.
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -25,6 +27,7 @@ from service.domain.commands import PublishPost
 from service.embedded import start_embedded
 from service.rebuild import count_events, rebuild
 from service.settings import Settings
+from service.subscriptions.dispatcher import run_dispatcher
 from service.subscriptions.nats_relay import run_relay
 
 DEMO_SITE = "demo"
@@ -65,6 +68,10 @@ def parser() -> argparse.ArgumentParser:
     relay_nats.add_argument(
         "--url", help=f"NATS server (THREADLOG_NATS_URL, else {DEFAULT_NATS_URL})"
     )
+    hooks = commands.add_parser("webhooks", help="deliver webhooks").add_subparsers(
+        dest="action", required=True
+    )
+    hooks.add_parser("dispatch", help="deliver webhooks without serving HTTP (serve does too)")
     return root
 
 
@@ -99,6 +106,9 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "relay":
             url = arguments.url or settings.nats_url or DEFAULT_NATS_URL
             asyncio.run(relay_until_signalled(database_url(settings), url, settings))
+        case "webhooks":
+            configured = settings.model_copy(update={"database_url": database_url(settings)})
+            asyncio.run(until_signalled(run_dispatcher(configured, settings.token_key_bytes())))
 
 
 def database_url(settings: Settings) -> str:
@@ -179,6 +189,16 @@ async def rebuild_with_progress(url: str) -> int:
             return await rebuild(connection, advance)
     finally:
         await connection.close()
+
+
+async def until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` until SIGINT or SIGTERM cancels it."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def relay_until_signalled(url: str, nats_url: str, settings: Settings) -> None:

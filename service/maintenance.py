@@ -1,4 +1,5 @@
-"""Background upkeep: forget Idempotency-Keys once no client would still retry with them."""
+"""Background upkeep: forget Idempotency-Keys once no client would still retry with them, and
+webhook delivery records once they are no longer recent."""
 
 import asyncio
 import logging
@@ -9,11 +10,13 @@ from aiohttp import web
 
 from service.db import Pool
 from service.keys import POOL
+from service.subscriptions.webhooks import forget_deliveries
 
 log = logging.getLogger("threadlog.maintenance")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EVERY_SECONDS = 600.0
+DELIVERY_DAYS = 30
 
 
 async def forget_idempotency_keys(pool: Pool, older_than: timedelta = IDEMPOTENCY_WINDOW) -> int:
@@ -30,6 +33,9 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
                 forgotten = await forget_idempotency_keys(app[POOL])
                 if forgotten:
                     log.info("forgot %d idempotency keys", forgotten)
+                forgotten = await forget_deliveries(app[POOL], DELIVERY_DAYS)
+                if forgotten:
+                    log.info("forgot %d webhook delivery records", forgotten)
             except Exception:
                 log.exception("idempotency key upkeep failed; trying again later")
             await asyncio.sleep(EVERY_SECONDS)

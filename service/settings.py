@@ -34,3 +34,16 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     nats_stream: str = "THREADLOG"
     nats_subject_prefix: str = "threadlog"
+    # Webhooks. `serve` delivers them unless dispatch is off (then run `webhooks dispatch`).
+    webhooks_dispatch: bool = True
+    # Lets webhooks reach loopback and private addresses: for tests and intranets.
+    webhooks_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A failed delivery is retried after base * 2^n seconds (jittered, at most max) until
+    # it has failed for `webhook_retry_hours`; then the webhook is marked failing.
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_hours: float = Field(default=72.0, gt=0)
+
+    def token_key_bytes(self) -> bytes | None:
+        return self.token_key.get_secret_value().encode() if self.token_key else None

@@ -94,7 +94,13 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, pool_max_size=20)
+    # Webhook tests run their own dispatchers, so that one test's never delivers another's.
+    return Settings(
+        database_url=database_url,
+        pool_max_size=20,
+        webhooks_dispatch=False,
+        webhooks_allow_private=True,
+    )
 
 
 @pytest.fixture(scope="session")

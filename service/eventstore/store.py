@@ -49,6 +49,7 @@ class Cursor:
 
 
 START = Cursor(0, 0)
+LAST_POSITION = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,15 @@ async def read_all(
     transaction_id, position = str(after.transaction_id), after.position
     rows = await connection.fetch(READ_ALL, transaction_id, position, site, limit, types)
     return [recorded_from_row(row) for row in rows]
+
+
+async def head(connection: Connection | Pool) -> Cursor:
+    """A cursor past every event committed so far; what reads from it includes the events of
+    transactions still running, however early their writes."""
+    oldest_running: int = await connection.fetchval(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    )
+    return Cursor(oldest_running - 1, LAST_POSITION)
 
 
 async def read_rest_locked(connection: Connection, after: Cursor) -> list[RecordedEvent]:

@@ -2,11 +2,12 @@
 
 from aiohttp import web
 
-from service.http import commands, health, queries, stream
+from service.http import commands, health, queries, stream, webhooks
 
 SITE = r"{site:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 COMMENT = r"{comment:[A-Za-z0-9-]{1,64}}"
+WEBHOOK = r"{webhook:[A-Za-z0-9-]{1,64}}"
 
 
 def add_routes(app: web.Application) -> None:
@@ -23,6 +24,14 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{site}/counts", queries.get_counts),
         ("GET", "/v1/events", queries.get_events),
         ("GET", "/v1/events/stream", stream.get_event_stream),
+        ("POST", "/v1/webhooks", webhooks.post_webhook),
+        ("GET", "/v1/webhooks", webhooks.get_webhooks),
+        ("GET", f"/v1/webhooks/{WEBHOOK}", webhooks.get_webhook),
+        ("PATCH", f"/v1/webhooks/{WEBHOOK}", webhooks.patch_webhook),
+        ("DELETE", f"/v1/webhooks/{WEBHOOK}", webhooks.delete_webhook),
+        ("GET", f"/v1/webhooks/{WEBHOOK}/deliveries", webhooks.get_webhook_deliveries),
+        ("POST", f"/v1/webhooks/{WEBHOOK}/replay", webhooks.post_webhook_replay),
+        ("POST", f"/v1/webhooks/{WEBHOOK}/secret", webhooks.post_webhook_secret),
         ("GET", "/healthz", health.get_health),
         ("GET", "/readyz", health.get_ready),
     ]

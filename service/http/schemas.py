@@ -2,7 +2,7 @@
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -14,6 +14,9 @@ from pydantic import (
     Strict,
     StringConstraints,
 )
+
+from service.domain.events import EVENT_TYPES
+from service.eventstore.store import Cursor
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -121,3 +124,47 @@ class CommentBody(Body):
 
 class DeleteBody(Body):
     reason: Reason | None = None
+
+
+def known_event_type(value: str) -> str:
+    if value not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {value!r}")
+    return value
+
+
+def distinct(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def cursor_text(value: str) -> str:
+    Cursor.parse(value)  # ValueError names what is wrong
+    return value
+
+
+# A `cursor` from the feed, or "0-0" for the log's very beginning.
+CursorText = Annotated[str, StringConstraints(max_length=40), AfterValidator(cursor_text)]
+EventType = Annotated[str, StringConstraints(max_length=100), AfterValidator(known_event_type)]
+EventTypes = Annotated[list[EventType], Field(max_length=100), AfterValidator(distinct)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(no_controls)
+]
+
+
+class WebhookBody(Body):
+    url: Url
+    # Empty or absent: every event type.
+    types: EventTypes = Field(default_factory=list)
+    description: Description = ""
+    # Where delivery starts: after this cursor; absent, with the next event committed.
+    after: CursorText | None = None
+
+
+class WebhookChangeBody(Body):
+    url: Url | None = None
+    types: EventTypes | None = None
+    description: Description | None = None
+    status: Literal["active", "paused"] | None = None
+
+
+class ReplayBody(Body):
+    after: CursorText

@@ -1,0 +1,289 @@
+"""Delivering the log to webhooks: in commit order, one request in flight per webhook, at least
+once, and many webhooks in parallel.
+
+Each process that dispatches keeps one connection of its own (the owner). On it, it takes a
+session advisory lock per webhook before delivering to it, and it writes every delivery record
+and checkpoint: a checkpoint advances only after a 2xx, in the statement that records the
+attempt. When a process dies its locks go with its connection and another process takes its
+webhooks over from their checkpoints; a worker whose owner connection died can send at most
+one more request, which cannot reorder anything because its record is refused.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, replace
+
+import aiohttp
+import asyncpg
+
+from service.credentials import TokenKey
+from service.db import Pool, create_pool
+from service.eventstore import store
+from service.eventstore.store import RecordedEvent
+from service.http.views import cloud_event, dumps
+from service.settings import Settings
+from service.subscriptions import webhooks
+from service.subscriptions.nats_relay import lock_key
+from service.subscriptions.targets import ForbiddenTarget, GuardedResolver, check_literal
+from service.subscriptions.wakeup import Wakeup
+from service.subscriptions.webhooks import Webhook, WebhookStatus
+
+log = logging.getLogger("threadlog.webhooks")
+
+PAGE = 100
+# Idle webhooks re-read the log this often besides being woken (a commit behind an older
+# running transaction wakes nobody when it becomes readable).
+POLL_SECONDS = 0.25
+SUPERVISE_SECONDS = 1.0
+RECONNECT_SECONDS = 1.0
+RESPONSE_BYTES = 64 * 1024
+USER_AGENT = "threadlog-webhooks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    status_code: int | None
+    error: str | None
+    latency_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status_code == 410
+
+
+def retry_delay(failures: int, base: float, cap: float) -> float:
+    """Exponential in the failures so far, with jitter that never brings a retry forward by
+    more than half a step: many failing webhooks spread out without retrying too eagerly."""
+    step: float = min(cap, base * 2.0 ** min(failures, 62))
+    return step / 2 + random.uniform(0, step / 2)
+
+
+RECORD = """
+WITH attempt AS (
+    INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, cursor, attempt,
+                                    status_code, succeeded, latency_ms, error)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+)
+UPDATE webhooks SET {changes}, updated_at = now()
+WHERE webhook_id = $1 AND transaction_id = $10::text::xid8 AND position = $11
+  AND status = 'active'
+"""
+SUCCEEDED = RECORD.format(
+    changes="""transaction_id = $12::text::xid8, position = $13, attempts = 0,
+    failing_since = NULL, next_attempt_at = NULL, last_error = NULL"""
+)
+FAILED = RECORD.format(
+    changes="""attempts = attempts + 1, failing_since = coalesce(failing_since, now()),
+    next_attempt_at = now() + make_interval(secs => $12), last_error = $9,
+    status = CASE WHEN $13 THEN 'disabled'
+                  WHEN failing_since < now() - make_interval(secs => $14) THEN 'failing'
+                  ELSE status END"""
+)
+
+
+class Owner:
+    """The connection that holds this process's webhook locks and writes their records."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+        self.busy = asyncio.Lock()
+
+    async def active(self) -> set[uuid.UUID]:
+        async with self.busy:
+            rows = await self.connection.fetch(
+                "SELECT webhook_id FROM webhooks WHERE status = 'active'"
+            )
+        return {row["webhook_id"] for row in rows}
+
+    async def take(self, webhook_id: uuid.UUID) -> bool:
+        async with self.busy:
+            taken: bool = await self.connection.fetchval(
+                "SELECT pg_try_advisory_lock($1)", lock_key(f"webhook:{webhook_id}")
+            )
+        return taken
+
+    async def release(self, webhook_id: uuid.UUID) -> None:
+        async with self.busy:
+            await self.connection.execute(
+                "SELECT pg_advisory_unlock($1)", lock_key(f"webhook:{webhook_id}")
+            )
+
+    async def record(
+        self, hook: Webhook, event: RecordedEvent, attempt: Attempt, settings: Settings
+    ) -> bool:
+        """Record the attempt; True when the webhook was still at `hook.cursor` and active."""
+        shared = (
+            hook.webhook_id,
+            event.event_id,
+            event.type,
+            str(event.cursor),
+            hook.attempts + 1,
+            attempt.status_code,
+            attempt.succeeded,
+            attempt.latency_ms,
+            attempt.error,
+            str(hook.cursor.transaction_id),
+            hook.cursor.position,
+        )
+        arguments: tuple[object, ...]
+        if attempt.succeeded:
+            arguments = (str(event.cursor.transaction_id), event.cursor.position)
+            query = SUCCEEDED
+        else:
+            base, cap = settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
+            delay = retry_delay(hook.attempts, base, cap)
+            query, arguments = FAILED, (delay, attempt.gone, settings.webhook_retry_hours * 3600)
+        async with self.busy:
+            status = await self.connection.execute(query, *shared, *arguments)
+        return status == "UPDATE 1"
+
+
+class Dispatcher:
+    def __init__(self, pool: Pool, database_url: str, settings: Settings, wakeup: Wakeup) -> None:
+        self.pool = pool
+        self.database_url = database_url
+        self.settings = settings
+        self.wakeup = wakeup
+
+    async def run(self, token_key: TokenKey) -> None:
+        """Deliver until cancelled; losing the database only pauses delivery."""
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self.settings.webhooks_allow_private), limit=100
+        )
+        timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds)
+        async with aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": USER_AGENT},
+        ) as self.session:
+            while True:
+                try:
+                    # Signing secrets derive from the server key (see webhooks.py).
+                    self.server_key = await token_key.get()
+                    await self.lead()
+                except Exception as error:
+                    log.warning("webhook dispatch stopped (%r); starting over", error)
+                    await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def lead(self) -> None:
+        """Take the webhooks no other process delivers, and deliver them while the owner
+        connection lasts; its failure ends every worker."""
+        connection = await asyncpg.connect(
+            self.database_url,
+            command_timeout=30,
+            server_settings={"application_name": "threadlog-webhooks"},
+        )
+        owner = Owner(connection)
+        workers: dict[uuid.UUID, asyncio.Task[None]] = {}
+        try:
+            while True:
+                for webhook_id, task in list(workers.items()):
+                    if task.done():
+                        del workers[webhook_id]
+                        await self.finished(owner, webhook_id, task)
+                for webhook_id in await owner.active() - workers.keys():
+                    if await owner.take(webhook_id):
+                        workers[webhook_id] = asyncio.create_task(self.deliver(owner, webhook_id))
+                await asyncio.sleep(SUPERVISE_SECONDS)
+        finally:
+            for task in workers.values():
+                task.cancel()
+            await asyncio.gather(*workers.values(), return_exceptions=True)
+            # Ending the session releases its advisory locks.
+            try:
+                await connection.close(timeout=5)
+            except Exception:
+                connection.terminate()
+
+    async def finished(
+        self, owner: Owner, webhook_id: uuid.UUID, task: "asyncio.Task[None]"
+    ) -> None:
+        error = task.exception()
+        if error is not None:
+            if owner.connection.is_closed():
+                raise error
+            log.warning("delivery to webhook %s stopped (%r); restarting", webhook_id, error)
+        await owner.release(webhook_id)
+
+    async def deliver(self, owner: Owner, webhook_id: uuid.UUID) -> None:
+        """Deliver one webhook's events in order until it is no longer active."""
+        while True:
+            generation = self.wakeup.generation
+            hook = await webhooks.load(self.pool, webhook_id)
+            if hook is None or hook.status is not WebhookStatus.ACTIVE:
+                return
+            if hook.seconds_to_next_attempt > 0:
+                # Capped, so that a replay or a resume is noticed soon.
+                await asyncio.sleep(min(hook.seconds_to_next_attempt, SUPERVISE_SECONDS))
+                continue
+            types = list(hook.types) or None
+            events = await store.read_all(self.pool, hook.cursor, PAGE, site=hook.site, types=types)
+            if not events:
+                await self.wakeup.wait(generation, POLL_SECONDS)
+                continue
+            secret = webhooks.signing_secret(self.server_key, hook.webhook_id, hook.secret_salt)
+            for event in events:
+                if owner.connection.is_closed():
+                    return  # another process may own the webhook now
+                attempt = await self.attempt(hook, secret, event)
+                if not await owner.record(hook, event, attempt, self.settings):
+                    break  # paused, replayed or deleted meanwhile: look again
+                if not attempt.succeeded:
+                    break
+                hook = replace(hook, cursor=event.cursor, attempts=0)
+
+    async def attempt(self, hook: Webhook, secret: bytes, event: RecordedEvent) -> Attempt:
+        body = dumps(cloud_event(event))
+        message_id, timestamp = str(event.event_id), int(time.time())
+        headers = {
+            "Content-Type": "application/cloudevents+json; charset=utf-8",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": webhooks.signature(secret, message_id, timestamp, body),
+        }
+        started = time.monotonic()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            check_literal(hook.url, self.settings.webhooks_allow_private)
+            async with self.session.post(
+                hook.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                status_code = response.status
+                # Read a little, so the connection can serve the next request.
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    await response.content.read(RESPONSE_BYTES)
+            if not 200 <= status_code < 300:
+                error = f"answered {status_code} {response.reason or ''}".strip()
+        except ForbiddenTarget as refused:
+            error = f"refused: {refused}"
+        except TimeoutError:
+            error = f"no answer within {self.settings.webhook_timeout_seconds:g} s"
+        except (aiohttp.ClientError, OSError, ValueError) as failed:
+            error = f"{type(failed).__name__}: {failed}"[:500]
+        latency_ms = round((time.monotonic() - started) * 1000)
+        return Attempt(status_code, error, latency_ms)
+
+
+async def run_dispatcher(settings: Settings, server_key: bytes | None) -> None:
+    """`threadlog webhooks dispatch`: deliver with a pool and wake-ups of its own."""
+    assert settings.database_url is not None
+    pool = await create_pool(settings, settings.database_url)
+    wakeup = Wakeup()
+    try:
+        await wakeup.start(settings.database_url)
+        dispatcher = Dispatcher(pool, settings.database_url, settings, wakeup)
+        await dispatcher.run(TokenKey(pool, server_key))
+    finally:
+        await wakeup.stop()
+        await pool.close()
