@@ -49,21 +49,26 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
                 f"id: {event.cursor}\nevent: {event.type}\ndata: {compact(cloud_event(event))}\n\n"
                 for event in events
             )
-            await send(response, chunk.encode(), settings.stream_write_timeout_seconds)
+            await send(request, response, chunk.encode(), settings.stream_write_timeout_seconds)
             cursor, last_sent = events[-1].cursor, time.monotonic()
             continue
         if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
-            await send(response, b": heartbeat\n\n", settings.stream_write_timeout_seconds)
+            await send(request, response, b": heartbeat\n\n", settings.stream_write_timeout_seconds)
             last_sent = time.monotonic()
         await wakeup.wait(generation, POLL_SECONDS)
     return response
 
 
-async def send(response: web.StreamResponse, chunk: bytes, patience: float) -> None:
-    """Write, or give up on a client that does not read: nothing is buffered without bound."""
+async def send(
+    request: web.Request, response: web.StreamResponse, chunk: bytes, patience: float
+) -> None:
+    """Write, or drop a client that does not read: nothing is buffered without bound."""
     try:
         await asyncio.wait_for(response.write(chunk), patience)
     except TimeoutError:
+        # Closing would wait for the unread buffer to drain; aborting frees it now.
+        if request.transport is not None:
+            request.transport.abort()
         raise ConnectionResetError("the client stopped reading") from None
 
 

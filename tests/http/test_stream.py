@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -125,3 +126,45 @@ async def test_refusals(
     response = await client.get(f"/v1/events/stream{query}", headers=sent)
     assert response.status == status
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def served_peers(server: TestServer) -> set[object]:
+    return {
+        handler.transport.get_extra_info("peername")
+        for handler in server.handler.connections
+        if handler.transport is not None
+    }
+
+
+async def test_a_client_that_stops_reading_is_dropped_not_buffered_for(
+    settings: Settings, site: SiteKeys
+) -> None:
+    impatient = settings.model_copy(update={"stream_write_timeout_seconds": 0.5})
+    async with TestClient(TestServer(create_app(impatient))) as own:
+        post_id = await publish(own, site)
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.connect((own.host, own.port))
+        request = (
+            "GET /v1/events/stream HTTP/1.1\r\nHost: threadlog\r\n"
+            f"Authorization: Bearer {site.subscriber}\r\n\r\n"
+        )
+        reader.sendall(request.encode())
+        written = 0
+        for _ in range(1000):
+            if reader.getsockname() in served_peers(own.server):
+                break
+            await asyncio.sleep(0.01)
+        try:
+            # Each comment is a ~25 KB message; the kernel buffers some MB on loopback.
+            while reader.getsockname() in served_peers(own.server):
+                assert written < 2000, "the stream kept a client that reads nothing"
+                bodies = [f"{n} " + "long words " * 900 for n in range(10)]
+                await asyncio.gather(*(comment(own, site, post_id, body=b) for b in bodies))
+                written += len(bodies)
+                await asyncio.sleep(0.05)
+        finally:
+            reader.close()
+        # The service goes on serving everyone else.
+        assert (await own.get("/healthz")).status == 200
+    assert written >= 10
