@@ -42,7 +42,7 @@ class Keys:
 
 
 class Service:
-    def __init__(self, db_url: str, logs: Path, exe: str | None = None):
+    def __init__(self, db_url: str, logs: Path, exe: str | None = None, name: str = "service"):
         self.exe = exe or threadlog_executable()
         self.port = free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
@@ -53,7 +53,7 @@ class Service:
             "threadlog serve",
             [self.exe, "serve", "--host", LOOPBACK, "--port", str(self.port)],
             self.env,
-            logs / "service.log",
+            logs / f"{name}.log",
         )
 
     async def cli(self, *args: str, limit_s: float = 60) -> str:

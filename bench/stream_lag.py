@@ -1,9 +1,11 @@
 """Live stream lag: how long after its append an event reaches a GET /v1/events/stream reader.
 
-.venv/bin/python bench/stream_lag.py [--rate 1000] [--duration 10]
+.venv/bin/python bench/stream_lag.py [--rate 1000] [--duration 10] [--instances 1]
 
-An open-loop writer POSTs comments at --rate per second (spread over 100 posts) while one SSE
-reader follows the stream. For each comment the lag is measured from the POST's response
+An open-loop writer POSTs comments at --rate per second (spread over 100 posts, and round-robin
+over --instances service processes on one database) while one SSE reader follows the stream of
+the first instance: with more than one, most events reach it through the NOTIFY wake-up.
+For each comment the lag is measured from the POST's response
 (the append has committed by then: a lower bound) and from the POST's start (an upper bound)
 to the moment the reader receives the event.
 """
@@ -36,6 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of writing")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--threadlog", help="threadlog executable (default: the venv's)")
+    parser.add_argument("--instances", type=int, default=1, help="service processes")
     return parser.parse_args()
 
 
@@ -56,7 +59,7 @@ async def follow(
 
 async def write(
     session: aiohttp.ClientSession,
-    svc: Service,
+    services: list[Service],
     args: argparse.Namespace,
     sent: dict[int, float],
     acked: dict[int, float],
@@ -70,6 +73,7 @@ async def write(
         body = {"author": {"name": "lag"}, "body": f"lag {n}"}
         sent[n] = time.perf_counter()
         try:
+            svc = services[n % len(services)]
             async with session.post(svc.comments_url(POSTS[n % len(POSTS)]), json=body) as resp:
                 await resp.read()
                 if resp.status == 201:
@@ -103,9 +107,15 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     check_loopback(args.database_url)
     name = await create_database(args.database_url)
-    svc = Service(with_database(args.database_url, name), RESULTS, args.threadlog)
+    url = with_database(args.database_url, name)
+    services = [
+        Service(url, RESULTS, args.threadlog, name=f"service{number}")
+        for number in range(args.instances)
+    ]
+    svc = services[0]
     try:
-        await svc.start()
+        for service in services:  # one at a time: each migrates first
+            await service.start()
         keys = await svc.provision()
         subscriber = last_line(
             await svc.cli("keys", "create", "--site", SITE, "--role", "subscriber")
@@ -119,7 +129,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             reader = asyncio.create_task(follow(session, svc, subscriber, received))
             await asyncio.sleep(0.5)  # the reader is connected before the first write
             began = time.perf_counter()
-            failures = await write(session, svc, args, sent, acked)
+            failures = await write(session, services, args, sent, acked)
             elapsed = time.perf_counter() - began
             deadline = time.perf_counter() + 30
             while len(received) < len(acked) and time.perf_counter() < deadline:  # noqa: ASYNC110
@@ -127,11 +137,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
     finally:
-        await svc.stop()
+        await asyncio.gather(*(service.stop() for service in services))
         await drop_database(args.database_url, name)
     from_commit = [received[n] - acked[n] for n in acked if n in received]
     from_start = [received[n] - sent[n] for n in acked if n in received]
     return {
+        "instances": args.instances,
         "target_rate": args.rate,
         "achieved_rate": round(len(acked) / elapsed, 1),
         "appended": len(acked),
