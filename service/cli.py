@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import uvloop
 from aiohttp import web
 from tqdm import tqdm
 
@@ -127,7 +128,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
         print(f"demo site: {DEMO_SITE}; moderator key (shown once): {key}")
         print(f"try: curl {base}/v1/sites/{DEMO_SITE}/posts/{DEMO_POST}/comments")
     app = create_app(settings.model_copy(update={"database_url": url}))
-    web.run_app(app, host=host, port=port, access_log=None, print=print)
+    loop = uvloop.new_event_loop() if settings.uvloop else asyncio.new_event_loop()
+    web.run_app(app, host=host, port=port, access_log=None, print=print, loop=loop)
 
 
 async def prepare_demo(url: str) -> str:

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_write_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # `serve` runs on uvloop, a faster event loop, unless this is false.
+    uvloop: bool = True
     # Used in printed URLs when the service sits behind a proxy.
     public_url: str | None = None
     # When set, `serve` also relays the log to this NATS server's JetStream (`relay nats` too).
