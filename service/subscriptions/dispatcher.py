@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import aiohttp
 import asyncpg
@@ -74,17 +75,18 @@ WITH attempt AS (
 )
 UPDATE webhooks SET {changes}, updated_at = now()
 WHERE webhook_id = $1 AND transaction_id = $10::text::xid8 AND position = $11
-  AND status = 'active'
+  AND updated_at = $12 AND status = 'active'
+RETURNING updated_at
 """
 SUCCEEDED = RECORD.format(
-    changes="""transaction_id = $12::text::xid8, position = $13, attempts = 0,
+    changes="""transaction_id = $13::text::xid8, position = $14, attempts = 0,
     failing_since = NULL, next_attempt_at = NULL, last_error = NULL"""
 )
 FAILED = RECORD.format(
     changes="""attempts = attempts + 1, failing_since = coalesce(failing_since, now()),
-    next_attempt_at = now() + make_interval(secs => $12), last_error = $9,
-    status = CASE WHEN $13 THEN 'disabled'
-                  WHEN failing_since < now() - make_interval(secs => $14) THEN 'failing'
+    next_attempt_at = now() + make_interval(secs => $13), last_error = $9,
+    status = CASE WHEN $14 THEN 'disabled'
+                  WHEN failing_since < now() - make_interval(secs => $15) THEN 'failing'
                   ELSE status END"""
 )
 
@@ -118,8 +120,9 @@ class Owner:
 
     async def record(
         self, hook: Webhook, event: RecordedEvent, attempt: Attempt, settings: Settings
-    ) -> bool:
-        """Record the attempt; True when the webhook was still at `hook.cursor` and active."""
+    ) -> datetime | None:
+        """Record the attempt. Unless the webhook changed since `hook` was read (a pause, a
+        replay, new types), also its outcome, and return the webhook's new `updated_at`."""
         shared = (
             hook.webhook_id,
             event.event_id,
@@ -132,6 +135,7 @@ class Owner:
             attempt.error,
             str(hook.cursor.transaction_id),
             hook.cursor.position,
+            hook.updated_at,
         )
         arguments: tuple[object, ...]
         if attempt.succeeded:
@@ -142,8 +146,8 @@ class Owner:
             delay = retry_delay(hook.attempts, base, cap)
             query, arguments = FAILED, (delay, attempt.gone, settings.webhook_retry_hours * 3600)
         async with self.busy:
-            status = await self.connection.execute(query, *shared, *arguments)
-        return status == "UPDATE 1"
+            updated: datetime | None = await self.connection.fetchval(query, *shared, *arguments)
+        return updated
 
 
 class Dispatcher:
@@ -236,11 +240,10 @@ class Dispatcher:
                 if owner.connection.is_closed():
                     return  # another process may own the webhook now
                 attempt = await self.attempt(hook, secret, event)
-                if not await owner.record(hook, event, attempt, self.settings):
-                    break  # paused, replayed or deleted meanwhile: look again
-                if not attempt.succeeded:
-                    break
-                hook = replace(hook, cursor=event.cursor, attempts=0)
+                updated_at = await owner.record(hook, event, attempt, self.settings)
+                if updated_at is None or not attempt.succeeded:
+                    break  # to retry later, or changed meanwhile: read it again
+                hook = replace(hook, cursor=event.cursor, attempts=0, updated_at=updated_at)
 
     async def attempt(self, hook: Webhook, secret: bytes, event: RecordedEvent) -> Attempt:
         body = dumps(cloud_event(event))
