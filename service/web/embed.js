@@ -59,7 +59,7 @@ button:focus-visible,input:focus-visible,textarea:focus-visible,a:focus-visible{
 form{display:grid;gap:.5em;margin:.8em 0}label{display:grid;gap:.2em;font-size:.875em;color:var(--m)}
 input,textarea{font:inherit;color:var(--t);background:var(--b);border:1px solid var(--l);border-radius:var(--r);padding:.4em}
 textarea{min-height:6em;resize:vertical}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
-.row{display:flex;gap:.5em}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
+.row{display:flex;gap:.5em}.row>label{flex:1}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
 
 const store = {
   get(key, fallback) {
@@ -321,6 +321,7 @@ class Widget {
       form.elements.body.value = "";
       if (parent) this.closeReply(parent);
       const shown = this.add(view, parent, held);
+    if (!shown.held) this.fill(shown); // the stream may have shown it first, without Delete
       this.say(held ? "held" : "posted");
       shown.article.setAttribute("tabindex", "-1");
       shown.article.focus();
