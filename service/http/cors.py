@@ -50,9 +50,10 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: every answer under /v1/sites/ varies by Origin; an allowed
-    origin's answers name it."""
-    if SITE_PATH.match(request.path) is None:
+    """on_response_prepare: answers to cross-origin callers under /v1/sites/ vary by Origin;
+    an allowed origin's answers name it. (These answers are never stored by shared caches
+    without revalidation, so answers to callers without an Origin are left as they are.)"""
+    if "Origin" not in request.headers or SITE_PATH.match(request.path) is None:
         return
     vary = [part.strip() for part in response.headers.get("Vary", "").split(",") if part.strip()]
     if "Origin" not in vary:
