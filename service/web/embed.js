@@ -91,6 +91,7 @@ class Widget {
     this.lang = lang.toLowerCase().split("-")[0];
     this.strings = STRINGS[this.lang] || STRINGS.en;
     this.base = `${API}/v1/sites/${encodeURIComponent(this.site)}`;
+    this.thread = `/posts/${encodeURIComponent(this.post)}/comments`;
     this.comments = new Map();
     this.gone = new Set();
     this.total = 0;
@@ -126,10 +127,14 @@ class Widget {
     }
     const response = await fetch(this.base + path, init);
     const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok && response.status !== 409) {
-      throw new Error((data && data.detail) || response.statusText || String(response.status));
+    if (!response.ok) {
+      throw Object.assign(new Error((data && data.detail) || response.statusText || response.status), { status: response.status });
     }
-    return { status: response.status, data };
+    return { data };
+  }
+
+  fail(error) {
+    this.say("error", { detail: error.message }, true);
   }
 
   say(key, values, bad) {
@@ -148,7 +153,7 @@ class Widget {
   live() {
     const fallback = setTimeout(() => this.loaded || this.load(), 3000);
     if (!window.EventSource) return;
-    const source = new EventSource(`${this.base}/posts/${encodeURIComponent(this.post)}/comments/stream`);
+    const source = new EventSource(`${this.base}${this.thread}/stream`);
     source.addEventListener("ready", () => {
       clearTimeout(fallback);
       if (!this.loaded) this.load();
@@ -172,14 +177,14 @@ class Widget {
     this.more.disabled = true;
     try {
       const query = `?limit=50${this.next ? "&cursor=" + encodeURIComponent(this.next) : ""}`;
-      const { data } = await this.call("GET", `/posts/${encodeURIComponent(this.post)}/comments${query}`);
+      const { data } = await this.call("GET", this.thread + query);
       this.total = data.total;
       this.next = data.next;
       for (const comment of data.comments) this.add(comment, null);
       if (first) this.showHeld();
       this.showCount();
     } catch (error) {
-      this.say("error", { detail: error.message }, true);
+      this.fail(error);
       if (first) this.loaded = false;
     }
     this.more.hidden = !this.next;
@@ -307,11 +312,11 @@ class Widget {
     button.disabled = true;
     try {
       const key = window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
-      const { data } = await this.call("POST", `/posts/${encodeURIComponent(this.post)}/comments`,
+      const { data } = await this.call("POST", this.thread,
         { author, body: form.elements.body.value, parent_id: parent ? parent.id : null }, { "Idempotency-Key": key });
       const { delete_token: token, status, ...view } = data;
       this.tokens[view.id] = token;
-      store.set(`${this.site}:tokens`, this.tokens);
+      this.keep();
       const held = status === "held";
       if (held) this.keepHeld(view);
       else if (!this.comments.has(view.id)) {
@@ -326,7 +331,7 @@ class Widget {
       shown.article.setAttribute("tabindex", "-1");
       shown.article.focus();
     } catch (error) {
-      this.say("error", { detail: error.message }, true);
+      this.fail(error);
     }
     button.disabled = false;
   }
@@ -334,7 +339,9 @@ class Widget {
   async deleteOwn(comment, button) {
     button.disabled = true;
     try {
-      await this.call("DELETE", `/comments/${comment.id}`, null, { "X-Delete-Token": this.tokens[comment.id] });
+      // 409: it was deleted already (by a moderator, or in another tab); show it so.
+      await this.call("DELETE", `/comments/${comment.id}`, null, { "X-Delete-Token": this.tokens[comment.id] })
+        .catch((error) => { if (error.status !== 409) throw error; });
       if (!comment.deleted && !comment.held) {
         this.total = Math.max(0, this.total - 1);
         this.showCount();
@@ -344,14 +351,18 @@ class Widget {
       this.say("deleted");
     } catch (error) {
       button.disabled = false;
-      this.say("error", { detail: error.message }, true);
+      this.fail(error);
     }
+  }
+
+  keep() {
+    store.set(`${this.site}:tokens`, this.tokens);
   }
 
   forget(id) {
     this.gone.add(id);
     delete this.tokens[id];
-    store.set(`${this.site}:tokens`, this.tokens);
+    this.keep();
     this.dropHeld(id);
   }
 
