@@ -8,7 +8,9 @@ Each connection first sends a `ready` message whose id is where it starts; a wid
 thread after it, so nothing falls between the page and the stream (a comment in both is shown
 once, by id). The messages carry only what the thread shows anyway: no body source, no
 reasons, no hashes or tokens. Like the key holders' stream, it re-reads on every wake-up and
-polls besides, so a lost wake-up only delays.
+polls besides, so a lost wake-up only delays. A wake-up first asks for the thread's stamp (the
+last event applied to the post, looked up for all waiting readers in one query) and reads the
+log only when it moved, so many readers cost little more than one.
 """
 
 import time
@@ -65,14 +67,20 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     patience = settings.stream_write_timeout_seconds
     await send(response, f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode(), patience)
     last_sent = time.monotonic()
+    seen: int | None = None  # the stamp whose events have all been sent
     while request.transport is not None and not request.transport.is_closing():
         generation = wakeup.generation
-        rows = await pool.fetch(READ, stream_id, after, PUBLIC_TYPES, PAGE)
-        if rows:
-            chunk = "".join(message(row) for row in rows)
-            await send(response, chunk.encode(), patience)
-            after, last_sent = rows[-1]["version"], time.monotonic()
-            continue
+        stamp = await request.app[STAMPS].get(site, post_id)
+        if stamp is None or stamp.deleted:
+            break
+        if stamp.position != seen:
+            rows = await pool.fetch(READ, stream_id, after, PUBLIC_TYPES, PAGE)
+            if rows:
+                chunk = "".join(message(row) for row in rows)
+                await send(response, chunk.encode(), patience)
+                after, last_sent = rows[-1]["version"], time.monotonic()
+                continue
+            seen = stamp.position
         if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
             await send(response, b": heartbeat\n\n", patience)
             last_sent = time.monotonic()

@@ -122,3 +122,14 @@ async def test_a_deleted_post_is_gone(client: Client, site: SiteKeys) -> None:
     assert (await client.delete(path, headers=site.auth("moderator"))).status == 204
     response = await client.get(stream_path(site, post_id))
     assert response.status == 410
+
+
+async def test_the_stream_ends_when_its_post_is_deleted(client: Client, site: SiteKeys) -> None:
+    post_id = await publish(client, site)
+    async with client.get(stream_path(site, post_id)) as response:
+        await take(response, 1)
+        path = f"/v1/sites/{site.site}/posts/{post_id}"
+        assert (await client.delete(path, headers=site.auth("moderator"))).status == 204
+        async with asyncio.timeout(30):
+            rest = await response.content.read()
+    assert b"event: comment" not in rest
