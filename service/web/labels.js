@@ -11,10 +11,10 @@ const STRINGS = {
 };
 const CSS = `:host{all:initial;display:block;font-family:var(--threadlog-font,inherit);font-size:var(--threadlog-font-size,1rem);
 line-height:1.5;color:var(--threadlog-text,#1f2328)}
-@media (prefers-color-scheme:dark){:host{color:var(--threadlog-text,#e6edf3)}a{color:var(--threadlog-accent,#4493f8)}}
 ul{list-style:none;margin:0;padding:0}li{margin:.15em 0}.cloud ul{display:flex;flex-wrap:wrap;gap:.2em .8em;align-items:baseline}
 a{color:var(--threadlog-accent,#0969da);text-decoration:none}a:hover{text-decoration:underline}
-a:focus-visible{outline:2px solid currentColor;outline-offset:2px}.n{color:var(--threadlog-muted,#59636e);font-size:.8rem;margin-left:.3em}`;
+a:focus-visible{outline:2px solid currentColor;outline-offset:2px}.n{color:var(--threadlog-muted,#59636e);font-size:.8rem;margin-left:.3em}
+@media (prefers-color-scheme:dark){:host{color:var(--threadlog-text,#e6edf3)}a{color:var(--threadlog-accent,#4493f8)}.n{color:var(--threadlog-muted,#9198a1)}}`;
 
 const text = (host, key, n) => {
   const lang = (host.dataset.lang || (host.closest("[lang]") || {}).lang || navigator.language || "en").toLowerCase().split("-")[0];
