@@ -311,9 +311,11 @@ class Widget {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const key = window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+      // One key per comment, kept until it is posted: sending again after a lost answer
+      // cannot post it twice.
+      form.key = form.key || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
       const { data } = await this.call("POST", this.thread,
-        { author, body: form.elements.body.value, parent_id: parent ? parent.id : null }, { "Idempotency-Key": key });
+        { author, body: form.elements.body.value, parent_id: parent ? parent.id : null }, { "Idempotency-Key": form.key });
       const { delete_token: token, status, ...view } = data;
       this.tokens[view.id] = token;
       this.keep();
@@ -324,6 +326,7 @@ class Widget {
         this.showCount();
       }
       form.elements.body.value = "";
+      form.key = null;
       if (parent) this.closeReply(parent);
       const shown = this.add(view, parent, held);
     if (!shown.held) this.fill(shown); // the stream may have shown it first, without Delete

@@ -300,3 +300,19 @@ async def test_replies_past_depth_four_keep_that_indent(
     )
     assert lefts[0] < lefts[1] < lefts[2] < lefts[3] < lefts[4]
     assert lefts[4] == lefts[5] == lefts[6]
+
+
+async def test_a_filled_honeypot_posts_nothing(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    posts: list[str] = []
+    page.on("request", lambda request: request.method == "POST" and posts.append(request.url))
+    trap = page.locator("#threadlog form input[name=homepage]")
+    await expect(trap).to_have_attribute("tabindex", "-1")
+    await trap.fill("https://spam.example", force=True)
+    await write(page, "robot text")
+    await page.wait_for_timeout(500)
+    assert posts == []
+    await expect(page.locator("#threadlog li.comment")).to_have_count(0)
