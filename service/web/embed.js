@@ -94,6 +94,7 @@ class Widget {
     this.thread = `/posts/${encodeURIComponent(this.post)}/comments`;
     this.comments = new Map();
     this.gone = new Set();
+    this.waiting = [];
     this.total = 0;
     this.next = null;
     this.loaded = false;
@@ -158,11 +159,15 @@ class Widget {
       clearTimeout(fallback);
       if (!this.loaded) this.load();
     });
-    const added = (event) => this.arrived(JSON.parse(event.data));
-    source.addEventListener("comment.posted", added);
-    source.addEventListener("comment.replied", added);
-    source.addEventListener("comment.deleted", (event) => {
+    // Until the first page is in, what arrives waits, so it lands after that page.
+    const on = (type, handle) => source.addEventListener(type, (event) => {
       const data = JSON.parse(event.data);
+      if (this.waiting) this.waiting.push(() => handle(data));
+      else handle(data);
+    });
+    on("comment.posted", (data) => this.arrived(data));
+    on("comment.replied", (data) => this.arrived(data));
+    on("comment.deleted", (data) => {
       const known = this.comments.get(data.id);
       if ((known && known.deleted) || this.gone.has(data.id)) return;
       this.total = Math.max(0, this.total - 1);
@@ -183,6 +188,8 @@ class Widget {
       for (const comment of data.comments) this.add(comment, null);
       if (first) this.showHeld();
       this.showCount();
+      if (first) this.waiting.splice(0).forEach((handle) => handle());
+      this.waiting = null;
     } catch (error) {
       this.fail(error);
       if (first) this.loaded = false;

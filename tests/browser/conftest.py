@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from service import credentials
 from service.credentials import Role
@@ -20,6 +20,8 @@ from tests.conftest import ROOT, SiteKeys
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / ".threadlog" / "artifacts"
+# A busy CI machine may take longer than Playwright's 5 s default to show a live comment.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")
