@@ -336,7 +336,7 @@ class Widget {
       form.key = null;
       if (parent) this.closeReply(parent);
       const shown = this.add(view, parent, held);
-    if (!shown.held) this.fill(shown); // the stream may have shown it first, without Delete
+      if (!shown.held) this.fill(shown); // the stream may have shown it first, without Delete
       this.say(held ? "held" : "posted");
       shown.article.setAttribute("tabindex", "-1");
       shown.article.focus();
