@@ -8,12 +8,15 @@ from aiohttp import web
 from service import credentials
 from service.application import Application
 from service.db import create_pool
+from service.http.assets import Assets
+from service.http.cors import add_cors_headers, cors
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
 from service.http.stamps import ThreadStamps
 from service.keys import (
     APPLICATION,
+    ASSETS,
     POOL,
     REPRESENTATIONS,
     SETTINGS,
@@ -36,9 +39,12 @@ def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url")
     app = web.Application(
-        middlewares=[request_ids, problems], client_max_size=settings.max_body_bytes
+        middlewares=[request_ids, problems, cors], client_max_size=settings.max_body_bytes
     )
     app[SETTINGS] = settings
+    # The embed widget: its files, and CORS for the sites' allowed origins.
+    app[ASSETS] = Assets.load()
+    app.on_response_prepare.append(add_cors_headers)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(upkeep)
     if settings.nats_url is not None:

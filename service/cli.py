@@ -11,8 +11,8 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
-from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import uvloop
@@ -24,15 +24,13 @@ from service.app import create_app
 from service.application import Application
 from service.credentials import Role
 from service.db import create_pool
-from service.domain.commands import PublishPost
+from service.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.embedded import start_embedded
 from service.rebuild import count_events, rebuild
 from service.settings import Settings
 from service.subscriptions.dispatcher import run_dispatcher
 from service.subscriptions.nats_relay import run_relay
 
-DEMO_SITE = "demo"
-DEMO_POST = "hello-world"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
@@ -122,22 +120,27 @@ def serve(settings: Settings, host: str, port: int) -> None:
     url = database_url(settings)
     if embedded:
         migrate.upgrade(url)
-        key = asyncio.run(prepare_demo(url))
+        origins = own_origins(host, port, settings.public_url)
+        key = asyncio.run(prepare_demo(url, origins))
         base = settings.public_url or f"http://{host}:{port}"
         print(f"threadlog on an embedded PostgreSQL in {settings.data_dir}/postgres")
         print(f"demo site: {DEMO_SITE}; moderator key (shown once): {key}")
         print(f"try: curl {base}/v1/sites/{DEMO_SITE}/posts/{DEMO_POST}/comments")
+        print(f"the moderator console (sign in with that key): {base}/admin")
+        print(f"a demo blog with the widget embedded, to try everything: {base}/demo")
     app = create_app(settings.model_copy(update={"database_url": url}))
     loop = uvloop.new_event_loop() if settings.uvloop else asyncio.new_event_loop()
     web.run_app(app, host=host, port=port, access_log=None, print=print, loop=loop)
 
 
-async def prepare_demo(url: str) -> str:
-    """Make sure the demo site and its first post exist; return a new moderator key."""
+async def prepare_demo(url: str, origins: Sequence[str] = ()) -> str:
+    """Make sure the demo site (allowing `origins`) and its posts exist; return a new
+    moderator key."""
     connection = await asyncpg.connect(url)
     try:
         if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", DEMO_SITE):
-            await credentials.create_site(connection, DEMO_SITE, "threadlog demo")
+            await credentials.create_site(connection, DEMO_SITE, "threadlog demo", origins)
+        await allow_origins(connection, DEMO_SITE, origins)
         key = await credentials.create_key(connection, DEMO_SITE, Role.MODERATOR)
     finally:
         await connection.close()
@@ -145,21 +148,32 @@ async def prepare_demo(url: str) -> str:
     application = Application(pool)
     try:
         # Publishing again with the same content appends nothing, so restarts are quiet.
-        first_post = PublishPost(
-            site=DEMO_SITE,
-            post_id=DEMO_POST,
-            title="Hello, world",
-            url="https://demo.example/hello-world",
-            labels=("Welcome", "threadlog"),
-            published_at=datetime(2026, 1, 1, tzinfo=UTC),
-            at=datetime.now(UTC),
-        )
-        meta = {"actor": {"kind": "system"}, "request_id": "demo", "ip_hash": ""}
-        await application.execute(first_post, meta)
+        await seed_demo(application)
     finally:
         await application.close()
         await pool.close()
     return key
+
+
+async def allow_origins(connection: asyncpg.Connection, site: str, origins: Sequence[str]) -> None:
+    await connection.execute(
+        """UPDATE sites SET origins = origins || ARRAY(
+               SELECT DISTINCT o FROM unnest($2::text[]) AS o WHERE o <> ALL(origins))
+           WHERE site = $1""",
+        site,
+        list(origins),
+    )
+
+
+def own_origins(host: str, port: int, public_url: str | None) -> list[str]:
+    """The origins the service itself is reached at, for the demo page's widget."""
+    origins = [f"http://{host}:{port}"]
+    if host in ("127.0.0.1", "0.0.0.0", "::"):
+        origins += [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    if public_url:
+        parts = urlsplit(public_url)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return list(dict.fromkeys(origins))
 
 
 async def create_site(url: str, arguments: argparse.Namespace) -> None:

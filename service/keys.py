@@ -5,6 +5,7 @@ from aiohttp import web
 from service.application import Application
 from service.credentials import TokenKey
 from service.db import Pool
+from service.http.assets import Assets
 from service.http.representations import RepresentationCache
 from service.http.stamps import ThreadStamps
 from service.settings import Settings
@@ -20,3 +21,6 @@ STAMPS = web.AppKey("stamps", ThreadStamps)
 WAKEUP = web.AppKey("wakeup", Wakeup)
 TOKEN_KEY = web.AppKey("token_key", TokenKey)
 REQUEST_ID = web.RequestKey("request_id", str)
+# The embed widget's static files, and the allowed cross-origin caller of a request.
+ASSETS = web.AppKey("assets", Assets)
+CORS_ORIGIN = web.RequestKey("cors_origin", str)

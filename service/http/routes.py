@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from service.http import commands, health, queries, stream, webhooks
+from service.http import commands, health, live, pages, queries, stream, webhooks
 
 SITE = r"{site:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
@@ -34,6 +34,16 @@ def add_routes(app: web.Application) -> None:
         ("POST", f"/v1/webhooks/{WEBHOOK}/secret", webhooks.post_webhook_secret),
         ("GET", "/healthz", health.get_health),
         ("GET", "/readyz", health.get_ready),
+    ]
+    # The embed widget: readers' live comments, the scripts, the demo blog and the console.
+    routes += [
+        ("GET", f"{site}/posts/{POST}/comments/stream", live.get_comment_stream),
+        ("GET", "/embed.js", pages.get_embed_script),
+        ("GET", "/embed/labels.js", pages.get_labels_script),
+        ("GET", "/embed/count.js", pages.get_count_script),
+        ("GET", "/demo", pages.get_demo_page),
+        ("GET", "/admin", pages.get_admin_page),
+        ("GET", "/admin/admin.js", pages.get_admin_script),
     ]
     for method, path, handler in routes:
         if method == "GET":  # answers HEAD too

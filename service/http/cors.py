@@ -1,0 +1,64 @@
+"""CORS for the reader endpoints under /v1/sites/{site}/: browsers may call them only from the
+site's allowed origins (`threadlog sites create --origin`).
+
+A request from an allowed origin gets `Access-Control-Allow-Origin` naming it, added as the
+response is prepared, so streams and problems get it too; any other origin gets no CORS
+headers, so the browser keeps the answer from the page. A preflight (`OPTIONS` with
+`Access-Control-Request-Method`) is answered here, before routing: 204 for an allowed origin,
+a 403 problem for any other. Same-origin pages (the service's own /demo and /admin) need none
+of this.
+"""
+
+import re
+
+from aiohttp import web
+
+from service.http.problems import Handler, Problem, render
+from service.keys import CORS_ORIGIN, SITES
+
+SITE_PATH = re.compile(r"/v1/sites/([A-Za-z0-9][A-Za-z0-9._~-]{0,127})/")
+ALLOWED_METHODS = "GET, POST, DELETE"
+# Keys are not offered across origins: the key-authenticated calls come from /admin itself.
+ALLOWED_HEADERS = "Content-Type, X-Delete-Token, Idempotency-Key, Last-Event-ID"
+EXPOSED_HEADERS = "Location, ETag, X-Request-Id, Idempotent-Replayed"
+PREFLIGHT_MAX_AGE = "600"
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    origin = request.headers.get("Origin")
+    matched = SITE_PATH.match(request.path)
+    if origin is None or matched is None:
+        return await handler(request)
+    site = await request.app[SITES].get(matched.group(1))
+    allowed = site is not None and origin in site.origins
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        if not allowed:
+            detail = f"origin {origin!r} may not call site {matched.group(1)!r}"
+            return render(request, Problem(403, detail, headers={"Vary": "Origin"}))
+        headers = {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": ALLOWED_METHODS,
+            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+            "Vary": "Origin",
+        }
+        return web.Response(status=204, headers=headers)
+    if allowed:
+        request[CORS_ORIGIN] = origin
+    return await handler(request)
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: answers to cross-origin callers under /v1/sites/ vary by Origin;
+    an allowed origin's answers name it. (These answers are never stored by shared caches
+    without revalidation, so answers to callers without an Origin are left as they are.)"""
+    if "Origin" not in request.headers or SITE_PATH.match(request.path) is None:
+        return
+    vary = [part.strip() for part in response.headers.get("Vary", "").split(",") if part.strip()]
+    if "Origin" not in vary:
+        response.headers["Vary"] = ", ".join([*vary, "Origin"])
+    origin = request.get(CORS_ORIGIN)
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS

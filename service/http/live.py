@@ -1,0 +1,112 @@
+"""GET /v1/sites/{site}/posts/{post}/comments/stream: one post's public comment events, live,
+as Server-Sent Events, for readers (no key).
+
+Within one post's stream the versions are committed in order (appends hold the post's lock
+until they commit), so the stream version is a cursor that never skips a late commit: `id:` is
+it, and a client that reconnects with Last-Event-ID resumes right after the last event it got.
+Each connection first sends a `ready` message whose id is where it starts; a widget loads the
+thread after it, so nothing falls between the page and the stream (a comment in both is shown
+once, by id). The messages carry only what the thread shows anyway: no body source, no
+reasons, no hashes or tokens. Like the key holders' stream, it re-reads on every wake-up and
+polls besides, so a lost wake-up only delays. A wake-up first asks for the thread's stamp (the
+last event applied to the post, looked up for all waiting readers in one query) and reads the
+log only when it moved, so many readers cost little more than one.
+"""
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from service.domain.events import CommentDeleted, NewComment
+from service.eventstore.store import recorded_from_row, stream_id_for
+from service.http.auth import known_site
+from service.http.problems import Problem
+from service.http.queries import post_deleted
+from service.http.stream import compact, send
+from service.http.views import new_comment_view
+from service.keys import POOL, SETTINGS, STAMPS, WAKEUP
+
+PAGE = 200
+POLL_SECONDS = 1.0
+PUBLIC_TYPES = ["comment.posted", "comment.replied", "comment.deleted"]
+MAX_VERSION = 2**31 - 1
+
+READ = """
+SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, event_id,
+       type, schema_version, data, metadata, recorded_at
+FROM events
+WHERE stream_id = $1 AND version > $2 AND type = ANY($3::text[])
+ORDER BY version
+LIMIT $4
+"""
+HEAD = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
+
+
+async def get_comment_stream(request: web.Request) -> web.StreamResponse:
+    site, post_id = request.match_info["site"], request.match_info["post"]
+    after = resume_version(request)
+    stamp = await request.app[STAMPS].get(site, post_id)
+    if stamp is None:
+        await known_site(request, site)
+        raise Problem(404, f"post {post_id!r} does not exist")
+    if stamp.deleted:
+        raise post_deleted(post_id)
+    settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
+    stream_id = stream_id_for(site, post_id)
+    if after is None:
+        after = await pool.fetchval(HEAD, stream_id)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    patience = settings.stream_write_timeout_seconds
+    await send(request, response, f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode(), patience)
+    last_sent = time.monotonic()
+    seen: int | None = None  # the stamp whose events have all been sent
+    while request.transport is not None and not request.transport.is_closing():
+        generation = wakeup.generation
+        stamp = await request.app[STAMPS].get(site, post_id)
+        if stamp is None or stamp.deleted:
+            break
+        if stamp.position != seen:
+            rows = await pool.fetch(READ, stream_id, after, PUBLIC_TYPES, PAGE)
+            if rows:
+                chunk = "".join(message(row) for row in rows)
+                await send(request, response, chunk.encode(), patience)
+                after, last_sent = rows[-1]["version"], time.monotonic()
+                continue
+            seen = stamp.position
+        if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
+            await send(request, response, b": heartbeat\n\n", patience)
+            last_sent = time.monotonic()
+        await wakeup.wait(generation, POLL_SECONDS)
+    return response
+
+
+def message(row: Any) -> str:
+    event = recorded_from_row(row).event
+    data: dict[str, Any]
+    match event:
+        case NewComment():
+            data = new_comment_view(event)
+        case CommentDeleted():
+            data = {"id": event.comment_id, "by": event.by.value}
+        case _:  # pragma: no cover - the query selects only the types above
+            data = {}
+    return f"id: {row['version']}\nevent: {row['type']}\ndata: {compact(data)}\n\n"
+
+
+def resume_version(request: web.Request) -> int | None:
+    text = request.headers.get("Last-Event-ID")
+    if text is None:
+        text = request.query.get("after")
+    if text is None or text == "":
+        return None
+    if len(text) > 10 or not text.isascii() or not text.isdigit() or int(text) > MAX_VERSION:
+        raise Problem(400, "Last-Event-ID or after must be the id of a message of this stream")
+    return int(text)

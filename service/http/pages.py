@@ -1,0 +1,108 @@
+"""The widget's scripts, the moderator console and the demo blog, served by the service."""
+
+from html import escape
+from urllib.parse import quote
+
+from aiohttp import web
+
+from service.demo import DEMO_POSTS, DEMO_SITE, DemoPost, find_post
+from service.http.parsing import query_choice, query_text
+from service.http.problems import Problem
+from service.keys import ASSETS
+
+PAGE_CACHE = "no-cache"
+# The console holds a moderator key: nothing but its own files may run or be fetched.
+CONSOLE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "connect-src 'self'; img-src 'self'; form-action 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+
+
+async def get_embed_script(request: web.Request) -> web.Response:
+    return request.app[ASSETS]["embed.js"].response(request)
+
+
+async def get_labels_script(request: web.Request) -> web.Response:
+    return request.app[ASSETS]["labels.js"].response(request)
+
+
+async def get_count_script(request: web.Request) -> web.Response:
+    return request.app[ASSETS]["count.js"].response(request)
+
+
+async def get_admin_script(request: web.Request) -> web.Response:
+    return request.app[ASSETS]["admin.js"].response(request)
+
+
+async def get_admin_page(request: web.Request) -> web.Response:
+    response = request.app[ASSETS]["admin.html"].response(request, cache=PAGE_CACHE)
+    response.headers["Content-Security-Policy"] = CONSOLE_POLICY
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+async def get_demo_page(request: web.Request) -> web.Response:
+    post_id = query_text(request, "post", 128)
+    label = query_text(request, "label", 50)
+    lang = query_choice(request, "lang", ("auto", "en", "nl"))
+    assets = request.app[ASSETS]
+    post = find_post(post_id or DEMO_POSTS[0].post_id)
+    if post is None:
+        raise Problem(404, f"the demo blog has no post {post_id!r}")
+    main = label_listing(label) if label is not None else article(post, lang)
+    page_lang = post.lang if lang == "auto" and label is None else lang.replace("auto", "en")
+    scripts = "".join(
+        f'<script src="{path}?v={assets[name].version}" async></script>\n'
+        for path, name in (
+            ("/embed.js", "embed.js"),
+            ("/embed/labels.js", "labels.js"),
+            ("/embed/count.js", "count.js"),
+        )
+    )
+    body = (
+        assets["demo.html"]
+        .body.decode()
+        .replace("{{lang}}", page_lang)
+        .replace("{{main}}", main)
+        .replace("{{posts}}", post_list())
+        .replace("{{site}}", DEMO_SITE)
+        .replace("{{scripts}}", scripts)
+    )
+    return web.Response(text=body, content_type="text/html", headers={"Cache-Control": PAGE_CACHE})
+
+
+def article(post: DemoPost, lang: str) -> str:
+    lang_attribute = f' data-lang="{lang}"' if lang != "auto" else ""
+    paragraphs = "".join(f"<p>{escape(text)}</p>" for text in post.paragraphs)
+    return (
+        f'<article lang="{post.lang}"><h1>{escape(post.title)}</h1>'
+        f'<p class="labels">{label_links(post)}</p>{paragraphs}</article>'
+        f'<section aria-label="Comments"><div id="threadlog" data-site="{DEMO_SITE}" '
+        f'data-post="{escape(post.post_id)}"{lang_attribute}></div></section>'
+    )
+
+
+def label_listing(label: str) -> str:
+    wanted = label.strip().casefold()
+    posts = [p for p in DEMO_POSTS if wanted in (name.casefold() for name in p.labels)]
+    items = "".join(
+        f'<li><a href="/demo?post={escape(p.post_id)}">{escape(p.title)}</a> '
+        f'<span data-site="{DEMO_SITE}" data-threadlog-count="{escape(p.post_id)}"></span></li>'
+        for p in posts
+    )
+    return f"<h1>Posts labelled “{escape(label)}”</h1><ul>{items or '<li>None.</li>'}</ul>"
+
+
+def label_links(post: DemoPost) -> str:
+    return " ".join(
+        f'<a href="/demo?label={escape(quote(name))}">{escape(name)}</a>' for name in post.labels
+    )
+
+
+def post_list() -> str:
+    return "".join(
+        f'<li><a href="/demo?post={escape(p.post_id)}">{escape(p.title)}</a> '
+        f'<span data-site="{DEMO_SITE}" data-threadlog-count="{escape(p.post_id)}"></span></li>'
+        for p in DEMO_POSTS
+    )

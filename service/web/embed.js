@@ -1,0 +1,433 @@
+/* threadlog comments: <div id="threadlog" data-site="…" data-post="…"></div> and this script.
+   Plain JavaScript in a Shadow DOM. Only the server's sanitised body_html is ever inserted as
+   HTML; names, dates and every other text go in as text. */
+(() => {
+"use strict";
+const me = document.currentScript;
+const API = (me && me.dataset.api) || (me && me.src ? new URL(me.src).origin : location.origin);
+const DEPTH = 4;
+const HELD_DAYS = 14;
+const STRINGS = {
+  en: {
+    heading: "Comments", "count-zero": "No comments yet", "count-one": "{n} comment",
+    "count-other": "{n} comments", reply: "Reply", "reply-to": "Reply to {name}",
+    delete: "Delete", "confirm-delete": "Really delete?", cancel: "Cancel", name: "Name",
+    email: "Email (optional, never shown)", website: "Website (optional)", comment: "Comment",
+    submit: "Post comment", "submit-reply": "Post reply", "load-more": "Load more comments",
+    "removed-author": "Removed by its author", "removed-moderator": "Removed by a moderator",
+    awaiting: "Awaiting moderation", error: "Something went wrong: {detail}",
+    posted: "Your comment was posted.", held: "Your comment awaits moderation.",
+    deleted: "Your comment was deleted.", "new-comment": "New comment by {name}",
+    loading: "Loading comments…", honeypot: "Leave this field empty",
+    "comment-by": "Comment by {name}", "form-label": "Write a comment",
+  },
+  nl: {
+    heading: "Reacties", "count-zero": "Nog geen reacties", "count-one": "{n} reactie",
+    "count-other": "{n} reacties", reply: "Beantwoorden", "reply-to": "Antwoord aan {name}",
+    delete: "Verwijderen", "confirm-delete": "Echt verwijderen?", cancel: "Annuleren",
+    name: "Naam", email: "E-mail (optioneel, nooit getoond)", website: "Website (optioneel)",
+    comment: "Reactie", submit: "Plaats reactie", "submit-reply": "Plaats antwoord",
+    "load-more": "Meer reacties laden", "removed-author": "Verwijderd door de schrijver",
+    "removed-moderator": "Verwijderd door een moderator", awaiting: "Wacht op moderatie",
+    error: "Er ging iets mis: {detail}", posted: "Je reactie is geplaatst.",
+    held: "Je reactie wacht op moderatie.", deleted: "Je reactie is verwijderd.",
+    "new-comment": "Nieuwe reactie van {name}", loading: "Reacties laden…",
+    honeypot: "Laat dit veld leeg", "comment-by": "Reactie van {name}",
+    "form-label": "Schrijf een reactie",
+  },
+};
+const CSS = `
+:host{all:initial;display:block;font-family:var(--threadlog-font,inherit);font-size:var(--threadlog-font-size,1rem);line-height:1.5;
+--t:var(--threadlog-text,#1f2328);--m:var(--threadlog-muted,#59636e);--b:var(--threadlog-background,#fff);
+--s:var(--threadlog-surface,#f6f8fa);--l:var(--threadlog-border,#d1d9e0);--a:var(--threadlog-accent,#0969da);
+--x:var(--threadlog-accent-text,#fff);--r:var(--threadlog-radius,6px);color:var(--t)}
+@media (prefers-color-scheme:dark){:host{--t:var(--threadlog-text,#e6edf3);--m:var(--threadlog-muted,#9198a1);
+--b:var(--threadlog-background,#0d1117);--s:var(--threadlog-surface,#151b23);--l:var(--threadlog-border,#3d444d);
+--a:var(--threadlog-accent,#4493f8);--x:var(--threadlog-accent-text,#fff)}}
+*{box-sizing:border-box}h2{font-size:1.25em;margin:0 0 .75em}
+ol{list-style:none;margin:0;padding:0}.replies{padding-left:var(--threadlog-indent,1.5em);border-left:2px solid var(--l)}
+.flat>.replies{padding-left:0;border-left:0}
+article{margin:.5em 0;padding:.6em .8em;background:var(--s);border:1px solid var(--l);border-radius:var(--r)}
+.meta{display:flex;gap:.6em;flex-wrap:wrap;align-items:baseline}.author{font-weight:600;color:var(--t)}
+time,.muted{color:var(--m);font-size:.875em}.body{overflow-wrap:anywhere}.body p{margin:.3em 0}
+.body a,.author[href]{color:var(--a)}.tomb{font-style:italic;color:var(--m);margin:.2em 0}
+.held{font-size:.8em;padding:0 .5em;border-radius:1em;background:var(--a);color:var(--x)}
+button{font:inherit;font-size:.875em;cursor:pointer;border-radius:var(--r);border:1px solid var(--l);
+background:var(--b);color:var(--t);padding:.2em .7em}button.primary{background:var(--a);color:var(--x);border-color:var(--a)}
+button:focus-visible,input:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid var(--a);outline-offset:2px}
+.actions{display:flex;gap:.5em;margin-top:.3em}
+form{display:grid;gap:.5em;margin:.8em 0}label{display:grid;gap:.2em;font-size:.875em;color:var(--m)}
+input,textarea{font:inherit;color:var(--t);background:var(--b);border:1px solid var(--l);border-radius:var(--r);padding:.4em}
+textarea{min-height:6em;resize:vertical}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
+.row{display:flex;gap:.5em}.row>label{flex:1}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
+
+const store = {
+  get(key, fallback) {
+    try { return JSON.parse(localStorage.getItem("threadlog:" + key)) || fallback; } catch (e) { return fallback; }
+  },
+  set(key, value) {
+    try { localStorage.setItem("threadlog:" + key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  },
+};
+
+const el = (tag, props, ...children) => {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value == null || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else if (key in node && typeof value !== "string") node[key] = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  node.append(...children.filter((child) => child != null));
+  return node;
+};
+
+class Widget {
+  constructor(host) {
+    this.host = host;
+    this.site = host.dataset.site;
+    this.post = host.dataset.post;
+    const lang = (host.dataset.lang || (host.closest("[lang]") || {}).lang || navigator.language || "en");
+    this.lang = lang.toLowerCase().split("-")[0];
+    this.strings = STRINGS[this.lang] || STRINGS.en;
+    this.base = `${API}/v1/sites/${encodeURIComponent(this.site)}`;
+    this.thread = `/posts/${encodeURIComponent(this.post)}/comments`;
+    this.comments = new Map();
+    this.gone = new Set();
+    this.waiting = [];
+    this.total = 0;
+    this.next = null;
+    this.loaded = false;
+    this.tokens = store.get(`${this.site}:tokens`, {});
+    this.root = host.attachShadow({ mode: "open" });
+    this.count = el("span", { class: "count", text: this.t("loading") });
+    this.list = el("ol", { class: "comments" });
+    this.more = el("button", { class: "more", type: "button", hidden: true, text: this.t("load-more") });
+    this.status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+    this.root.append(
+      el("style", { text: CSS }),
+      el("section", { "aria-labelledby": "threadlog-heading" },
+        el("h2", { id: "threadlog-heading" }, this.t("heading"), " · ", this.count),
+        this.list, this.more, this.status, this.form(null)));
+    this.more.addEventListener("click", () => this.load());
+    this.root.addEventListener("click", (event) => this.clicked(event));
+    this.live();
+  }
+
+  t(key, values) {
+    let text = this.host.getAttribute("data-text-" + key) ?? this.strings[key] ?? STRINGS.en[key];
+    for (const [name, value] of Object.entries(values || {})) text = text.split(`{${name}}`).join(value);
+    return text;
+  }
+
+  async call(method, path, body, headers) {
+    const init = { method, headers: { ...headers } };
+    if (body) {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+    const response = await fetch(this.base + path, init);
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) {
+      throw Object.assign(new Error((data && data.detail) || response.statusText || response.status), { status: response.status });
+    }
+    return { data };
+  }
+
+  fail(error) {
+    this.say("error", { detail: error.message }, true);
+  }
+
+  say(key, values, bad) {
+    this.status.textContent = this.t(key, values);
+    this.status.className = bad ? "status bad" : "status";
+    this.status.setAttribute("role", bad ? "alert" : "status");
+  }
+
+  showCount() {
+    const n = this.total;
+    this.count.textContent = this.t(n === 0 ? "count-zero" : n === 1 ? "count-one" : "count-other", { n });
+  }
+
+  /* Open the live stream first and load the thread once it is `ready`, so nothing falls
+     between the page and the stream; without a stream, load anyway. */
+  live() {
+    const fallback = setTimeout(() => this.loaded || this.load(), 3000);
+    if (!window.EventSource) return;
+    const source = new EventSource(`${this.base}${this.thread}/stream`);
+    source.addEventListener("ready", () => {
+      clearTimeout(fallback);
+      if (!this.loaded) this.load();
+    });
+    // Until the first page is in, what arrives waits, so it lands after that page.
+    const on = (type, handle) => source.addEventListener(type, (event) => {
+      const data = JSON.parse(event.data);
+      if (this.waiting) this.waiting.push(() => handle(data));
+      else handle(data);
+    });
+    on("comment.posted", (data) => this.arrived(data));
+    on("comment.replied", (data) => this.arrived(data));
+    on("comment.deleted", (data) => {
+      const known = this.comments.get(data.id);
+      if ((known && known.deleted) || this.gone.has(data.id)) return;
+      this.total = Math.max(0, this.total - 1);
+      this.showCount();
+      if (known) this.remove(known, data.by);
+    });
+  }
+
+  async load() {
+    const first = !this.loaded;
+    this.loaded = true;
+    this.more.disabled = true;
+    try {
+      const query = `?limit=50${this.next ? "&cursor=" + encodeURIComponent(this.next) : ""}`;
+      const { data } = await this.call("GET", this.thread + query);
+      this.total = data.total;
+      this.next = data.next;
+      for (const comment of data.comments) this.add(comment, null);
+      if (first) this.showHeld();
+      this.showCount();
+      if (first) this.waiting.splice(0).forEach((handle) => handle());
+      this.waiting = null;
+    } catch (error) {
+      this.fail(error);
+      if (first) this.loaded = false;
+    }
+    this.more.hidden = !this.next;
+    this.more.disabled = false;
+  }
+
+  /* A comment view (with nested replies) into the map and the page, under its parent. */
+  add(view, parent, held) {
+    if (this.comments.has(view.id)) {
+      const old = this.comments.get(view.id);
+      if (!old.held || held) return old;
+      old.node.remove();
+      this.comments.delete(view.id);
+      if (old.parent) old.parent.kids = old.parent.kids.filter((kid) => kid !== old);
+      this.dropHeld(view.id);
+    }
+    const depth = parent ? parent.depth + 1 : 0;
+    const comment = { id: view.id, parent, depth, kids: [], deleted: view.deleted, held, view };
+    comment.node = this.render(comment);
+    this.comments.set(view.id, comment);
+    (parent ? parent.replies : this.list).append(comment.node);
+    if (parent) parent.kids.push(comment);
+    for (const reply of view.replies || []) this.add(reply, comment);
+    return comment;
+  }
+
+  render(comment) {
+    const view = comment.view;
+    const node = el("li", { class: comment.depth >= DEPTH ? "comment flat" : "comment", "data-id": view.id });
+    comment.replies = el("ol", { class: "replies" });
+    comment.article = el("article", {});
+    this.fill(comment);
+    node.append(comment.article, comment.replies);
+    return node;
+  }
+
+  fill(comment) {
+    const { view, article } = comment;
+    article.textContent = "";
+    if (comment.deleted) {
+      article.setAttribute("aria-label", this.t(`removed-${comment.deleted.by}`));
+      article.append(el("p", { class: "tomb", text: this.t(`removed-${comment.deleted.by}`) }));
+      return;
+    }
+    const name = view.author.name;
+    const website = view.author.website;
+    const author = website && /^https?:\/\//i.test(website)
+      ? el("a", { class: "author", href: website, rel: "nofollow ugc noopener", text: name })
+      : el("span", { class: "author", text: name });
+    const when = new Date(view.created_at);
+    const time = el("time", { datetime: view.created_at, text: when.toLocaleString(this.lang, { dateStyle: "medium", timeStyle: "short" }) });
+    const body = el("div", { class: "body" });
+    body.innerHTML = view.body_html; // sanitised by the server (nh3): the only HTML inserted
+    const actions = el("div", { class: "actions" },
+      comment.held ? null : el("button", { type: "button", "data-act": "reply", "aria-label": this.t("reply-to", { name }), text: this.t("reply") }),
+      this.tokens[view.id] ? el("button", { type: "button", "data-act": "delete", text: this.t("delete") }) : null);
+    article.setAttribute("aria-label", this.t("comment-by", { name }));
+    article.append(
+      el("div", { class: "meta" }, author, time, comment.held ? el("span", { class: "held", text: this.t("awaiting") }) : null),
+      body, actions);
+  }
+
+  clicked(event) {
+    const button = event.target.closest("button[data-act]");
+    if (!button) return;
+    const comment = this.comments.get(button.closest("li").dataset.id);
+    if (button.dataset.act === "reply") this.openReply(comment);
+    if (button.dataset.act === "cancel") this.closeReply(comment);
+    if (button.dataset.act === "delete") {
+      if (button.dataset.armed) this.deleteOwn(comment, button);
+      else {
+        button.dataset.armed = "1";
+        button.textContent = this.t("confirm-delete");
+      }
+    }
+  }
+
+  openReply(comment) {
+    if (this.replying) this.closeReply(this.replying);
+    this.replying = comment;
+    comment.replyForm = this.form(comment);
+    comment.article.after(comment.replyForm);
+    comment.replyForm.querySelector("textarea").focus();
+  }
+
+  closeReply(comment) {
+    if (comment.replyForm) comment.replyForm.remove();
+    comment.replyForm = null;
+    this.replying = null;
+    const back = comment.article.querySelector("[data-act=reply]");
+    if (back) back.focus();
+  }
+
+  form(parent) {
+    const id = parent ? "r" + parent.id : "new";
+    const saved = store.get("author", {});
+    const field = (name, label, props) => el("label", { for: `${id}-${name}` }, label,
+      el(props.tag || "input", { id: `${id}-${name}`, name, ...props, tag: null }));
+    const form = el("form", { "aria-label": parent ? this.t("reply-to", { name: parent.view.author.name }) : this.t("form-label") },
+      field("name", this.t("name"), { required: true, maxlength: "100", autocomplete: "name", value: saved.name || "" }),
+      el("div", { class: "row" },
+        field("email", this.t("email"), { type: "email", maxlength: "254", autocomplete: "email", value: saved.email || "" }),
+        field("website", this.t("website"), { type: "url", maxlength: "2048", autocomplete: "url", value: saved.website || "" })),
+      el("div", { class: "trap", "aria-hidden": "true" },
+        field("homepage", this.t("honeypot"), { tabindex: "-1", autocomplete: "off" })),
+      field("body", this.t("comment"), { tag: "textarea", required: true, maxlength: "10000" }),
+      el("div", { class: "row" },
+        el("button", { type: "submit", class: "primary", text: this.t(parent ? "submit-reply" : "submit") }),
+        parent ? el("button", { type: "button", "data-act": "cancel", text: this.t("cancel") }) : null));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit(form, parent);
+    });
+    return form;
+  }
+
+  async submit(form, parent) {
+    const value = (name) => form.elements[name].value.trim();
+    if (value("homepage")) return; // only robots fill the hidden field
+    const author = { name: value("name") };
+    if (value("email")) author.email = value("email");
+    if (value("website")) author.website = value("website");
+    store.set("author", author);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      // One key per comment, kept until it is posted: sending again after a lost answer
+      // cannot post it twice.
+      form.key = form.key || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
+      const { data } = await this.call("POST", this.thread,
+        { author, body: form.elements.body.value, parent_id: parent ? parent.id : null }, { "Idempotency-Key": form.key });
+      const { delete_token: token, status, ...view } = data;
+      this.tokens[view.id] = token;
+      this.keep();
+      const held = status === "held";
+      if (held) this.keepHeld(view);
+      else if (!this.comments.has(view.id)) {
+        this.total += 1;
+        this.showCount();
+      }
+      form.elements.body.value = "";
+      form.key = null;
+      if (parent) this.closeReply(parent);
+      const shown = this.add(view, parent, held);
+      if (!shown.held) this.fill(shown); // the stream may have shown it first, without Delete
+      this.say(held ? "held" : "posted");
+      shown.article.setAttribute("tabindex", "-1");
+      shown.article.focus();
+    } catch (error) {
+      this.fail(error);
+    }
+    button.disabled = false;
+  }
+
+  async deleteOwn(comment, button) {
+    button.disabled = true;
+    try {
+      // 409: it was deleted already (by a moderator, or in another tab); show it so.
+      await this.call("DELETE", `/comments/${comment.id}`, null, { "X-Delete-Token": this.tokens[comment.id] })
+        .catch((error) => { if (error.status !== 409) throw error; });
+      if (!comment.deleted && !comment.held) {
+        this.total = Math.max(0, this.total - 1);
+        this.showCount();
+      }
+      this.forget(comment.id);
+      this.remove(comment, "author");
+      this.say("deleted");
+    } catch (error) {
+      button.disabled = false;
+      this.fail(error);
+    }
+  }
+
+  keep() {
+    store.set(`${this.site}:tokens`, this.tokens);
+  }
+
+  forget(id) {
+    this.gone.add(id);
+    delete this.tokens[id];
+    this.keep();
+    this.dropHeld(id);
+  }
+
+  dropHeld(id) {
+    const held = store.get(`${this.site}:held`, []).filter((entry) => entry.view.id !== id);
+    store.set(`${this.site}:held`, held);
+  }
+
+  /* A deleted comment stays as a tombstone while a visible reply hangs below it. */
+  remove(comment, by) {
+    comment.deleted = { by };
+    const alive = (c) => !c.deleted || c.kids.some(alive);
+    let current = comment;
+    while (current && !alive(current)) {
+      current.node.remove();
+      this.comments.delete(current.id);
+      if (current.parent) current.parent.kids = current.parent.kids.filter((kid) => kid !== current);
+      current = current.parent;
+    }
+    if (current === comment) this.fill(comment);
+  }
+
+  arrived(view) {
+    if (this.comments.has(view.id) && !this.comments.get(view.id).held) return;
+    const wasHeld = this.comments.has(view.id);
+    this.total += 1;
+    this.showCount();
+    const parent = view.parent_id ? this.comments.get(view.parent_id) : null;
+    // A comment whose place is on a page not loaded yet comes with that page.
+    if ((view.parent_id && !parent) || (!view.parent_id && this.next)) return;
+    this.add(view, parent);
+    if (!wasHeld) this.say("new-comment", { name: view.author.name });
+  }
+
+  keepHeld(view) {
+    const held = store.get(`${this.site}:held`, []);
+    held.push({ post: this.post, at: Date.now(), view });
+    store.set(`${this.site}:held`, held);
+  }
+
+  /* The reader's own comments that await moderation, until they appear in the thread. */
+  showHeld() {
+    const fresh = store.get(`${this.site}:held`, []).filter((entry) => Date.now() - entry.at < HELD_DAYS * 864e5);
+    store.set(`${this.site}:held`, fresh);
+    for (const { post, view } of fresh) {
+      if (post !== this.post || this.comments.has(view.id)) continue;
+      const parent = view.parent_id ? this.comments.get(view.parent_id) : null;
+      if (!view.parent_id || parent) this.add(view, parent, true);
+    }
+  }
+}
+
+const boot = () => document.querySelectorAll("#threadlog, [data-threadlog]").forEach((host) => {
+  if (!host.threadlog && host.dataset.site && host.dataset.post) host.threadlog = new Widget(host);
+});
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+else boot();
+})();

@@ -1,0 +1,318 @@
+"""The comment widget, embedded on a blog of another origin, in Debian's chromium."""
+
+import asyncio
+import json
+import uuid
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
+
+from tests.browser.conftest import Blog, screenshot, site_for
+from tests.conftest import SiteKeys
+from tests.helpers import comment, publish
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+def embed(site: SiteKeys, post_id: str, attributes: str = "") -> str:
+    host = f'id="threadlog" data-site="{site.site}" data-post="{post_id}"{attributes}'
+    return f"<h1>My post</h1><div {host}></div>"
+
+
+async def open_page(context: BrowserContext, url: str) -> Page:
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(url)
+    await expect(page.locator("#threadlog h2")).to_contain_text("·")
+    await expect(page.locator("#threadlog .count")).not_to_have_text("Loading comments…")
+    assert not errors, errors
+    return page
+
+
+async def write(page: Page, body: str, name: str = "Ann", within: str = "#threadlog form") -> None:
+    form = page.locator(within).last
+    await form.get_by_label("Name").fill(name)
+    await form.get_by_label("Comment").fill(body)
+    await form.locator("button[type=submit]").click()
+
+
+async def test_post_reply_delete_and_see_the_tombstone(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    widget = page.locator("#threadlog")
+    await expect(widget.locator(".count")).to_have_text("No comments yet")
+
+    await write(page, "The *first* comment")
+    first = widget.locator("li.comment").first
+    await expect(first.locator(".body")).to_have_text("The first comment")
+    await expect(first.locator(".body em")).to_have_text("first")
+    await expect(widget.locator(".count")).to_have_text("1 comment")
+
+    await first.get_by_role("button", name="Reply to Ann").click()
+    reply_form = first.locator("form")
+    await expect(reply_form.get_by_label("Comment")).to_be_focused()
+    await reply_form.get_by_label("Name").fill("Bob")
+    await reply_form.get_by_label("Comment").fill("A reply")
+    await reply_form.get_by_role("button", name="Post reply").click()
+    reply = first.locator(".replies li.comment")
+    await expect(reply.locator(".author")).to_have_text("Bob")
+    await expect(widget.locator(".count")).to_have_text("2 comments")
+    await screenshot(page, "widget-thread")
+
+    delete = first.locator("article").first.get_by_role("button", name="Delete")
+    await delete.click()
+    await first.locator("article").first.get_by_role("button", name="Really delete?").click()
+    await expect(first.locator(".tomb")).to_have_text("Removed by its author")
+    await expect(reply.locator(".author")).to_have_text("Bob")
+    await expect(widget.locator(".count")).to_have_text("1 comment")
+    await screenshot(page, "widget-tombstone")
+
+    # The server agrees, and a fresh page shows the same tombstone.
+    await page.reload()
+    await expect(page.locator("#threadlog .tomb")).to_have_text("Removed by its author")
+    await expect(page.locator("#threadlog .replies .author")).to_have_text("Bob")
+    # Delete is offered on the reader's own comments only: Bob's reply is hers too (same
+    # browser), a comment from elsewhere is not.
+    await comment(client, blog_site, post_id, "from someone else", name="Eve")
+    await page.reload()
+    eve = page.locator("#threadlog li.comment", has_text="from someone else")
+    await expect(eve.get_by_role("button", name="Reply to Eve")).to_be_visible()
+    await expect(eve.get_by_role("button", name="Delete")).to_have_count(0)
+
+
+async def test_another_readers_comment_appears_live(
+    browser_contexts: tuple[BrowserContext, BrowserContext],
+    blog: Blog,
+    blog_site: SiteKeys,
+    client: Client,
+) -> None:
+    post_id = await publish(client, blog_site)
+    first = await comment(client, blog_site, post_id, "already here", name="Cleo")
+    url = blog.page(embed(blog_site, post_id))
+    alice = await open_page(browser_contexts[0], url)
+    bob = await open_page(browser_contexts[1], url)
+    await write(bob, "Hello from Bob", name="Bob")
+    arrived = alice.locator("#threadlog li.comment", has_text="Hello from Bob")
+    await expect(arrived.locator(".author")).to_have_text("Bob")
+    await expect(arrived.get_by_role("button", name="Delete")).to_have_count(0)
+    await expect(alice.locator("#threadlog .count")).to_have_text("2 comments")
+    await expect(alice.locator("#threadlog [role=status]")).to_have_text("New comment by Bob")
+
+    # A reply and a moderator's delete from elsewhere arrive as well.
+    reply = await comment(client, blog_site, post_id, "nested live", first["id"], name="Dan")
+    await expect(alice.locator("#threadlog .replies li.comment .author")).to_have_text("Dan")
+    moderator = blog_site.auth("moderator")
+    path = f"/v1/sites/{blog_site.site}/comments/{first['id']}"
+    assert (await client.delete(path, headers=moderator)).status == 204
+    await expect(alice.locator("#threadlog .tomb")).to_have_text("Removed by a moderator")
+    path = f"/v1/sites/{blog_site.site}/comments/{reply['id']}"
+    assert (await client.delete(path, headers=moderator)).status == 204
+    await expect(alice.locator("#threadlog .tomb")).to_have_count(0)
+    await expect(alice.locator("#threadlog li.comment")).to_have_count(1)
+    await expect(alice.locator("#threadlog .count")).to_have_text("1 comment")
+    await screenshot(alice, "widget-live")
+
+
+async def test_load_more_pages_through_a_500_comment_thread(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    for start in range(0, 500, 50):
+        await asyncio.gather(
+            *(comment(client, blog_site, post_id, f"number {n}") for n in range(start, start + 50))
+        )
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    widget = page.locator("#threadlog")
+    await expect(widget.locator(".count")).to_have_text("500 comments")
+    await expect(widget.locator("li.comment")).to_have_count(50)
+    more = widget.get_by_role("button", name="Load more comments")
+    for shown in range(100, 501, 50):
+        await more.click()
+        await expect(widget.locator("li.comment")).to_have_count(shown)
+    await expect(more).to_be_hidden()
+    ids = await widget.locator("li.comment").evaluate_all(
+        "(nodes) => nodes.map((n) => n.dataset.id)"
+    )
+    assert len(set(ids)) == 500
+
+
+async def test_markup_in_comments_and_names_stays_inert(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    attack = '<img src=x onerror="window.pwned = 1"> and [link](javascript:window.pwned=2)'
+    await comment(client, blog_site, post_id, attack, name='<img src=x onerror="window.pwned=3">')
+    response = await client.post(
+        f"/v1/sites/{blog_site.site}/posts/{post_id}/comments",
+        json={
+            "author": {"name": "Mallory", "website": "https://ok.example/mallory"},
+            "body": "<script>window.pwned = 4</script>",
+        },
+    )
+    assert response.status == 201
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    widget = page.locator("#threadlog")
+    await expect(widget.locator("li.comment")).to_have_count(2)
+    await page.wait_for_timeout(300)
+    assert await page.evaluate("window.pwned") is None
+    await expect(widget.locator("img, script, [onerror], [onmouseover]")).to_have_count(0)
+    first = widget.locator("li.comment").first
+    await expect(first.locator(".author")).to_have_text('<img src=x onerror="window.pwned=3">')
+    assert "<img" in await first.locator(".body").inner_text()
+    mallory = widget.locator("a.author", has_text="Mallory")
+    await expect(mallory).to_have_attribute("href", "https://ok.example/mallory")
+    await expect(mallory).to_have_attribute("rel", "nofollow ugc noopener")
+    await expect(first.locator(".body a[href^=javascript]")).to_have_count(0)
+    await screenshot(page, "widget-inert-markup")
+
+
+async def test_a_held_comment_awaits_moderation_for_its_author(
+    browser: Browser, context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    url = blog.page(embed(blog_site, post_id))
+    held_id = str(uuid.uuid4())
+
+    async def hold(route: Route) -> None:
+        # What the moderation branch answers for a held comment: the comment, its token and
+        # `"status": "held"`; it is not in the thread until a moderator approves it.
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        sent = json.loads(route.request.post_data or "{}")
+        body = {
+            "id": held_id,
+            "parent_id": None,
+            "author": {"name": sent["author"]["name"], "website": None},
+            "body_html": "<p>held for review</p>",
+            "created_at": "2026-11-26T12:00:00Z",
+            "deleted": None,
+            "replies": [],
+            "delete_token": "t" * 43,
+            "status": "held",
+        }
+        await route.fulfill(status=201, json=body, headers={"Access-Control-Allow-Origin": "*"})
+
+    page = await open_page(context, url)
+    await page.route("**/comments", hold)
+    await write(page, "held for review")
+    held = page.locator(f'#threadlog li[data-id="{held_id}"]')
+    await expect(held.locator(".held")).to_have_text("Awaiting moderation")
+    await expect(page.locator("#threadlog [role=status]")).to_have_text(
+        "Your comment awaits moderation."
+    )
+    await expect(page.locator("#threadlog .count")).to_have_text("No comments yet")
+    await page.unroute("**/comments")
+    await page.reload()
+    await expect(held.locator(".held")).to_have_text("Awaiting moderation")
+    other = await browser.new_context()
+    stranger = await open_page(other, url)
+    await expect(stranger.locator("#threadlog li.comment")).to_have_count(0)
+    await other.close()
+
+
+async def test_dutch_overrides_dark_mode_and_keyboard(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    first = await comment(client, blog_site, post_id, "eerste", name="Anne")
+    await comment(client, blog_site, post_id, "tweede", first["id"], name="Bas")
+    attributes = ' data-text-submit="Verstuur!"'
+    page = await open_page(context, blog.page(embed(blog_site, post_id, attributes), lang="nl-NL"))
+    widget = page.locator("#threadlog")
+    await expect(widget.locator(".count")).to_have_text("2 reacties")
+    await expect(widget.get_by_role("button", name="Verstuur!")).to_be_visible()
+    await expect(widget.get_by_role("button", name="Antwoord aan Anne")).to_be_visible()
+    await expect(widget.get_by_label("Naam").first).to_be_visible()
+
+    light = await widget.locator("article").first.evaluate(
+        "(n) => getComputedStyle(n).backgroundColor"
+    )
+    await page.emulate_media(color_scheme="dark")
+    dark = await widget.locator("article").first.evaluate(
+        "(n) => getComputedStyle(n).backgroundColor"
+    )
+    assert light != dark
+    await screenshot(page, "widget-dutch-dark")
+
+    # Keyboard only: tab to the first Reply button, open the form with Enter, land in it.
+    reply = widget.get_by_role("button", name="Antwoord aan Anne")
+    await reply.focus()
+    await page.keyboard.press("Enter")
+    form = widget.locator("li.comment").first.locator("form")
+    await expect(form.get_by_label("Reactie")).to_be_focused()
+    await page.keyboard.type("via het toetsenbord")
+    await form.get_by_role("button", name="Annuleren").press("Enter")
+    await expect(form).to_have_count(0)
+    await expect(reply).to_be_focused()
+
+    # Themable: the blog's custom property reaches into the Shadow DOM.
+    themed = blog.page(
+        embed(blog_site, post_id),
+        head="<style>#threadlog{--threadlog-accent: rgb(255, 0, 0)}</style>",
+    )
+    await page.goto(themed)
+    submit = page.locator("#threadlog button.primary").last
+    await expect(submit).to_have_css("background-color", "rgb(255, 0, 0)")
+
+
+async def test_the_blogs_css_does_not_reach_the_widget(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    rough = "<style>button{background:rgb(0, 128, 0)!important} article{display:none}</style>"
+    page = await open_page(context, blog.page(embed(blog_site, post_id), head=rough))
+    await expect(page.locator("#threadlog button.primary")).not_to_have_css(
+        "background-color", "rgb(0, 128, 0)"
+    )
+
+
+async def test_an_origin_the_site_does_not_allow_gets_nothing(
+    context: BrowserContext, blog: Blog, pool: asyncpg.Pool, client: Client
+) -> None:
+    elsewhere = await site_for(pool, "https://another.example")
+    post_id = await publish(client, elsewhere)
+    await comment(client, elsewhere, post_id, "not for that blog")
+    page = await context.new_page()
+    await page.goto(blog.page(embed(elsewhere, post_id)))
+    await expect(page.locator("#threadlog .status")).to_contain_text(
+        "Something went wrong", timeout=15000
+    )
+    await expect(page.locator("#threadlog li.comment")).to_have_count(0)
+
+
+async def test_replies_past_depth_four_keep_that_indent(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    parent: str | None = None
+    for depth in range(7):
+        parent = (await comment(client, blog_site, post_id, f"depth {depth}", parent))["id"]
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    articles = page.locator("#threadlog article")
+    await expect(articles).to_have_count(7)
+    lefts = await articles.evaluate_all(
+        "(nodes) => nodes.map((n) => Math.round(n.getBoundingClientRect().left))"
+    )
+    assert lefts[0] < lefts[1] < lefts[2] < lefts[3] < lefts[4]
+    assert lefts[4] == lefts[5] == lefts[6]
+
+
+async def test_a_filled_honeypot_posts_nothing(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    posts: list[str] = []
+    page.on("request", lambda request: request.method == "POST" and posts.append(request.url))
+    trap = page.locator("#threadlog form input[name=homepage]")
+    await expect(trap).to_have_attribute("tabindex", "-1")
+    await trap.fill("https://spam.example", force=True)
+    await write(page, "robot text")
+    await page.wait_for_timeout(500)
+    assert posts == []
+    await expect(page.locator("#threadlog li.comment")).to_have_count(0)

@@ -1,0 +1,33 @@
+"""`serve`'s demo: the site allows the service's own origins, and seeding is idempotent."""
+
+import asyncpg
+
+from service.cli import own_origins, prepare_demo
+from service.demo import DEMO_POSTS, DEMO_SITE
+
+
+def test_the_service_knows_its_own_origins() -> None:
+    assert own_origins("127.0.0.1", 8080, None) == [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+    ]
+    assert own_origins("0.0.0.0", 9000, "https://comments.example/base") == [
+        "http://0.0.0.0:9000",
+        "http://127.0.0.1:9000",
+        "http://localhost:9000",
+        "https://comments.example",
+    ]
+
+
+async def test_preparing_the_demo_twice_allows_origins_and_appends_nothing_new(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    await prepare_demo(database_url, ["http://127.0.0.1:1"])
+    before = await pool.fetchval("SELECT count(*) FROM events WHERE site = $1", DEMO_SITE)
+    await prepare_demo(database_url, ["http://127.0.0.1:1", "http://localhost:1"])
+    after = await pool.fetchval("SELECT count(*) FROM events WHERE site = $1", DEMO_SITE)
+    assert before == after
+    origins = await pool.fetchval("SELECT origins FROM sites WHERE site = $1", DEMO_SITE)
+    assert origins.count("http://127.0.0.1:1") == 1 and "http://localhost:1" in origins
+    posts = await pool.fetch("SELECT post_id FROM posts WHERE site = $1", DEMO_SITE)
+    assert {row["post_id"] for row in posts} >= {post.post_id for post in DEMO_POSTS}
