@@ -28,6 +28,14 @@ async def create_pool(settings: Settings, database_url: str) -> Pool:
             "application_name": "threadlog",
             "idle_in_transaction_session_timeout": "60000",
         },
+        reset=keep_session,
     )
     assert pool is not None
     return pool  # type: ignore[no-any-return]
+
+
+async def keep_session(connection: Any) -> None:
+    """Nothing to undo when a connection goes back to the pool: pooled connections never SET,
+    LISTEN or take session advisory locks (those have connections of their own), and asyncpg
+    rolls back an open transaction before calling this. asyncpg's default reset would cost a
+    round trip per release."""
