@@ -1,4 +1,5 @@
-"""Background upkeep: forget Idempotency-Keys once no client would still retry with them."""
+"""Background upkeep: forget Idempotency-Keys once no client would still retry with them, and
+rate-limit windows once they are over."""
 
 import asyncio
 import logging
@@ -9,6 +10,7 @@ from aiohttp import web
 
 from service.db import Pool
 from service.keys import POOL
+from service.rate_limits import forget_old_windows
 
 log = logging.getLogger("threadlog.maintenance")
 
@@ -30,6 +32,7 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
                 forgotten = await forget_idempotency_keys(app[POOL])
                 if forgotten:
                     log.info("forgot %d idempotency keys", forgotten)
+                await forget_old_windows(app[POOL])
             except Exception:
                 log.exception("idempotency key upkeep failed; trying again later")
             await asyncio.sleep(EVERY_SECONDS)

@@ -34,3 +34,9 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     nats_stream: str = "THREADLOG"
     nats_subject_prefix: str = "threadlog"
+
+    # --- moderation ---
+    # Comments a minute from one client on a site that has not set its own limit; 0: none.
+    default_rate_limit_per_minute: int = Field(default=5, ge=0)
+    # Reports a minute from one client on one site; 0: no limit.
+    reports_per_minute: int = Field(default=10, ge=0)
