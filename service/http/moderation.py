@@ -43,6 +43,12 @@ from service.keys import APPLICATION, POOL
 from service.sites import Site
 
 
+def invalid(field: str, message: str) -> Problem:
+    """A 422 like the body's own validation errors, for rules that need more than the body."""
+    errors = [{"loc": [field], "msg": message, "type": "value_error"}]
+    return Problem(422, f"{field}: {message}", errors=errors)
+
+
 async def moderator(request: web.Request) -> tuple[str, Site, ApiKey]:
     site_id = request.match_info["site"]
     key = await auth.require_key(request, site_id, Role.MODERATOR)
@@ -143,7 +149,7 @@ async def post_moderation_actions(request: web.Request) -> web.Response:
     body = await parse_body(request, ActionsBody)
     if body.action is Action.REJECT and body.reason not in set(RejectReason):
         choices = ", ".join(reason.value for reason in RejectReason)
-        raise Problem(422, f"reason: rejecting needs one of {choices}")
+        raise invalid("reason", f"rejecting needs one of {choices}")
     at, meta = datetime.now(UTC), metadata(request, site, key)
     comment_ids = list(dict.fromkeys(body.comment_ids))
     application = request.app[APPLICATION]
@@ -191,7 +197,7 @@ async def post_ban(request: web.Request) -> web.Response:
     body = await parse_body(request, BanBody)
     now = datetime.now(UTC)
     if body.expires_at is not None and body.expires_at <= now:
-        raise Problem(422, "expires_at: must be in the future")
+        raise invalid("expires_at", "must be in the future")
     ban_id = str(uuid.uuid4())
     command = BanAuthor(
         site=site_id,
