@@ -577,7 +577,9 @@ class Api:
         assert self.world.ban_site is not None
         path = f"/v1/sites/{self.world.ban_site.site}/bans"
         body = {"comment_id": comment_id, "match": "name_ip"}
-        created: dict[str, Any] = self.call("POST", path, 201, json=body, headers=self.ban_headers())
+        created: dict[str, Any] = self.call(
+            "POST", path, 201, json=body, headers=self.ban_headers()
+        )
         return created
 
     def lift(self, ban_id: str) -> None:
@@ -610,7 +612,9 @@ def seed(api: Api) -> None:
     assert world.ban_site is not None
     path = f"/v1/sites/{world.ban_site.site}/posts/{world.ban_post}"
     body = {"title": "Bans", "url": "https://blog.example/bans"}
-    api.call("PUT", path, 201, json=body, headers={"Authorization": bearer(world.ban_site.publisher)})
+    api.call(
+        "PUT", path, 201, json=body, headers={"Authorization": bearer(world.ban_site.publisher)}
+    )
     api.call(
         "DELETE", f"/v1/sites/{site}/posts/{world.deleted_post}", 204, headers=api.role("moderator")
     )

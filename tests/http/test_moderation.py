@@ -72,7 +72,9 @@ async def test_settings_start_at_the_defaults_and_change_only_what_is_given(
     assert changed["premoderation"] == "links" and changed["banned_words"] == ["spam*"]
     changed = await set_settings(client, site, report_threshold=2)
     assert changed["premoderation"] == "links" and changed["report_threshold"] == 2
-    bad = await client.patch(path, json={"premoderation": "sometimes"}, headers=site.auth("moderator"))
+    bad = await client.patch(
+        path, json={"premoderation": "sometimes"}, headers=site.auth("moderator")
+    )
     assert bad.status == 422
 
 
@@ -246,7 +248,9 @@ async def test_bans_refuse_or_hold_and_can_remove_and_be_lifted(
     assert [b["id"] for b in listed["bans"]] == [ban["id"]]
     lifted = await client.delete(f"{bans}/{ban['id']}", headers=site.auth("moderator"))
     assert lifted.status == 204
-    assert (await client.delete(f"{bans}/{ban['id']}", headers=site.auth("moderator"))).status == 409
+    assert (
+        await client.delete(f"{bans}/{ban['id']}", headers=site.auth("moderator"))
+    ).status == 409
     assert (await post(client, site, post_id, "back", name="Troll")).status == 201
     held_ban = await client.post(
         bans,
