@@ -39,7 +39,15 @@ from service.domain.events import (
     ThreadReopened,
 )
 from service.domain.events import ThreadClosed as ThreadClosedEvent
-from service.domain.policy import HoldReason, content_hold, first_match, thread_closed
+from service.domain.policy import (
+    HoldReason,
+    Premoderation,
+    SiteSettings,
+    content_hold,
+    first_match,
+    has_link,
+    thread_closed,
+)
 from service.domain.state import CommentState, ThreadState
 
 
@@ -153,10 +161,21 @@ def edit(
     events: list[Event] = [
         CommentEdited(**ids, body=command.body, body_html=command.body_html, edited_at=command.at)
     ]
-    suspect = first_match(state.settings.suspect_words, command.body)
-    if suspect is not None and comment.status is CommentStatus.PUBLISHED:
-        events.append(CommentHeld(**ids, reason=HoldReason.SUSPECT_WORD))
+    if comment.status is CommentStatus.PUBLISHED:
+        reason = edit_hold(state.settings, command)
+        if reason is not None:
+            events.append(CommentHeld(**ids, reason=reason))
     return events
+
+
+def edit_hold(settings: SiteSettings, command: EditComment) -> HoldReason | None:
+    """A published comment edited to hold a link (under `links`) or a suspect word goes back
+    to the queue; other policies judged the author, not the text, and stay decided."""
+    if settings.premoderation is Premoderation.LINKS and has_link(command.body, command.body_html):
+        return HoldReason.LINKS
+    if first_match(settings.suspect_words, command.body) is not None:
+        return HoldReason.SUSPECT_WORD
+    return None
 
 
 def decide_thread(command: ThreadCommand, state: ThreadState) -> list[Event]:

@@ -370,3 +370,9 @@ def test_bans_name_a_comment_and_lift_once() -> None:
         decide_site(unban, evolve_site(state, lifted))
     with pytest.raises(BanNotFound):
         decide_site(UnbanAuthor(site="s", ban_id="nope", at=AT), state)
+
+
+def test_an_edit_that_adds_a_link_goes_back_to_the_queue_under_links() -> None:
+    state = with_token(given(posted(), settings=settings(premoderation=Premoderation.LINKS)))
+    assert decide(edit("see https://x.example"), state)[1:] == [held(reason=HoldReason.LINKS)]
+    assert decide(edit("no link"), state)[1:] == []
