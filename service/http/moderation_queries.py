@@ -16,6 +16,7 @@ from service.http.moderation_views import (
 )
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
+from service.http.queries import parse_position
 from service.http.schemas import utc
 from service.http.views import json_response
 from service.keys import POOL, TOKEN_KEY
@@ -71,10 +72,8 @@ async def get_audit(request: web.Request) -> web.Response:
         until=query_time(request, "until"),
     )
     limit = query_int(request, "limit", 50, 1, 200)
-    cursor = query_text(request, "cursor", 19)
-    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
-        raise Problem(400, "cursor is malformed; pass the `next` value of a previous page")
-    before = int(cursor) if cursor is not None else None
+    cursor = query_text(request, "cursor")
+    before = parse_position(cursor) if cursor is not None else None
     await auth.known_site(request, site_id)
     rows = await moderation_reads.audit(request.app[POOL], site_id, where, before, limit)
     page = rows[:limit]

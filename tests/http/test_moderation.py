@@ -7,7 +7,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import SiteKeys
-from tests.helpers import comment, publish, thread
+from tests.helpers import comment, feed, publish, thread
 
 Client = TestClient[web.Request, web.Application]
 
@@ -325,3 +325,57 @@ async def test_the_audit_lists_who_did_what(client: Client, site: SiteKeys) -> N
         f"/v1/sites/{site.site}/audit", params={"actor": key_id}, headers=site.auth("moderator")
     )
     assert len((await by_actor.json())["events"]) == 2
+
+
+async def test_malformed_moderation_queries_are_400(client: Client, site: SiteKeys) -> None:
+    base = f"/v1/sites/{site.site}"
+    for path in (
+        f"{base}/audit?cursor=9999999999999999999",
+        f"{base}/audit?cursor=abc",
+        f"{base}/audit?since=yesterday",
+        f"{base}/audit?since=2026-01-01T00:00:00",
+        f"{base}/moderation/queue?cursor=%%%",
+        f"{base}/moderation/queue?state=maybe",
+        f"{base}/moderation/queue?limit=0",
+    ):
+        response = await client.get(path, headers=site.auth("moderator"))
+        assert response.status == 400, path
+        assert response.content_type == "application/problem+json"
+
+
+async def test_the_queue_pages_oldest_first(client: Client, site: SiteKeys) -> None:
+    post_id = await publish(client, site)
+    await set_settings(client, site, premoderation="all")
+    held = [(await (await post(client, site, post_id, f"c{n}")).json())["id"] for n in range(3)]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(3):
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        response = await client.get(
+            f"/v1/sites/{site.site}/moderation/queue", params=params, headers=site.auth("moderator")
+        )
+        page = await response.json()
+        seen += [c["id"] for c in page["comments"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == held
+
+
+async def test_subscribers_see_moderation_events_in_the_feed(
+    client: Client, site: SiteKeys
+) -> None:
+    post_id = await publish(client, site)
+    await set_settings(client, site, premoderation="all")
+    held = await (await post(client, site, post_id)).json()
+    await act(client, site, held["id"], "approve")
+    page = await feed(client, site, 5)
+    types = [event["type"] for event in page["events"]]
+    assert types == [
+        "post.published",
+        "site.settings_changed",
+        "comment.posted",
+        "comment.held",
+        "comment.approved",
+    ]
+    assert page["events"][1]["subject"] == "settings"
