@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from service import reads
@@ -16,7 +16,7 @@ from service.application import Application
 from service.db import Connection, Pool
 from service.domain import commands
 from service.domain.errors import DomainError
-from service.domain.events import Author, DeletedBy, RejectReason, ReportReason
+from service.domain.events import Author, BanMatch, DeletedBy, RejectReason, ReportReason
 from service.eventstore import store
 from service.http.queries import thread_body
 from service.policy_state import site_stream_id
@@ -37,21 +37,38 @@ class Step:
     target: int = 0
     post: int = 0
     flag: bool = False
+    author: int = 0
 
 
+new_comment = st.builds(
+    Step, st.just("comment"), post=st.integers(0, 1), flag=st.booleans(), author=st.integers(0, 1)
+)
+reply = st.builds(
+    Step, st.just("reply"), st.integers(0, 30), flag=st.booleans(), author=st.integers(0, 1)
+)
+# flag: any comment, else one whose status the action applies to
+actions = [
+    st.builds(Step, st.just(kind), st.integers(0, 30), flag=st.booleans())
+    for kind in ("approve", "reject", "restore", "delete", "edit")
+]
 steps = st.lists(
     st.one_of(
-        st.builds(Step, st.just("comment"), post=st.integers(0, 1), flag=st.booleans()),
-        st.builds(Step, st.just("reply"), st.integers(0, 30), flag=st.booleans()),
-        *[
-            st.builds(Step, st.just(kind), st.integers(0, 30))
-            for kind in ("approve", "reject", "restore", "delete", "edit")
-        ],
+        # Comments come often, so that the actions have something to act on.
+        new_comment,
+        new_comment,
+        new_comment,
+        reply,
+        reply,
+        *actions,
+        *actions,
         st.builds(Step, st.just("report"), st.integers(0, 30), flag=st.booleans()),
+        # A ban of the target's author (flag: removing their comments), and lifting one.
+        st.builds(Step, st.just("ban"), st.integers(0, 30), flag=st.booleans()),
+        st.builds(Step, st.just("unban"), st.integers(0, 30)),
         st.builds(Step, st.just("close"), post=st.integers(0, 1), flag=st.booleans()),
     ),
-    min_size=5,
-    max_size=30,
+    min_size=10,
+    max_size=40,
 )
 
 
@@ -63,11 +80,18 @@ class Model:
     post_of: dict[str, str] = field(default_factory=dict)
     reporters: dict[str, set[str]] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
+    author_of: dict[str, str] = field(default_factory=dict)
+    # ban id -> the banned author, while the ban holds
+    bans: dict[str, str] = field(default_factory=dict)
+    lifted: set[str] = field(default_factory=set)
+
+    def banned(self, author: str | None) -> bool:
+        return any(a == author and b not in self.lifted for b, a in self.bans.items())
 
     def allows(self, command: commands.Command) -> bool:
         match command:
             case commands.PostComment():
-                if command.post_id in self.closed:
+                if command.post_id in self.closed or self.banned(command.author_name_ip_hash):
                     return False
                 parent = command.parent_id
                 return parent is None or self.status.get(parent) == "published"
@@ -86,6 +110,10 @@ class Model:
                 )
             case commands.CloseThread() | commands.ReopenThread():
                 return True
+            case commands.BanAuthor():
+                return command.comment_id in self.status
+            case commands.UnbanAuthor():
+                return command.ban_id in self.bans and command.ban_id not in self.lifted
         raise TypeError(command)
 
     def apply(self, command: commands.Command) -> None:
@@ -93,6 +121,7 @@ class Model:
             case commands.PostComment():
                 self.status[command.comment_id] = "held" if command.honeypot else "published"
                 self.post_of[command.comment_id] = command.post_id
+                self.author_of[command.comment_id] = command.author_name_ip_hash or ""
             case commands.ApproveComment() | commands.RestoreComment():
                 self.status[command.comment_id] = "published"
             case commands.RejectComment():
@@ -108,12 +137,30 @@ class Model:
                 self.closed.add(command.post_id)
             case commands.ReopenThread():
                 self.closed.discard(command.post_id)
+            case commands.BanAuthor():
+                author = self.author_of[command.comment_id]
+                self.bans[command.ban_id] = author
+                for comment_id, status in list(self.status.items()):
+                    mine = self.author_of[comment_id] == author
+                    if command.remove_comments and mine and status in ("published", "held"):
+                        self.status[comment_id] = "rejected"
+            case commands.UnbanAuthor():
+                self.lifted.add(command.ban_id)
 
 
 def command_for(
     site: str, step: Step, index: int, comments: list[str], model: Model
 ) -> commands.Command:
     at = START + timedelta(seconds=index)
+    fitting = {
+        "approve": ("held",),
+        "reject": ("held", "published"),
+        "restore": ("deleted", "rejected"),
+        "delete": ("held", "published", "rejected"),
+        "edit": ("held", "published"),
+    }.get(step.kind)
+    if fitting and not step.flag:
+        comments = [c for c in comments if model.status[c] in fitting] or comments
     target = comments[step.target % len(comments)] if comments else "missing"
     match step.kind:
         case "comment" | "reply":
@@ -129,7 +176,22 @@ def command_for(
                 at=at,
                 delete_token_sha256=b"t" * 32,
                 honeypot=step.flag,
+                author_name_ip_hash=f"author-{step.author}",
             )
+        case "ban":
+            return commands.BanAuthor(
+                site=site,
+                ban_id=f"ban-{index}",
+                comment_id=target,
+                match=BanMatch.NAME_IP,
+                expires_at=None,
+                remove_comments=step.flag,
+                at=at,
+            )
+        case "unban":
+            bans = [ban for ban in model.bans if ban not in model.lifted] or list(model.bans)
+            ban_id = bans[step.target % len(bans)] if bans else "missing"
+            return commands.UnbanAuthor(site=site, ban_id=ban_id, at=at)
         case "approve":
             return commands.ApproveComment(site=site, comment_id=target, at=at)
         case "reject":
@@ -192,6 +254,7 @@ async def run(pool: Pool, history: list[Step]) -> tuple[str, Model]:
         for index, step in enumerate(history):
             command = command_for(site, step, index, comments, model)
             allowed = model.allows(command)
+            event(f"{step.kind} {'accepted' if allowed else 'refused'}")
             try:
                 await application.execute(command, META)
             except DomainError as error:
@@ -251,7 +314,7 @@ async def assert_nothing_hidden_shows(connection: Connection, site: str, model: 
     assert [(row["label"], row["post_count"]) for row in labels] == [("News", len(POSTS))]
 
 
-@settings(examples, max_examples=30)
+@settings(examples, max_examples=60)
 @given(history=steps)
 async def test_moderation_keeps_the_read_models_equal_to_a_replay(
     pool: Pool, history: list[Step]
