@@ -1,11 +1,15 @@
 """Moderation over HTTP: site settings, the new-comment checks, moderator actions, the queue,
 the audit trail, bans, reports, edits, closing threads."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from service.app import create_app
+from service.settings import Settings
 from tests.conftest import SiteKeys
 from tests.helpers import comment, feed, publish, thread
 
@@ -379,3 +383,41 @@ async def test_subscribers_see_moderation_events_in_the_feed(
         "comment.approved",
     ]
     assert page["events"][1]["subject"] == "settings"
+
+
+@pytest.fixture(scope="module")
+async def default_client(settings: Settings) -> AsyncIterator[Client]:
+    """The service with the shipped limits (the suite's own turns the comment limit off)."""
+    defaults = settings.model_copy(
+        update={"default_rate_limit_per_minute": 5, "reports_per_minute": 10}
+    )
+    test_client: Client = TestClient(TestServer(create_app(defaults)))
+    await test_client.start_server()
+    yield test_client
+    await test_client.close()
+
+
+async def test_by_default_a_client_may_post_five_comments_a_minute(
+    default_client: Client, site: SiteKeys
+) -> None:
+    post_id = await publish(default_client, site)
+    statuses = [(await post(default_client, site, post_id, f"c{n}")).status for n in range(6)]
+    if statuses[5] == 201:  # the minute turned between two posts; the next one is counted anew
+        statuses = [(await post(default_client, site, post_id, f"d{n}")).status for n in range(6)]
+    assert statuses == [201] * 5 + [429]
+
+
+async def test_reports_are_limited_per_client(default_client: Client, site: SiteKeys) -> None:
+    post_id = await publish(default_client, site)
+    comments = [await comment(default_client, site, post_id, f"c{n}") for n in range(4)]
+    for live in comments[:3]:
+        await default_client.post(
+            f"/v1/sites/{site.site}/comments/{live['id']}/reports", json={"reason": "spam"}
+        )
+    statuses = []
+    for _ in range(12):
+        response = await default_client.post(
+            f"/v1/sites/{site.site}/comments/{comments[3]['id']}/reports", json={"reason": "spam"}
+        )
+        statuses.append(response.status)
+    assert 429 in statuses and statuses[0] == 202
