@@ -9,7 +9,6 @@ from service import rate_limits
 from service.credentials import client_hash
 from service.http.schemas import CommentBody
 from service.keys import POOL, SETTINGS
-from service.policy_state import load_settings
 from service.rate_limits import Verdict
 from service.sites import Site
 
@@ -32,9 +31,7 @@ def author_hashes(site: Site, ip: str, body: CommentBody) -> AuthorHashes:
 
 
 async def comment_rate(request: web.Request, site: Site, ip_hash: str) -> Verdict:
-    async with request.app[POOL].acquire() as connection:
-        settings = (await load_settings(connection, [site.site])).get(site.site)
-        per_minute = settings.rate_limit_per_minute if settings else None
-        if per_minute is None:
-            per_minute = request.app[SETTINGS].default_rate_limit_per_minute
-        return await rate_limits.hit(connection, site.site, "comment", ip_hash, per_minute)
+    default = request.app[SETTINGS].default_rate_limit_per_minute
+    return await rate_limits.hit_site_limit(
+        request.app[POOL], site.site, "comment", ip_hash, default
+    )
