@@ -125,8 +125,12 @@ class CommentHeld(CommentEvent):
 
 
 class CommentApproved(CommentEvent):
+    """A held comment published, or a published one's reports dismissed: either way its flags
+    are cleared."""
+
     event_type = "comment.approved"
     reason: str | None = None
+    from_status: CommentStatus = CommentStatus.HELD
 
 
 class CommentRejected(CommentEvent):

@@ -101,8 +101,9 @@ def decide_comment(command: CommentCommand, state: ThreadState) -> list[Event]:
     status = comment.status
     match command:
         case ApproveComment():
-            require_status(command, status, CommentStatus.HELD)
-            return [CommentApproved(**ids, reason=command.reason)]
+            if not (status is CommentStatus.PUBLISHED and comment.reporters):
+                require_status(command, status, CommentStatus.HELD)
+            return [CommentApproved(**ids, reason=command.reason, from_status=status)]
         case RejectComment():
             require_status(command, status, CommentStatus.HELD, CommentStatus.PUBLISHED)
             return [
@@ -197,7 +198,14 @@ def evolve(state: ThreadState, event: Event) -> ThreadState:
         case CommentApproved():
             state = with_status(state, event.comment_id, CommentStatus.PUBLISHED)
             comment = state.comments.get(event.comment_id)
-            if comment is not None and comment.author_key is not None:
+            if comment is None:
+                return state
+            # Approval dismisses the reports: it takes as many new ones to hold it again.
+            comments = state.comments | {
+                event.comment_id: comment.model_copy(update={"reporters": ()})
+            }
+            state = state.model_copy(update={"comments": comments})
+            if comment.author_key is not None:
                 known = state.known_authors | {comment.author_key}
                 state = state.model_copy(update={"known_authors": known})
             return state

@@ -18,7 +18,11 @@ def time_or_none(value: datetime | None) -> str | None:
 
 def comment_detail(row: Any, *, moderator: bool) -> View:
     """One comment as its author or a moderator sees it; the public sees published ones only,
-    and the same shape. Why it was held, its reports and its author key are for moderators."""
+    and the same shape. Why it was held (or is in the queue, for a published comment with
+    reports), its reports and its author key are for moderators."""
+    reason = row["status_reason"]
+    if row["status"] == "published":
+        reason = "reports" if row["report_count"] else None
     return {
         "id": row["comment_id"],
         "post_id": row["post_id"],
@@ -28,7 +32,7 @@ def comment_detail(row: Any, *, moderator: bool) -> View:
         "created_at": format_time(row["created_at"]),
         "edited_at": time_or_none(row["edited_at"]),
         "status": row["status"],
-        "reason": row["status_reason"] if moderator else None,
+        "reason": reason if moderator else None,
         "reports": row["report_count"] if moderator else None,
         "author_key": row["author_key"] if moderator else None,
     }

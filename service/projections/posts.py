@@ -67,7 +67,10 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [(ADJUST, (event.site, event.post_id, -1 if visible else 0, position))]
         case CommentHeld():
             return [(ADJUST, (event.site, event.post_id, -1, position))]
-        case CommentApproved() | CommentRestored():
+        case CommentApproved():
+            visible_before = event.from_status is CommentStatus.PUBLISHED
+            return [(ADJUST, (event.site, event.post_id, 0 if visible_before else 1, position))]
+        case CommentRestored():
             return [(ADJUST, (event.site, event.post_id, 1, position))]
         case CommentEvent():
             # Reports and edits: no count changes, but the thread does (its kept bodies).

@@ -60,7 +60,8 @@ WITH old AS (
 ), changed AS (
     UPDATE thread_comments t
     SET status = $4, status_reason = $5, row_position = $3, status_at = $6,
-        deleted_by = CASE WHEN $4 = 'deleted' THEN $7 END
+        deleted_by = CASE WHEN $4 = 'deleted' THEN $7 END,
+        report_count = CASE WHEN $8 THEN 0 ELSE t.report_count END
     FROM old
     WHERE t.site = $1 AND t.comment_id = $2
     RETURNING t.ancestors,
@@ -116,7 +117,8 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         return []
     comment_id, status, reason, deleted_by = change
     arguments = (event.site, comment_id, position, status.value, reason, recorded.recorded_at)
-    return [(SET_STATUS, (*arguments, deleted_by))]
+    dismissed = isinstance(event, CommentApproved)
+    return [(SET_STATUS, (*arguments, deleted_by, dismissed))]
 
 
 async def apply(connection: Connection, recorded: RecordedEvent) -> None:

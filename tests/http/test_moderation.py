@@ -421,3 +421,20 @@ async def test_reports_are_limited_per_client(default_client: Client, site: Site
         )
         statuses.append(response.status)
     assert 429 in statuses and statuses[0] == 202
+
+
+async def test_approving_a_reported_comment_dismisses_its_reports(
+    client: Client, site: SiteKeys
+) -> None:
+    post_id = await publish(client, site)
+    live = await comment(client, site, post_id, "fine, really")
+    await client.post(
+        f"/v1/sites/{site.site}/comments/{live['id']}/reports", json={"reason": "offensive"}
+    )
+    [reported] = await queue(client, site, "reported")
+    assert reported["id"] == live["id"] and reported["reports"] == 1
+    assert reported["reason"] == "reports"
+    dismissed = await act(client, site, live["id"], "approve")
+    assert dismissed.status == 200 and (await dismissed.json())["reports"] == 0
+    assert await queue(client, site, "reported") == []
+    assert await counts(client, site, post_id) == 1

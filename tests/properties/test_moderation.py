@@ -96,7 +96,9 @@ class Model:
                 parent = command.parent_id
                 return parent is None or self.status.get(parent) == "published"
             case commands.ApproveComment():
-                return self.status.get(command.comment_id) == "held"
+                status = self.status.get(command.comment_id)
+                reported = bool(self.reporters.get(command.comment_id))
+                return status == "held" or (status == "published" and reported)
             case commands.RejectComment():
                 return self.status.get(command.comment_id) in ("held", "published")
             case commands.RestoreComment():
@@ -122,7 +124,10 @@ class Model:
                 self.status[command.comment_id] = "held" if command.honeypot else "published"
                 self.post_of[command.comment_id] = command.post_id
                 self.author_of[command.comment_id] = command.author_name_ip_hash or ""
-            case commands.ApproveComment() | commands.RestoreComment():
+            case commands.ApproveComment():
+                self.status[command.comment_id] = "published"
+                self.reporters.pop(command.comment_id, None)
+            case commands.RestoreComment():
                 self.status[command.comment_id] = "published"
             case commands.RejectComment():
                 self.status[command.comment_id] = "rejected"

@@ -247,6 +247,15 @@ def restore(comment_id: str = "c1") -> RestoreComment:
 
 def test_only_a_held_comment_is_approved() -> None:
     assert decide(approve(), given(posted(), held())) == [CommentApproved(**ids())]
+    reported = given(posted(), CommentReported(**ids(), reason=ReportReason.SPAM))
+    reported = reported.model_copy(
+        update={
+            "comments": {"c1": reported.comments["c1"].model_copy(update={"reporters": ("a",)})}
+        }
+    )
+    [dismissed] = decide(approve(), reported)
+    assert dismissed == CommentApproved(**ids(), from_status=CommentStatus.PUBLISHED)
+    assert evolve(reported, dismissed).comments["c1"].reporters == ()
     with pytest.raises(WrongStatus):
         decide(approve(), given(posted()))
 
