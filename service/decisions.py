@@ -264,9 +264,12 @@ async def save(
             )  # fmt: skip
         else:
             changed_comments[key] = (*key, comment.status.value, list(comment.reporters))
-        published = comment.status is CommentStatus.PUBLISHED
-        if comment.author_key and (isinstance(event, CommentApproved) or published):
-            known.add((event.site, comment.author_key))
+        # An approval makes its author known; so does a published comment of an author not
+        # known yet (most are: they cost no write then).
+        author = comment.author_key
+        published = comment.status is CommentStatus.PUBLISHED and author not in state.known_authors
+        if author and (isinstance(event, CommentApproved) or published):
+            known.add((event.site, author))
     if created:
         await connection.executemany(SAVE_COMMENT, list(created.values()))
     if changed_comments:

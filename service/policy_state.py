@@ -1,25 +1,34 @@
 """The write side's view of a site's policy: its settings, the bans and the known authors that
 the comments being decided match. Kept by the site stream's appends (see site_writes.py)."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from service.db import Connection
 from service.domain.commands import Command, EditComment, PostComment, ReportComment
-from service.domain.events import BanMatch
 from service.domain.policy import SiteSettings
 from service.domain.state import BanState
 
 SETTINGS = "SELECT site, settings FROM site_streams WHERE site = ANY($1::text[])"
 
-BANS = """
-SELECT site, ban_id, match, hash, expires_at, hold FROM site_bans
-WHERE NOT lifted AND (site, hash) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-"""
-
-KNOWN = """
-SELECT site, author_key FROM site_known_authors
-WHERE (site, author_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+# One round trip per batch: each site's settings, and of its bans and known authors those that
+# the (site, hash) pairs of the batch's authors match.
+POLICIES = """
+WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[]) AS w(site, hash))
+SELECT s.site,
+       (SELECT settings FROM site_streams WHERE site = s.site) AS settings,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'ban_id', b.ban_id, 'match', b.match, 'author_hash', b.hash,
+                   'expires_at', b.expires_at, 'hold', b.hold)), '[]')
+        FROM site_bans b
+        WHERE b.site = s.site AND NOT b.lifted
+          AND (b.site, b.hash) IN (SELECT site, hash FROM wanted)) AS bans,
+       (SELECT coalesce(array_agg(k.author_key), '{}')
+        FROM site_known_authors k
+        WHERE k.site = s.site AND (k.site, k.author_key) IN (SELECT site, hash FROM wanted))
+           AS known
+FROM unnest($1::text[]) AS s(site)
 """
 
 
@@ -45,7 +54,6 @@ async def load_policies(connection: Connection, commands: Sequence[Command]) -> 
     if not wanted:
         return {}
     sites = sorted({command.site for command in wanted})
-    settings = await load_settings(connection, sites)
     hashes = sorted(
         {
             (command.site, value)
@@ -59,27 +67,16 @@ async def load_policies(connection: Connection, commands: Sequence[Command]) -> 
             if value
         }
     )
-    bans: dict[str, list[BanState]] = {}
-    known: dict[str, set[str]] = {}
-    if hashes:
-        sites_of, values = [site for site, _ in hashes], [value for _, value in hashes]
-        for row in await connection.fetch(BANS, sites_of, values):
-            bans.setdefault(row["site"], []).append(
-                BanState(
-                    ban_id=row["ban_id"],
-                    match=BanMatch(row["match"]),
-                    author_hash=row["hash"],
-                    expires_at=row["expires_at"],
-                    hold=row["hold"],
-                )
-            )
-        for row in await connection.fetch(KNOWN, sites_of, values):
-            known.setdefault(row["site"], set()).add(row["author_key"])
+    rows = await connection.fetch(
+        POLICIES, sites, [site for site, _ in hashes], [value for _, value in hashes]
+    )
     return {
-        site: Policy(
-            settings.get(site, SiteSettings()),
-            tuple(bans.get(site, ())),
-            frozenset(known.get(site, ())),
+        row["site"]: Policy(
+            SiteSettings()
+            if row["settings"] is None
+            else SiteSettings.model_validate_json(row["settings"]),
+            tuple(BanState.model_validate(ban) for ban in json.loads(row["bans"])),
+            frozenset(row["known"]),
         )
-        for site in sites
+        for row in rows
     }

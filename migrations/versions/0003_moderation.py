@@ -24,9 +24,8 @@ ALTER TABLE stream_comments
     ADD COLUMN name_ip_hash     text,
     ADD COLUMN reporters        text[] NOT NULL DEFAULT '{}';
 UPDATE stream_comments SET status = 'deleted' WHERE deleted;
-CREATE INDEX ON stream_comments (site, email_hash);
-CREATE INDEX ON stream_comments (site, ip_hash);
-CREATE INDEX ON stream_comments (site, name_ip_hash);
+-- No index on the hashes: only a ban that removes comments looks for them, scanning the site's
+-- rows (its primary-key range), and every comment would pay for keeping three indexes.
 
 -- A site's stream (`site:<site>`): its policy and bans, locked by its appends.
 CREATE TABLE site_streams (
@@ -79,8 +78,9 @@ ALTER TABLE thread_comments
     ADD COLUMN report_count   integer NOT NULL DEFAULT 0;
 UPDATE thread_comments SET status = 'deleted' WHERE deleted_by IS NOT NULL;
 UPDATE thread_comments SET row_position = position;
-CREATE INDEX ON thread_comments (site, status, status_at, position);
-CREATE INDEX ON thread_comments (site, report_count) WHERE report_count > 0;
+-- The queue's indexes hold only the few comments in it: a published comment costs nothing.
+CREATE INDEX ON thread_comments (site, status_at, comment_id) WHERE status = 'held';
+CREATE INDEX ON thread_comments (site, status_at, comment_id) WHERE report_count > 0;
 
 ALTER TABLE posts ADD COLUMN closed boolean NOT NULL DEFAULT false;
 
