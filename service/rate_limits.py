@@ -16,25 +16,6 @@ ON CONFLICT (site, scope, client_hash, window_start) DO UPDATE
 RETURNING hits, 60 - floor(extract(epoch FROM now() - window_start))::int AS retry_after
 """
 
-# The same, with the limit read from the site's settings in the same statement (one round trip
-# per comment); a site that set none takes the server's default, $4.
-HIT_SITE_LIMIT = """
-WITH site_limit AS (
-    SELECT coalesce(
-        (SELECT (settings ->> 'rate_limit_per_minute')::int FROM site_streams WHERE site = $1),
-        $4
-    ) AS per_minute
-), counted AS (
-    INSERT INTO rate_limits (site, scope, client_hash, window_start, hits)
-    SELECT $1, $2, $3, date_trunc('minute', now()), 1 FROM site_limit WHERE per_minute > 0
-    ON CONFLICT (site, scope, client_hash, window_start) DO UPDATE
-        SET hits = rate_limits.hits + 1
-    RETURNING hits, 60 - floor(extract(epoch FROM now() - window_start))::int AS retry_after
-)
-SELECT counted.hits > site_limit.per_minute AS limited, counted.retry_after
-FROM counted, site_limit
-"""
-
 FORGET = "DELETE FROM rate_limits WHERE window_start < now() - interval '5 minutes'"
 
 
@@ -56,16 +37,6 @@ async def hit(
     row = await connection.fetchrow(HIT, site, scope, client_hash)
     assert row is not None
     return Verdict(row["hits"] > per_minute, max(1, row["retry_after"]))
-
-
-async def hit_site_limit(
-    connection: Connection | Pool, site: str, scope: str, client_hash: str, default: int
-) -> Verdict:
-    """Count one request against the site's own limit, else `default`; 0 turns it off."""
-    row = await connection.fetchrow(HIT_SITE_LIMIT, site, scope, client_hash, default)
-    if row is None:
-        return ALLOWED
-    return Verdict(row["limited"], max(1, row["retry_after"]))
 
 
 async def forget_old_windows(connection: Connection | Pool) -> int:

@@ -39,7 +39,7 @@ from service.http.moderation_views import ban_view, comment_detail, settings_vie
 from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem
 from service.http.views import json_response
-from service.keys import APPLICATION, POOL
+from service.keys import APPLICATION, POOL, SITES
 from service.sites import Site
 
 
@@ -70,6 +70,7 @@ async def patch_site_settings(request: web.Request) -> web.Response:
     body = await parse_body(request, SettingsBody)
     command = ChangeSiteSettings(site=site_id, changes=body.changes())
     outcome = await request.app[APPLICATION].execute(command, metadata(request, site, key))
+    request.app[SITES].forget(site_id)
     changed = [e.event for e in outcome.events if isinstance(e.event, SiteSettingsChanged)]
     settings = changed[-1].settings if changed else await current_settings(request, site_id)
     return json_response(settings_view(settings))
