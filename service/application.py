@@ -19,9 +19,18 @@ from typing import Any
 
 import asyncpg
 
-from service import decisions
+from service import decisions, site_writes
 from service.db import Connection, Pool
-from service.domain.commands import Command, DeleteComment, DeletePost, PostComment, PublishPost
+from service.domain.commands import (
+    Command,
+    CommentCommand,
+    DeleteComment,
+    DeletePost,
+    PostComment,
+    PublishPost,
+    SiteCommand,
+    ThreadCommand,
+)
 from service.domain.errors import CommentNotFound, DomainError
 from service.domain.events import Event
 from service.domain.thread import decide
@@ -79,6 +88,8 @@ class Application:
         self, command: Command, metadata: dict[str, Any], idempotency: Idempotency | None = None
     ) -> Outcome:
         """Decide and store `command`; raises the DomainError that refuses it."""
+        if isinstance(command, SiteCommand):
+            return await self.execute_site(command, metadata)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         shard = hash(routing_key(command)) % len(self.queues)
         self.queues[shard].append(Pending(command, metadata, idempotency, future))
@@ -86,6 +97,20 @@ class Application:
             self.writers[shard] = asyncio.create_task(self.write(shard))
         # A cancelled request does not cancel its write: the batch may hold others' commands.
         return await asyncio.shield(future)
+
+    async def execute_site(self, command: SiteCommand, metadata: dict[str, Any]) -> Outcome:
+        """A site stream's command, alone in its transaction (see site_writes.py)."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                async with self.pool.acquire() as connection, connection.transaction():
+                    events = await site_writes.write(connection, command, metadata, write_commands)
+                self.committed()
+                return Outcome(events)
+            except RETRYABLE:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         while self.writers:
@@ -135,11 +160,20 @@ class Application:
 def routing_key(command: Command) -> tuple[str, str]:
     # A delete names only its comment; it may share its post's lock with another shard.
     match command:
-        case DeleteComment():
+        case DeleteComment() | CommentCommand():
             return command.site, command.comment_id
-        case PublishPost() | DeletePost() | PostComment():
+        case PublishPost() | DeletePost() | PostComment() | ThreadCommand():
             return command.site, command.post_id
     raise TypeError(f"unknown command {type(command).__name__}")
+
+
+async def write_commands(
+    connection: Connection, commands: list[Command], metadata: dict[str, Any]
+) -> None:
+    """Commands decided and stored in the caller's transaction; each may be refused alone."""
+    loop = asyncio.get_running_loop()
+    batch = [Pending(command, metadata, None, loop.create_future()) for command in commands]
+    await write_batch(connection, batch)
 
 
 async def write_batch(connection: Connection, batch: list[Pending]) -> list[Result]:
@@ -173,12 +207,16 @@ class Plan:
 
     async def locate(self, connection: Connection) -> None:
         commands = [pending.command for pending in self.batch]
-        deleted = [(c.site, c.comment_id) for c in commands if isinstance(c, DeleteComment)]
-        posts_of = await decisions.posts_of_comments(connection, deleted)
+        named = [
+            (c.site, c.comment_id)
+            for c in commands
+            if isinstance(c, DeleteComment | CommentCommand)
+        ]
+        posts_of = await decisions.posts_of_comments(connection, named)
         for index, command in enumerate(commands):
             post_id = decisions.post_id_of(command, posts_of)
             if post_id is None:
-                assert isinstance(command, DeleteComment)
+                assert isinstance(command, DeleteComment | CommentCommand)
                 self.outcomes[index] = CommentNotFound(
                     f"comment {command.comment_id!r} does not exist"
                 )

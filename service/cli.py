@@ -7,6 +7,7 @@ function that tests call directly.
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import signal
 import sys
@@ -25,7 +26,10 @@ from service.application import Application
 from service.credentials import Role
 from service.db import create_pool
 from service.demo import DEMO_POST, DEMO_SITE, seed_demo
+from service.domain.commands import ChangeSiteSettings
+from service.domain.policy import Premoderation, SiteSettings
 from service.embedded import start_embedded
+from service.http.moderation_schemas import SettingsBody
 from service.rebuild import count_events, rebuild
 from service.settings import Settings
 from service.subscriptions.dispatcher import run_dispatcher
@@ -52,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     create_site.add_argument("site")
     create_site.add_argument("--title")
     create_site.add_argument("--origin", action="append", default=[], dest="origins")
+    add_settings_parser(sites)
 
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="action", required=True
@@ -95,6 +100,10 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "rebuild":
             replayed = asyncio.run(rebuild_with_progress(database_url(settings)))
             print(f"rebuilt every read model from {replayed} events")
+        case "sites" if arguments.action == "set":
+            changes = settings_changes(arguments)
+            now = asyncio.run(change_site_settings(database_url(settings), arguments.site, changes))
+            print(f"site {arguments.site}: {now.model_dump_json()}")
         case "sites":
             asyncio.run(create_site(database_url(settings), arguments))
             print(f"created site {arguments.site}")
@@ -224,3 +233,56 @@ async def relay_until_signalled(url: str, nats_url: str, settings: Settings) -> 
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     await run_relay(url, nats_url, settings.nats_stream, settings.nats_subject_prefix, stop)
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+def add_settings_parser(sites: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    change = sites.add_parser("set", help="change a site's moderation settings")
+    change.add_argument("site")
+    change.add_argument("--premoderation", choices=[p.value for p in Premoderation])
+    change.add_argument(
+        "--banned-word", action="append", dest="banned_words", help="repeat; replaces the list"
+    )
+    change.add_argument(
+        "--suspect-word", action="append", dest="suspect_words", help="repeat; replaces the list"
+    )
+    change.add_argument("--no-banned-words", action="store_true")
+    change.add_argument("--no-suspect-words", action="store_true")
+    change.add_argument("--report-threshold", type=int)
+    change.add_argument("--rate-limit", type=int, dest="rate_limit_per_minute", help="0: off")
+    change.add_argument("--edit-window", type=int, dest="edit_window_minutes", help="minutes")
+    change.add_argument("--close-after-days", type=int)
+
+
+def settings_changes(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The options given, as a settings body; raises ValueError when one is out of range."""
+    names = ("premoderation", "banned_words", "suspect_words", "report_threshold",
+             "rate_limit_per_minute", "edit_window_minutes", "close_after_days")  # fmt: skip
+    given = {name: getattr(arguments, name) for name in names}
+    given = {name: value for name, value in given.items() if value is not None}
+    given |= {"banned_words": []} if arguments.no_banned_words else {}
+    given |= {"suspect_words": []} if arguments.no_suspect_words else {}
+    return SettingsBody.model_validate(given).changes()
+
+
+async def change_site_settings(url: str, site: str, changes: dict[str, Any]) -> SiteSettings:
+    """Change a site's settings as an operator (recorded as such in the audit trail)."""
+    connection = await asyncpg.connect(url)
+    try:
+        if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", site):
+            raise credentials.UnknownSite(site)
+    finally:
+        await connection.close()
+    pool = await create_pool(Settings(pool_min_size=1, pool_max_size=2), url)
+    application = Application(pool)
+    try:
+        meta = {"actor": {"kind": "operator", "user": getpass.getuser()},
+                "request_id": "cli", "ip_hash": ""}  # fmt: skip
+        await application.execute(ChangeSiteSettings(site=site, changes=changes), meta)
+        stored = await pool.fetchval("SELECT settings FROM site_settings WHERE site = $1", site)
+    finally:
+        await application.close()
+        await pool.close()
+    return SiteSettings() if stored is None else SiteSettings.model_validate_json(stored)

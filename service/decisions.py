@@ -7,9 +7,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.db import Connection
-from service.domain.commands import Command, DeleteComment, DeletePost, PostComment, PublishPost
-from service.domain.events import CommentDeleted, Event, NewComment
+from service.domain.commands import (
+    Command,
+    CommentCommand,
+    DeleteComment,
+    DeletePost,
+    PostComment,
+    PublishPost,
+    ReportComment,
+    ThreadCommand,
+)
+from service.domain.events import (
+    CommentApproved,
+    CommentDeleted,
+    CommentEvent,
+    CommentStatus,
+    Event,
+    NewComment,
+)
 from service.domain.thread import CommentState, PostState, ThreadState, evolve
+from service.policy_state import Policy, load_policies
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +47,13 @@ LOCK_STREAMS = "SELECT pg_advisory_xact_lock(key) FROM unnest($1::bigint[]) AS k
 
 LOAD_STREAMS = """
 SELECT stream_id, version, last_transaction_id::text::bigint AS last_transaction_id, deleted,
-       title, url, labels, published_at
+       title, url, labels, published_at, closed
 FROM streams WHERE stream_id = ANY($1::text[])
 """
 
 LOAD_COMMENTS = """
-SELECT site, comment_id, post_id, depth, deleted, delete_token_sha256
+SELECT site, comment_id, post_id, depth, deleted, delete_token_sha256, status, created_at,
+       email_hash, ip_hash, name_ip_hash, reporters
 FROM stream_comments JOIN unnest($1::text[], $2::text[]) AS wanted(site, comment_id)
      USING (site, comment_id)
 """
@@ -80,17 +98,24 @@ async def load_for_update(
     if touched:
         sites, comment_ids = zip(*touched, strict=True)
         for found_comment in await connection.fetch(LOAD_COMMENTS, list(sites), list(comment_ids)):
-            comments[(found_comment["site"], found_comment["comment_id"])] = CommentState(
-                post_id=found_comment["post_id"],
-                depth=found_comment["depth"],
-                deleted=found_comment["deleted"],
-                delete_token_sha256=found_comment["delete_token_sha256"],
-            )
+            key = (found_comment["site"], found_comment["comment_id"])
+            comments[key] = comment_state(found_comment)
+    policies = await load_policies(connection, [command for *_, command in requests])
     loaded: dict[str, LoadedThread] = {}
     for stream_id, site, post_id, command in requests:
         previous = loaded.get(stream_id)
         row = found.get(stream_id)
-        state = previous.state if previous else ThreadState(post=post_state(row))
+        policy = policies.get(site, Policy())
+        state = (
+            previous.state
+            if previous
+            else ThreadState(
+                post=post_state(row),
+                settings=policy.settings,
+                bans=policy.bans,
+                known_authors=policy.known_authors,
+            )
+        )
         mine = {c: comments[(site, c)] for c in touches(command) if (site, c) in comments}
         state = state.model_copy(update={"comments": state.comments | mine})
         version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
@@ -113,6 +138,23 @@ def post_state(row: Any) -> PostState | None:
         labels=tuple(row["labels"]),
         published_at=row["published_at"],
         deleted=row["deleted"],
+        closed=row["closed"],
+    )
+
+
+def comment_state(row: Any) -> CommentState:
+    # Rows older than moderation know only `deleted`.
+    status = CommentStatus.DELETED if row["deleted"] else CommentStatus(row["status"])
+    return CommentState(
+        post_id=row["post_id"],
+        depth=row["depth"],
+        status=status,
+        delete_token_sha256=row["delete_token_sha256"],
+        created_at=row["created_at"],
+        email_hash=row["email_hash"],
+        ip_hash=row["ip_hash"],
+        name_ip_hash=row["name_ip_hash"],
+        reporters=tuple(row["reporters"]),
     )
 
 
@@ -120,47 +162,70 @@ def touches(command: Command) -> Iterable[str]:
     match command:
         case PostComment(parent_id=str(parent_id)):
             yield parent_id
-        case DeleteComment():
+        case DeleteComment() | CommentCommand():
             yield command.comment_id
 
 
 def post_id_of(command: Command, posts_of: dict[tuple[str, str], str]) -> str | None:
     match command:
-        case DeleteComment():
+        case DeleteComment() | CommentCommand():
             return posts_of.get((command.site, command.comment_id))
-        case PublishPost() | PostComment() | DeletePost():
+        case PublishPost() | PostComment() | DeletePost() | ThreadCommand():
             return command.post_id
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
 def evolve_with(state: ThreadState, command: Command, events: list[Event]) -> ThreadState:
-    """`evolve`, plus what only the command knows: a new comment's delete token digest."""
+    """`evolve`, plus what only the command knows: a new comment's delete token digest and its
+    author's hashes, a reporter's hash."""
     for event in events:
-        state = evolve(state, event)
         if isinstance(event, NewComment) and isinstance(command, PostComment):
-            comment = state.comments[event.comment_id]
-            token = {"delete_token_sha256": command.delete_token_sha256}
-            comments = state.comments | {event.comment_id: comment.model_copy(update=token)}
-            state = state.model_copy(update={"comments": comments})
+            state = evolve(state, event)
+            known = {
+                "delete_token_sha256": command.delete_token_sha256,
+                "email_hash": command.author_email_hash,
+                "ip_hash": command.author_ip_hash,
+                "name_ip_hash": command.author_name_ip_hash,
+            }
+            state = with_comment_fields(state, event.comment_id, known)
+        elif isinstance(command, ReportComment) and event.event_type == "comment.reported":
+            state = evolve(state, event)
+            reporters = (*state.comments[command.comment_id].reporters, command.reporter_hash)
+            state = with_comment_fields(state, command.comment_id, {"reporters": reporters})
+        else:
+            state = evolve(state, event)
     return state
+
+
+def with_comment_fields(state: ThreadState, comment_id: str, fields: dict[str, Any]) -> ThreadState:
+    comment = state.comments[comment_id].model_copy(update=fields)
+    return state.model_copy(update={"comments": state.comments | {comment_id: comment}})
 
 
 SAVE_STREAM = """
 INSERT INTO streams (stream_id, site, post_id, version, last_transaction_id, deleted,
-                     title, url, labels, published_at)
-VALUES ($1, $2, $3, $4, pg_current_xact_id(), $5, $6, $7, $8, $9)
+                     title, url, labels, published_at, closed)
+VALUES ($1, $2, $3, $4, pg_current_xact_id(), $5, $6, $7, $8, $9, $10)
 ON CONFLICT (stream_id) DO UPDATE SET
     version = excluded.version, last_transaction_id = excluded.last_transaction_id,
     deleted = excluded.deleted, title = excluded.title, url = excluded.url,
-    labels = excluded.labels, published_at = excluded.published_at
+    labels = excluded.labels, published_at = excluded.published_at, closed = excluded.closed
 """
 
 SAVE_COMMENT = """
-INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256, status,
+                             deleted, created_at, email_hash, ip_hash, name_ip_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $6 = 'deleted', $7, $8, $9, $10)
 """
 
-SAVE_DELETION = "UPDATE stream_comments SET deleted = true WHERE site = $1 AND comment_id = $2"
+SAVE_STATUS = """
+UPDATE stream_comments SET status = $3, deleted = $3 = 'deleted', reporters = $4
+WHERE site = $1 AND comment_id = $2
+"""
+
+SAVE_KNOWN_AUTHOR = """
+INSERT INTO site_known_authors (site, author_key) VALUES ($1, $2) ON CONFLICT DO NOTHING
+"""
 
 
 async def save(
@@ -179,21 +244,35 @@ async def save(
         assert post is not None, "every stream starts with post.published"
         streams.append(
             (stream_id, thread.site, thread.post_id, versions[stream_id], post.deleted,
-             post.title, post.url, list(post.labels), post.published_at)
+             post.title, post.url, list(post.labels), post.published_at, post.closed)
         )  # fmt: skip
     await connection.executemany(SAVE_STREAM, streams)
-    created, deleted = [], []
+    created: dict[tuple[str, str], tuple[object, ...]] = {}
+    changed_comments: dict[tuple[str, str], tuple[object, ...]] = {}
+    known: set[tuple[str, str]] = set()
     for stream_id, event in events:
         state = threads[stream_id].state
+        if not isinstance(event, NewComment | CommentEvent | CommentDeleted):
+            continue
+        key = (event.site, event.comment_id)
+        comment = state.comments[event.comment_id]
         if isinstance(event, NewComment):
-            comment = state.comments[event.comment_id]
-            created.append(
-                (event.site, event.comment_id, event.post_id, comment.depth,
-                 comment.delete_token_sha256)
+            created[key] = (
+                event.site, event.comment_id, event.post_id, comment.depth,
+                comment.delete_token_sha256, comment.status.value, comment.created_at,
+                comment.email_hash, comment.ip_hash, comment.name_ip_hash,
             )  # fmt: skip
-        elif isinstance(event, CommentDeleted):
-            deleted.append((event.site, event.comment_id))
+        else:
+            changed_comments[key] = (*key, comment.status.value, list(comment.reporters))
+        # An approval makes its author known; so does a published comment of an author not
+        # known yet (most are: they cost no write then).
+        author = comment.author_key
+        published = comment.status is CommentStatus.PUBLISHED and author not in state.known_authors
+        if author and (isinstance(event, CommentApproved) or published):
+            known.add((event.site, author))
     if created:
-        await connection.executemany(SAVE_COMMENT, created)
-    if deleted:
-        await connection.executemany(SAVE_DELETION, deleted)
+        await connection.executemany(SAVE_COMMENT, list(created.values()))
+    if changed_comments:
+        await connection.executemany(SAVE_STATUS, list(changed_comments.values()))
+    if known:
+        await connection.executemany(SAVE_KNOWN_AUTHOR, sorted(known))

@@ -1,5 +1,5 @@
-"""Background upkeep: forget Idempotency-Keys once no client would still retry with them, and
-webhook delivery records once they are no longer recent."""
+"""Background upkeep: forget Idempotency-Keys once no client would still retry with them,
+webhook delivery records once they are no longer recent, and rate-limit windows once over."""
 
 import asyncio
 import logging
@@ -10,6 +10,7 @@ from aiohttp import web
 
 from service.db import Pool
 from service.keys import POOL
+from service.rate_limits import forget_old_windows
 from service.subscriptions.webhooks import forget_deliveries
 
 log = logging.getLogger("threadlog.maintenance")
@@ -36,6 +37,7 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
                 forgotten = await forget_deliveries(app[POOL], DELIVERY_DAYS)
                 if forgotten:
                     log.info("forgot %d webhook delivery records", forgotten)
+                await forget_old_windows(app[POOL])
             except Exception:
                 log.exception("idempotency key upkeep failed; trying again later")
             await asyncio.sleep(EVERY_SECONDS)

@@ -14,7 +14,7 @@ WITH post AS (
 ), page AS (
     SELECT comment_id, position FROM thread_comments
     WHERE site = $1 AND post_id = $2 AND parent_id IS NULL
-      AND (deleted_by IS NULL OR live_descendants > 0) AND position {after} $3
+      AND (status = 'published' OR live_descendants > 0) AND position {after} $3
     ORDER BY position {direction} LIMIT $4 + 1
 ), kept AS (
     SELECT comment_id FROM page ORDER BY position {direction} LIMIT $4
@@ -22,10 +22,10 @@ WITH post AS (
 SELECT post.comment_count, post.deleted, post.position AS post_position,
        (SELECT count(*) FROM page) AS page_size,
        c.comment_id, c.parent_id, c.root_id, c.position, c.author_name, c.author_website,
-       c.body_html, c.created_at, c.deleted_by
+       c.body_html, c.created_at, c.deleted_by, c.status, c.edited_at
 FROM post LEFT JOIN thread_comments c
   ON c.site = $1 AND c.root_id IN (SELECT comment_id FROM kept)
- AND (c.deleted_by IS NULL OR c.live_descendants > 0)
+ AND (c.status = 'published' OR c.live_descendants > 0)
 ORDER BY c.position
 """
 THREAD_OLDEST = THREAD.format(after=">", direction="ASC")

@@ -49,3 +49,9 @@ class Settings(BaseSettings):
 
     def token_key_bytes(self) -> bytes | None:
         return self.token_key.get_secret_value().encode() if self.token_key else None
+
+    # --- moderation ---
+    # Comments a minute from one client on a site that has not set its own limit; 0: none.
+    default_rate_limit_per_minute: int = Field(default=5, ge=0)
+    # Reports a minute from one client on one site; 0: no limit.
+    reports_per_minute: int = Field(default=10, ge=0)

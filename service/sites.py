@@ -7,6 +7,13 @@ from service.db import Pool
 
 CACHE_SECONDS = 30.0
 
+SITE = """
+SELECT site, title, origins, ip_salt,
+       (SELECT (settings ->> 'rate_limit_per_minute')::int FROM site_streams s
+        WHERE s.site = sites.site) AS rate_limit_per_minute
+FROM sites WHERE site = $1
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Site:
@@ -14,6 +21,9 @@ class Site:
     title: str
     origins: tuple[str, ...]
     ip_salt: bytes
+    # The site's own comment rate limit (None: the server's default). Kept with the site so a
+    # comment pays no lookup for it; a change made elsewhere applies within CACHE_SECONDS.
+    rate_limit_per_minute: int | None = None
 
 
 class SiteDirectory:
@@ -25,11 +35,19 @@ class SiteDirectory:
         cached = self.cache.get(site)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        row = await self.pool.fetchrow(
-            "SELECT site, title, origins, ip_salt FROM sites WHERE site = $1", site
-        )
+        row = await self.pool.fetchrow(SITE, site)
         if row is None:
             return None
-        found = Site(row["site"], row["title"], tuple(row["origins"]), row["ip_salt"])
+        found = Site(
+            row["site"],
+            row["title"],
+            tuple(row["origins"]),
+            row["ip_salt"],
+            row["rate_limit_per_minute"],
+        )
         self.cache[site] = (time.monotonic() + CACHE_SECONDS, found)
         return found
+
+    def forget(self, site: str) -> None:
+        """Read the site again next time (its settings changed in this process)."""
+        self.cache.pop(site, None)

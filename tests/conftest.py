@@ -95,11 +95,13 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     # Webhook tests run their own dispatchers, so that one test's never delivers another's.
+    # Tests post many comments from one address; rate-limit tests set a site's own limit.
     return Settings(
         database_url=database_url,
         pool_max_size=20,
         webhooks_dispatch=False,
         webhooks_allow_private=True,
+        default_rate_limit_per_minute=0,
     )
 
 

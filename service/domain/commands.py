@@ -2,8 +2,16 @@
 so that `decide` stays deterministic."""
 
 from datetime import datetime
+from typing import Any
 
-from service.domain.events import Author, DeletedBy, Frozen
+from service.domain.events import (
+    Author,
+    BanMatch,
+    DeletedBy,
+    Frozen,
+    RejectReason,
+    ReportReason,
+)
 
 
 class Command(Frozen):
@@ -32,6 +40,18 @@ class PostComment(Command):
     body_html: str
     at: datetime
     delete_token_sha256: bytes
+    # Looked up before deciding (see domain/policy.py); the defaults are a trusted writer's.
+    author_email_hash: str | None = None
+    author_ip_hash: str | None = None
+    author_name_ip_hash: str | None = None
+    rate_limited: bool = False
+    retry_after_seconds: int = 0
+    honeypot: bool = False
+
+    @property
+    def author_key(self) -> str | None:
+        """Who the author is for `first-time`: their email, else their name and IP."""
+        return self.author_email_hash or self.author_name_ip_hash
 
 
 class DeleteComment(Command):
@@ -40,3 +60,78 @@ class DeleteComment(Command):
     reason: str | None
     # Present when the author deletes; a moderator's key was checked before the command.
     delete_token_sha256: bytes | None
+
+
+# --- moderation ---------------------------------------------------------------------------
+
+
+class CommentCommand(Command):
+    """A command about one comment; it is routed and locked by the comment's post."""
+
+    comment_id: str
+    at: datetime
+
+
+class ApproveComment(CommentCommand):
+    reason: str | None = None
+
+
+class RejectComment(CommentCommand):
+    reason: RejectReason
+    detail: str | None = None
+
+
+class RestoreComment(CommentCommand):
+    reason: str | None = None
+
+
+class ReportComment(CommentCommand):
+    reason: ReportReason
+    detail: str | None = None
+    reporter_hash: str
+
+
+class EditComment(CommentCommand):
+    body: str
+    body_html: str
+    delete_token_sha256: bytes
+
+
+class ThreadCommand(Command):
+    post_id: str
+    reason: str | None = None
+
+
+class CloseThread(ThreadCommand):
+    pass
+
+
+class ReopenThread(ThreadCommand):
+    pass
+
+
+class SiteCommand(Command):
+    """A command of the site's own stream."""
+
+
+class ChangeSiteSettings(SiteCommand):
+    """Only the fields given change; the others keep their current values."""
+
+    changes: dict[str, Any]
+
+
+class BanAuthor(SiteCommand):
+    ban_id: str
+    comment_id: str
+    match: BanMatch
+    expires_at: datetime | None
+    hold: bool = False
+    remove_comments: bool = False
+    reason: str | None = None
+    at: datetime
+
+
+class UnbanAuthor(SiteCommand):
+    ban_id: str
+    reason: str | None = None
+    at: datetime

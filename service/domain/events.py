@@ -6,10 +6,21 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from service.domain.policy import HoldReason, SiteSettings
+
 
 class DeletedBy(StrEnum):
     AUTHOR = "author"
     MODERATOR = "moderator"
+
+
+class CommentStatus(StrEnum):
+    """Where a comment stands; reports are flags on it, never a status."""
+
+    PUBLISHED = "published"
+    HELD = "held"
+    REJECTED = "rejected"
+    DELETED = "deleted"
 
 
 class Frozen(BaseModel):
@@ -25,10 +36,15 @@ class Event(Frozen):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
     site: str
+
+
+class PostEvent(Event):
+    """An event of one post's stream (its thread)."""
+
     post_id: str
 
 
-class PostContent(Event):
+class PostContent(PostEvent):
     title: str
     url: str
     labels: tuple[str, ...]
@@ -43,11 +59,11 @@ class PostUpdated(PostContent):
     event_type = "post.updated"
 
 
-class PostDeleted(Event):
+class PostDeleted(PostEvent):
     event_type = "post.deleted"
 
 
-class NewComment(Event):
+class NewComment(PostEvent):
     comment_id: str
     author: Author
     body: str
@@ -64,21 +80,149 @@ class CommentReplied(NewComment):
     parent_id: str
 
 
-class CommentDeleted(Event):
+class CommentDeleted(PostEvent):
     event_type = "comment.deleted"
     comment_id: str
     by: DeletedBy
     reason: str | None = None
+    # Only a published comment leaves the counts; events older than moderation were.
+    from_status: CommentStatus = CommentStatus.PUBLISHED
 
+
+# --- moderation -------------------------------------------------------------------------
+
+
+class RejectReason(StrEnum):
+    SPAM = "spam"
+    OFFENSIVE = "offensive"
+    OFF_TOPIC = "off-topic"
+    OTHER = "other"
+
+
+class ReportReason(StrEnum):
+    SPAM = "spam"
+    OFFENSIVE = "offensive"
+    OFF_TOPIC = "off-topic"
+    OTHER = "other"
+
+
+class BanMatch(StrEnum):
+    EMAIL = "email"
+    IP = "ip"
+    NAME_IP = "name_ip"
+
+
+class CommentEvent(PostEvent):
+    comment_id: str
+
+
+class CommentHeld(CommentEvent):
+    """A new comment held by the policy, or a live one held by its readers' reports."""
+
+    event_type = "comment.held"
+    reason: HoldReason
+    detail: str | None = None
+
+
+class CommentApproved(CommentEvent):
+    """A held comment published, or a published one's reports dismissed: either way its flags
+    are cleared."""
+
+    event_type = "comment.approved"
+    reason: str | None = None
+    from_status: CommentStatus = CommentStatus.HELD
+
+
+class CommentRejected(CommentEvent):
+    event_type = "comment.rejected"
+    reason: RejectReason
+    detail: str | None = None
+    from_status: CommentStatus
+
+
+class CommentRestored(CommentEvent):
+    event_type = "comment.restored"
+    reason: str | None = None
+    from_status: CommentStatus
+
+
+class CommentReported(CommentEvent):
+    event_type = "comment.reported"
+    reason: ReportReason
+    detail: str | None = None
+
+
+class CommentEdited(CommentEvent):
+    event_type = "comment.edited"
+    body: str
+    body_html: str
+    edited_at: datetime
+
+
+class ThreadClosed(PostEvent):
+    event_type = "thread.closed"
+    reason: str | None = None
+
+
+class ThreadReopened(PostEvent):
+    event_type = "thread.reopened"
+    reason: str | None = None
+
+
+class SiteEvent(Event):
+    """An event of a site's own stream: its policy and its bans."""
+
+
+class SiteSettingsChanged(SiteEvent):
+    event_type = "site.settings_changed"
+    settings: SiteSettings
+
+
+class AuthorBanned(SiteEvent):
+    event_type = "author.banned"
+    ban_id: str
+    comment_id: str
+    match: BanMatch
+    # The author's email, IP or name-and-IP hash, salted per site.
+    author_hash: str
+    expires_at: datetime | None = None
+    # Hold the banned author's new comments instead of refusing them.
+    hold: bool = False
+    remove_comments: bool = False
+    reason: str | None = None
+    at: datetime
+
+
+class AuthorUnbanned(SiteEvent):
+    event_type = "author.unbanned"
+    ban_id: str
+    reason: str | None = None
+    at: datetime
+
+
+MODERATION_TYPES: tuple[type[Event], ...] = (
+    CommentHeld,
+    CommentApproved,
+    CommentRejected,
+    CommentRestored,
+    CommentReported,
+    CommentEdited,
+    ThreadClosed,
+    ThreadReopened,
+    SiteSettingsChanged,
+    AuthorBanned,
+    AuthorUnbanned,
+)
+
+CORE_TYPES: tuple[type[Event], ...] = (
+    PostPublished,
+    PostUpdated,
+    PostDeleted,
+    CommentPosted,
+    CommentReplied,
+    CommentDeleted,
+)
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.event_type: cls
-    for cls in (
-        PostPublished,
-        PostUpdated,
-        PostDeleted,
-        CommentPosted,
-        CommentReplied,
-        CommentDeleted,
-    )
+    cls.event_type: cls for cls in (*CORE_TYPES, *MODERATION_TYPES)
 }

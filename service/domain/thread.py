@@ -7,9 +7,16 @@ command costs the same in a thread of 10 comments or of 10,000.
 import hmac
 from datetime import datetime
 
-from pydantic import Field
-
-from service.domain.commands import Command, DeleteComment, DeletePost, PostComment, PublishPost
+from service.domain import moderation
+from service.domain.commands import (
+    Command,
+    CommentCommand,
+    DeleteComment,
+    DeletePost,
+    PostComment,
+    PublishPost,
+    ThreadCommand,
+)
 from service.domain.errors import (
     CommentAlreadyDeleted,
     CommentNotFound,
@@ -24,37 +31,19 @@ from service.domain.events import (
     CommentDeleted,
     CommentPosted,
     CommentReplied,
+    CommentStatus,
     DeletedBy,
     Event,
-    Frozen,
     PostContent,
     PostDeleted,
     PostPublished,
     PostUpdated,
 )
+from service.domain.state import CommentState, PostState, ThreadState
+
+__all__ = ["CommentState", "PostState", "ThreadState", "decide", "evolve"]
 
 MAX_DEPTH = 32
-
-
-class PostState(Frozen):
-    title: str
-    url: str
-    labels: tuple[str, ...]
-    published_at: datetime
-    deleted: bool = False
-
-
-class CommentState(Frozen):
-    post_id: str
-    depth: int
-    deleted: bool = False
-    delete_token_sha256: bytes | None = None
-
-
-class ThreadState(Frozen):
-    post: PostState | None = None
-    # Only the comments the command touches, keyed by id.
-    comments: dict[str, CommentState] = Field(default_factory=dict)
 
 
 def decide(command: Command, state: ThreadState) -> list[Event]:
@@ -82,9 +71,14 @@ def decide(command: Command, state: ThreadState) -> list[Event]:
             return [PostDeleted(site=command.site, post_id=command.post_id)]
         case PostComment():
             require_live_post(state, command.post_id)
-            return [new_comment(command, state)]
+            return new_comment(command, state)
         case DeleteComment():
             return [delete_comment(command, state)]
+        case CommentCommand():
+            return moderation.decide_comment(command, state)
+        case ThreadCommand():
+            require_live_post(state, command.post_id)
+            return moderation.decide_thread(command, state)
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
@@ -107,19 +101,28 @@ def require_live_post(state: ThreadState, post_id: str) -> PostState:
     return state.post
 
 
-def new_comment(command: PostComment, state: ThreadState) -> Event:
+def new_comment(command: PostComment, state: ThreadState) -> list[Event]:
+    """The comment, and `comment.held` after it when the site's checks hold it."""
     fields = command.model_dump(include={"site", "post_id", "comment_id", "author", "body"})
     fields |= {"body_html": command.body_html, "created_at": command.at}
+    posted: Event
     if command.parent_id is None:
-        return CommentPosted(**fields)
-    parent = state.comments.get(command.parent_id)
-    if parent is None or parent.post_id != command.post_id:
-        raise ParentNotFound(f"comment {command.parent_id!r} is not on post {command.post_id!r}")
-    if parent.deleted:
-        raise ParentNotFound(f"comment {command.parent_id!r} was deleted")
-    if parent.depth + 1 >= MAX_DEPTH:
-        raise ReplyTooDeep(f"replies nest at most {MAX_DEPTH} levels deep")
-    return CommentReplied(**fields, parent_id=command.parent_id)
+        posted = CommentPosted(**fields)
+    else:
+        parent = state.comments.get(command.parent_id)
+        if parent is None or parent.post_id != command.post_id:
+            raise ParentNotFound(
+                f"comment {command.parent_id!r} is not on post {command.post_id!r}"
+            )
+        if parent.deleted:
+            raise ParentNotFound(f"comment {command.parent_id!r} was deleted")
+        if parent.status is not CommentStatus.PUBLISHED:
+            raise ParentNotFound(f"comment {command.parent_id!r} is not published")
+        if parent.depth + 1 >= MAX_DEPTH:
+            raise ReplyTooDeep(f"replies nest at most {MAX_DEPTH} levels deep")
+        posted = CommentReplied(**fields, parent_id=command.parent_id)
+    held = moderation.screen(command, state)
+    return [posted] if held is None else [posted, held]
 
 
 def delete_comment(command: DeleteComment, state: ThreadState) -> Event:
@@ -136,6 +139,7 @@ def delete_comment(command: DeleteComment, state: ThreadState) -> Event:
         comment_id=command.comment_id,
         by=command.by,
         reason=command.reason,
+        from_status=comment.status,
     )
 
 
@@ -153,6 +157,7 @@ def evolve(state: ThreadState, event: Event) -> ThreadState:
                 url=event.url,
                 labels=event.labels,
                 published_at=event.published_at,
+                closed=state.post.closed if state.post else False,
             )
             return state.model_copy(update={"post": post})
         case PostDeleted() if state.post is not None:
@@ -162,17 +167,17 @@ def evolve(state: ThreadState, event: Event) -> ThreadState:
         case CommentReplied():
             parent = state.comments.get(event.parent_id)
             depth = parent.depth + 1 if parent else 1
-            return with_comment(
-                state, event.comment_id, CommentState(post_id=event.post_id, depth=depth)
-            )
+            comment = CommentState(post_id=event.post_id, depth=depth, created_at=event.created_at)
+            return with_comment(state, event.comment_id, comment)
         case CommentPosted():
-            return with_comment(
-                state, event.comment_id, CommentState(post_id=event.post_id, depth=0)
-            )
+            comment = CommentState(post_id=event.post_id, depth=0, created_at=event.created_at)
+            return with_comment(state, event.comment_id, comment)
         case CommentDeleted() if event.comment_id in state.comments:
-            deleted = state.comments[event.comment_id].model_copy(update={"deleted": True})
+            deleted = state.comments[event.comment_id].model_copy(
+                update={"status": CommentStatus.DELETED}
+            )
             return with_comment(state, event.comment_id, deleted)
-    return state
+    return moderation.evolve(state, event)
 
 
 def with_comment(state: ThreadState, comment_id: str, comment: CommentState) -> ThreadState:

@@ -12,7 +12,7 @@ from service.credentials import ApiKey, Role, client_hash, delete_token, sha256
 from service.domain.commands import DeleteComment, DeletePost, PostComment, PublishPost
 from service.domain.events import Author, DeletedBy, NewComment
 from service.eventstore.store import RecordedEvent
-from service.http import auth
+from service.http import auth, screening
 from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
@@ -75,6 +75,8 @@ async def post_comment(request: web.Request) -> web.Response:
     token_key = await request.app[TOKEN_KEY].get()
     comment_id = str(uuid.uuid4())
     token = delete_token(token_key, site_id, comment_id)
+    author = screening.author_hashes(site, request.remote or "", body)
+    limit = await screening.comment_rate(request, site, author.ip_hash)
     command = PostComment(
         site=site_id,
         post_id=post_id,
@@ -85,10 +87,17 @@ async def post_comment(request: web.Request) -> web.Response:
         body_html=render_markdown(body.body),
         at=datetime.now(UTC),
         delete_token_sha256=sha256(token),
+        author_email_hash=author.email_hash,
+        author_ip_hash=author.ip_hash,
+        author_name_ip_hash=author.name_ip_hash,
+        rate_limited=limit.limited,
+        retry_after_seconds=limit.retry_after_seconds,
+        honeypot=bool(body.honeypot),
     )
     meta = metadata(request, site, None) | {"delete_token_sha256": sha256(token).hex()}
-    if body.author.email:
-        meta["author_email_hash"] = client_hash(site.ip_salt, body.author.email.casefold())
+    if author.email_hash:
+        meta["author_email_hash"] = author.email_hash
+    meta["author_key"] = command.author_key
     outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))
     response = outcome.replayed or created_comment(outcome.events)
     # The token is derived, never stored: a replay hands out the same one again.
@@ -102,8 +111,10 @@ async def post_comment(request: web.Request) -> web.Response:
 def created_comment(events: list[RecordedEvent]) -> StoredResponse:
     event = events[0].event
     assert isinstance(event, NewComment)
+    # A held comment answers 201 too: a bot that filled the honeypot cannot tell.
+    status = "held" if any(e.type == "comment.held" for e in events) else "published"
     location = f"/v1/sites/{event.site}/posts/{event.post_id}/comments#{event.comment_id}"
-    return StoredResponse(201, new_comment_view(event), location)
+    return StoredResponse(201, new_comment_view(event, status), location)
 
 
 def idempotency_of(request: web.Request, raw: bytes) -> Idempotency | None:

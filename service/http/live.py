@@ -6,11 +6,13 @@ until they commit), so the stream version is a cursor that never skips a late co
 it, and a client that reconnects with Last-Event-ID resumes right after the last event it got.
 Each connection first sends a `ready` message whose id is where it starts; a widget loads the
 thread after it, so nothing falls between the page and the stream (a comment in both is shown
-once, by id). The messages carry only what the thread shows anyway: no body source, no
-reasons, no hashes or tokens. Like the key holders' stream, it re-reads on every wake-up and
-polls besides, so a lost wake-up only delays. A wake-up first asks for the thread's stamp (the
-last event applied to the post, looked up for all waiting readers in one query) and reads the
-log only when it moved, so many readers cost little more than one.
+once, by id). Each message carries the comment as the public thread shows it when the message
+is sent (a tombstone, `deleted` set, while it is hidden: held, rejected or deleted), so a held
+comment is never shown and every reader converges on the thread's state; nothing else is sent:
+no body source, no reasons, no hashes or tokens. Like the key holders' stream, it re-reads on
+every wake-up and polls besides, so a lost wake-up only delays. A wake-up first asks for the
+thread's stamp (the last event applied to the post, looked up for all waiting readers in one
+query) and reads the log only when it moved, so many readers cost little more than one.
 """
 
 import time
@@ -18,27 +20,41 @@ from typing import Any
 
 from aiohttp import web
 
-from service.domain.events import CommentDeleted, NewComment
-from service.eventstore.store import recorded_from_row, stream_id_for
+from service.eventstore.store import stream_id_for
 from service.http.auth import known_site
 from service.http.problems import Problem
 from service.http.queries import post_deleted
 from service.http.stream import compact, send
-from service.http.views import new_comment_view
+from service.http.views import View, comment_view
 from service.keys import POOL, SETTINGS, STAMPS, WAKEUP
 
 PAGE = 200
 POLL_SECONDS = 1.0
-PUBLIC_TYPES = ["comment.posted", "comment.replied", "comment.deleted"]
+# Every event that can change what the public thread shows of a comment.
+PUBLIC_TYPES = [
+    "comment.posted",
+    "comment.replied",
+    "comment.deleted",
+    "comment.held",
+    "comment.approved",
+    "comment.rejected",
+    "comment.restored",
+    "comment.edited",
+]
 MAX_VERSION = 2**31 - 1
 
 READ = """
-SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, event_id,
-       type, schema_version, data, metadata, recorded_at
+SELECT version, type, data->>'comment_id' AS comment_id
 FROM events
 WHERE stream_id = $1 AND version > $2 AND type = ANY($3::text[])
 ORDER BY version
 LIMIT $4
+"""
+COMMENTS = """
+SELECT comment_id, parent_id, author_name, author_website, body_html, created_at, edited_at,
+       status, deleted_by
+FROM thread_comments
+WHERE site = $1 AND post_id = $2 AND comment_id = ANY($3::text[])
 """
 HEAD = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 
@@ -76,7 +92,10 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
         if stamp.position != seen:
             rows = await pool.fetch(READ, stream_id, after, PUBLIC_TYPES, PAGE)
             if rows:
-                chunk = "".join(message(row) for row in rows)
+                ids = list({row["comment_id"] for row in rows})
+                found = await pool.fetch(COMMENTS, site, post_id, ids)
+                views = {view["id"]: view for view in map(comment_view, found)}
+                chunk = "".join(message(row, views) for row in rows)
                 await send(request, response, chunk.encode(), patience)
                 after, last_sent = rows[-1]["version"], time.monotonic()
                 continue
@@ -88,16 +107,10 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def message(row: Any) -> str:
-    event = recorded_from_row(row).event
-    data: dict[str, Any]
-    match event:
-        case NewComment():
-            data = new_comment_view(event)
-        case CommentDeleted():
-            data = {"id": event.comment_id, "by": event.by.value}
-        case _:  # pragma: no cover - the query selects only the types above
-            data = {}
+def message(row: Any, views: dict[str, View]) -> str:
+    data = views.get(row["comment_id"])
+    if data is None:  # the read model is written with the event; only a rebuild's swap races
+        return ""
     return f"id: {row['version']}\nevent: {row['type']}\ndata: {compact(data)}\n\n"
 
 

@@ -109,7 +109,14 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return render(request, problem)
     except DomainError as error:
         return render(
-            request, Problem(error.status, error.detail, slug=error.slug, title=error.title)
+            request,
+            Problem(
+                error.status,
+                error.detail,
+                slug=error.slug,
+                title=error.title,
+                headers=error.headers,
+            ),
         )
     except web.HTTPException as exception:
         if exception.status < 400:

@@ -2,12 +2,24 @@
 
 from aiohttp import web
 
-from service.http import commands, health, live, pages, queries, stream, webhooks
+from service.http import (
+    commands,
+    health,
+    live,
+    moderation,
+    moderation_queries,
+    pages,
+    queries,
+    readers,
+    stream,
+    webhooks,
+)
 
 SITE = r"{site:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 COMMENT = r"{comment:[A-Za-z0-9-]{1,64}}"
 WEBHOOK = r"{webhook:[A-Za-z0-9-]{1,64}}"
+BAN = r"{ban:[A-Za-z0-9-]{1,64}}"
 
 
 def add_routes(app: web.Application) -> None:
@@ -24,6 +36,23 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{site}/counts", queries.get_counts),
         ("GET", "/v1/events", queries.get_events),
         ("GET", "/v1/events/stream", stream.get_event_stream),
+        # --- moderation ---
+        ("GET", f"{site}/settings", moderation.get_site_settings),
+        ("PATCH", f"{site}/settings", moderation.patch_site_settings),
+        ("GET", f"{site}/comments/{COMMENT}", moderation_queries.get_comment),
+        ("PATCH", f"{site}/comments/{COMMENT}", readers.edit_comment),
+        ("POST", f"{site}/comments/{COMMENT}/approve", moderation.approve_comment),
+        ("POST", f"{site}/comments/{COMMENT}/reject", moderation.reject_comment),
+        ("POST", f"{site}/comments/{COMMENT}/restore", moderation.restore_comment),
+        ("POST", f"{site}/comments/{COMMENT}/reports", readers.post_report),
+        ("POST", f"{site}/moderation/actions", moderation.post_moderation_actions),
+        ("GET", f"{site}/moderation/queue", moderation_queries.get_moderation_queue),
+        ("GET", f"{site}/audit", moderation_queries.get_audit),
+        ("POST", f"{site}/bans", moderation.post_ban),
+        ("GET", f"{site}/bans", moderation.get_bans),
+        ("DELETE", f"{site}/bans/{BAN}", moderation.delete_ban),
+        ("POST", f"{site}/posts/{POST}/close", moderation.close_thread),
+        ("POST", f"{site}/posts/{POST}/reopen", moderation.reopen_thread),
         ("POST", "/v1/webhooks", webhooks.post_webhook),
         ("GET", "/v1/webhooks", webhooks.get_webhooks),
         ("GET", f"/v1/webhooks/{WEBHOOK}", webhooks.get_webhook),
@@ -32,6 +61,7 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"/v1/webhooks/{WEBHOOK}/deliveries", webhooks.get_webhook_deliveries),
         ("POST", f"/v1/webhooks/{WEBHOOK}/replay", webhooks.post_webhook_replay),
         ("POST", f"/v1/webhooks/{WEBHOOK}/secret", webhooks.post_webhook_secret),
+        # --- operations ---
         ("GET", "/healthz", health.get_health),
         ("GET", "/readyz", health.get_ready),
     ]

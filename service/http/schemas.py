@@ -120,6 +120,8 @@ class CommentBody(Body):
     author: AuthorBody
     body: Markdown
     parent_id: CommentId | None = None
+    # Hidden from people by the widget; a bot that fills it is held as spam, silently.
+    honeypot: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
 class DeleteBody(Body):

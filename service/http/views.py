@@ -42,16 +42,19 @@ def post_view(row: Any) -> View:
 
 
 def comment_view(row: Any) -> View:
-    deleted_by = row["deleted_by"]
+    """A hidden comment (held, rejected or deleted) shows as a tombstone; only its replies
+    keep it in the thread."""
+    hidden = row["status"] != "published"
+    edited_at = row["edited_at"]
+    author = {"name": row["author_name"], "website": row["author_website"]}
     return {
         "id": row["comment_id"],
         "parent_id": row["parent_id"],
-        "author": None
-        if deleted_by
-        else {"name": row["author_name"], "website": row["author_website"]},
-        "body_html": None if deleted_by else row["body_html"],
+        "author": None if hidden else author,
+        "body_html": None if hidden else row["body_html"],
         "created_at": format_time(row["created_at"]),
-        "deleted": {"by": deleted_by} if deleted_by else None,
+        "edited_at": None if hidden or edited_at is None else format_time(edited_at),
+        "deleted": {"by": row["deleted_by"] or "moderator"} if hidden else None,
         "replies": [],
     }
 
@@ -68,19 +71,24 @@ def nest(rows: list[Any]) -> list[View]:
     return roots
 
 
-def new_comment_view(event: NewComment) -> View:
+def new_comment_view(event: NewComment, status: str = "published") -> View:
+    """`status` is `held` when the site's checks hold it: shown to its author only."""
     return {
         "id": event.comment_id,
         "parent_id": event.parent_id if isinstance(event, CommentReplied) else None,
         "author": {"name": event.author.name, "website": event.author.website},
         "body_html": event.body_html,
         "created_at": format_time(event.created_at),
+        "edited_at": None,
         "deleted": None,
         "replies": [],
+        "status": status,
     }
 
 
 def subject_of(data: dict[str, Any]) -> str:
+    if "post_id" not in data:  # the site's own stream: settings and bans
+        return f"bans/{data['ban_id']}" if "ban_id" in data else "settings"
     subject = f"posts/{data['post_id']}"
     return f"{subject}/comments/{data['comment_id']}" if "comment_id" in data else subject
 

@@ -4,9 +4,9 @@ from types import ModuleType
 
 from service.db import Connection
 from service.eventstore.store import RecordedEvent
-from service.projections import labels, posts, threads
+from service.projections import labels, moderation, posts, threads
 
-INLINE: tuple[ModuleType, ...] = (posts, threads, labels)
+INLINE: tuple[ModuleType, ...] = (posts, threads, labels, moderation)
 
 
 async def apply_all(connection: Connection, events: list[RecordedEvent]) -> None:

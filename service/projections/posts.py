@@ -1,7 +1,24 @@
-"""Read model `posts`: each post's public fields and its visible comment count."""
+"""Read model `posts`: each post's public fields and its visible comment count.
+
+Only published comments count: held, rejected and deleted ones do not. `position` is the last
+event applied to the post's thread, so every event of a thread moves it (kept bodies rely on it).
+"""
 
 from service.db import Connection
-from service.domain.events import CommentDeleted, NewComment, PostContent, PostDeleted
+from service.domain.events import (
+    CommentApproved,
+    CommentDeleted,
+    CommentEvent,
+    CommentHeld,
+    CommentRejected,
+    CommentRestored,
+    CommentStatus,
+    NewComment,
+    PostContent,
+    PostDeleted,
+    ThreadClosed,
+    ThreadReopened,
+)
 from service.eventstore.store import RecordedEvent
 from service.projections.statements import Statement, run
 
@@ -28,6 +45,11 @@ UPDATE posts SET comment_count = comment_count + $3, position = $4
 WHERE site = $1 AND post_id = $2 AND position < $4
 """
 
+SET_CLOSED = """
+UPDATE posts SET closed = $3, position = $4
+WHERE site = $1 AND post_id = $2 AND position < $4
+"""
+
 
 def statements(recorded: RecordedEvent) -> list[Statement]:
     event, position = recorded.event, recorded.position
@@ -40,8 +62,22 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [(DELETE, (event.site, event.post_id, position))]
         case NewComment():
             return [(ADJUST, (event.site, event.post_id, 1, position))]
-        case CommentDeleted():
+        case CommentDeleted() | CommentRejected():
+            visible = event.from_status is CommentStatus.PUBLISHED
+            return [(ADJUST, (event.site, event.post_id, -1 if visible else 0, position))]
+        case CommentHeld():
             return [(ADJUST, (event.site, event.post_id, -1, position))]
+        case CommentApproved():
+            visible_before = event.from_status is CommentStatus.PUBLISHED
+            return [(ADJUST, (event.site, event.post_id, 0 if visible_before else 1, position))]
+        case CommentRestored():
+            return [(ADJUST, (event.site, event.post_id, 1, position))]
+        case CommentEvent():
+            # Reports and edits: no count changes, but the thread does (its kept bodies).
+            return [(ADJUST, (event.site, event.post_id, 0, position))]
+        case ThreadClosed() | ThreadReopened():
+            closed = isinstance(event, ThreadClosed)
+            return [(SET_CLOSED, (event.site, event.post_id, closed, position))]
     return []
 
 

@@ -6,6 +6,8 @@
 const me = document.currentScript;
 const API = (me && me.dataset.api) || (me && me.src ? new URL(me.src).origin : location.origin);
 const DEPTH = 4;
+const LIVE = ["comment.posted", "comment.replied", "comment.deleted", "comment.held",
+  "comment.approved", "comment.rejected", "comment.restored", "comment.edited"];
 const HELD_DAYS = 14;
 const STRINGS = {
   en: {
@@ -19,7 +21,7 @@ const STRINGS = {
     posted: "Your comment was posted.", held: "Your comment awaits moderation.",
     deleted: "Your comment was deleted.", "new-comment": "New comment by {name}",
     loading: "Loading comments…", honeypot: "Leave this field empty",
-    "comment-by": "Comment by {name}", "form-label": "Write a comment",
+    "comment-by": "Comment by {name}", "form-label": "Write a comment", edited: "edited",
   },
   nl: {
     heading: "Reacties", "count-zero": "Nog geen reacties", "count-one": "{n} reactie",
@@ -33,7 +35,7 @@ const STRINGS = {
     held: "Je reactie wacht op moderatie.", deleted: "Je reactie is verwijderd.",
     "new-comment": "Nieuwe reactie van {name}", loading: "Reacties laden…",
     honeypot: "Laat dit veld leeg", "comment-by": "Reactie van {name}",
-    "form-label": "Schrijf een reactie",
+    "form-label": "Schrijf een reactie", edited: "bewerkt",
   },
 };
 const CSS = `
@@ -51,7 +53,7 @@ article{margin:.5em 0;padding:.6em .8em;background:var(--s);border:1px solid var
 .meta{display:flex;gap:.6em;flex-wrap:wrap;align-items:baseline}.author{font-weight:600;color:var(--t)}
 time,.muted{color:var(--m);font-size:.875em}.body{overflow-wrap:anywhere}.body p{margin:.3em 0}
 .body a,.author[href]{color:var(--a)}.tomb{font-style:italic;color:var(--m);margin:.2em 0}
-.held{font-size:.8em;padding:0 .5em;border-radius:1em;background:var(--a);color:var(--x)}
+.edited{font-size:.8em;opacity:.75}.held{font-size:.8em;padding:0 .5em;border-radius:1em;background:var(--a);color:var(--x)}
 button{font:inherit;font-size:.875em;cursor:pointer;border-radius:var(--r);border:1px solid var(--l);
 background:var(--b);color:var(--t);padding:.2em .7em}button.primary{background:var(--a);color:var(--x);border-color:var(--a)}
 button:focus-visible,input:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid var(--a);outline-offset:2px}
@@ -165,15 +167,28 @@ class Widget {
       if (this.waiting) this.waiting.push(() => handle(data));
       else handle(data);
     });
-    on("comment.posted", (data) => this.arrived(data));
-    on("comment.replied", (data) => this.arrived(data));
-    on("comment.deleted", (data) => {
-      const known = this.comments.get(data.id);
-      if ((known && known.deleted) || this.gone.has(data.id)) return;
+    for (const type of LIVE) on(type, (view) => this.changed(view));
+  }
+
+  /* A live message holds the comment as the thread shows it now: show it so. */
+  changed(view) {
+    const known = this.comments.get(view.id);
+    if (this.gone.has(view.id) || (known && known.held && view.deleted)) return;
+    if (view.deleted) {
+      if (!known || known.deleted) return;
       this.total = Math.max(0, this.total - 1);
       this.showCount();
-      if (known) this.remove(known, data.by);
-    });
+      this.remove(known, view.deleted.by);
+    } else if (known && known.deleted) {
+      known.deleted = null;
+      known.view = view;
+      this.fill(known);
+      this.total += 1;
+      this.showCount();
+    } else if (known && !known.held) {
+      known.view = view;
+      this.fill(known);
+    } else this.arrived(view);
   }
 
   async load() {
@@ -250,7 +265,8 @@ class Widget {
       this.tokens[view.id] ? el("button", { type: "button", "data-act": "delete", text: this.t("delete") }) : null);
     article.setAttribute("aria-label", this.t("comment-by", { name }));
     article.append(
-      el("div", { class: "meta" }, author, time, comment.held ? el("span", { class: "held", text: this.t("awaiting") }) : null),
+      el("div", { class: "meta" }, author, time, view.edited_at ? el("span", { class: "edited", text: this.t("edited") }) : null,
+        comment.held ? el("span", { class: "held", text: this.t("awaiting") }) : null),
       body, actions);
   }
 

@@ -74,6 +74,10 @@ ABSENT = "<leave it out>"
 FRESH = "<create one just before the call>"
 UNUSED = "<an id nobody used yet>"
 OWN_TOKEN = "<the delete token of the comment being deleted>"
+FRESH_HELD = "<a held comment created just before the call>"
+FRESH_DELETED = "<a deleted comment created just before the call>"
+FRESH_BAN = "<a ban made just before the call>"
+BAN_COMMENT = "<a comment on the ban site, made just before the call>"
 
 
 @dataclass
@@ -95,6 +99,12 @@ class World:
     label_cursor: str = ""
     event_cursor: str | None = None
     webhook: str = ""
+    # Moderation: settings change on a site of their own, bans on another, so neither can
+    # refuse or hold the comments the other operations need; one post is closed and reopened.
+    settings_site: SiteKeys | None = None
+    ban_site: SiteKeys | None = None
+    closable_post: str = "closable"
+    ban_post: str = "ban-post"
 
     def __post_init__(self) -> None:
         self.tokens: dict[str, str] = {}
@@ -232,7 +242,7 @@ def choices_for(operation: str, world: World) -> dict[str, st.SearchStrategy[Any
                 "webhook": weighted((6, FRESH), (1, UNUSED), (1, KEEP)),
             }
         case _:
-            return {}
+            return moderation_choices(operation, world)
 
 
 WEBHOOK_URL = "http://127.0.0.1:9/contract-hook"
@@ -253,7 +263,90 @@ def webhook_choice(world: World) -> st.SearchStrategy[Any]:
     return weighted((7, world.webhook), (1, UNUSED), (2, KEEP))
 
 
-PATH_PARAMETERS = ("site", "post", "comment", "label", "webhook")
+def moderation_choices(operation: str, world: World) -> dict[str, st.SearchStrategy[Any]]:
+    keys, other = world.keys, world.other
+    assert world.settings_site is not None and world.ban_site is not None
+    site = weighted((8, keys.site), (1, other.site), (1, KEEP))
+    moderator = weighted(
+        (7, bearer(keys.moderator)),
+        (1, bearer(keys.publisher)),
+        (1, bearer(other.moderator)),
+        (1, ABSENT),
+    )
+    match operation:
+        case "get_site_settings" | "patch_site_settings":
+            settings_site = world.settings_site
+            return {
+                "site": weighted((8, settings_site.site), (1, other.site), (1, KEEP)),
+                "authorization": weighted(
+                    (7, bearer(settings_site.moderator)),
+                    (1, bearer(settings_site.subscriber)),
+                    (1, bearer(other.moderator)),
+                    (1, ABSENT),
+                ),
+                "scrub": st.booleans(),
+            }
+        case "get_comment":
+            return {
+                "site": site,
+                "comment": weighted(
+                    (4, world.comments[0]), (2, FRESH_HELD), (1, world.gone), (1, KEEP)
+                ),
+                "delete_token": weighted((3, OWN_TOKEN), (5, ABSENT), (1, KEEP)),
+                "authorization": weighted((3, bearer(keys.moderator)), (6, ABSENT), (1, KEEP)),
+            }
+        case "edit_comment":
+            return {
+                "site": site,
+                "comment": weighted((8, FRESH), (1, world.gone), (1, KEEP)),
+                "delete_token": weighted((7, OWN_TOKEN), (2, ABSENT), (1, KEEP)),
+                "scrub": st.booleans(),
+            }
+        case "approve_comment" | "reject_comment" | "restore_comment":
+            fresh = {
+                "approve_comment": FRESH_HELD,
+                "reject_comment": FRESH,
+                "restore_comment": FRESH_DELETED,
+            }[operation]
+            return {
+                "site": site,
+                "comment": weighted((8, fresh), (1, world.gone), (1, KEEP)),
+                "authorization": moderator,
+                "scrub": st.booleans(),
+            }
+        case "post_report":
+            return {
+                "site": site,
+                "comment": weighted((7, FRESH), (1, world.gone), (1, KEEP)),
+                "scrub": st.booleans(),
+            }
+        case "post_moderation_actions" | "get_moderation_queue" | "get_audit" | "get_bans":
+            return {"site": site, "authorization": moderator, "scrub": st.booleans()}
+        case "post_ban" | "delete_ban":
+            ban_site = world.ban_site
+            return {
+                "site": weighted((8, ban_site.site), (1, other.site), (1, KEEP)),
+                "authorization": weighted(
+                    (7, bearer(ban_site.moderator)),
+                    (1, bearer(ban_site.publisher)),
+                    (1, bearer(other.moderator)),
+                    (1, ABSENT),
+                ),
+                "ban": weighted((8, FRESH_BAN), (2, KEEP)),
+                "ban_comment": weighted((8, BAN_COMMENT), (2, KEEP)),
+                "scrub": st.booleans(),
+            }
+        case "close_thread" | "reopen_thread":
+            return {
+                "site": site,
+                "post": weighted((7, world.closable_post), (1, world.deleted_post), (1, KEEP)),
+                "authorization": moderator,
+                "scrub": st.booleans(),
+            }
+    return {}
+
+
+PATH_PARAMETERS = ("site", "post", "comment", "label", "ban", "webhook")
 QUERY_PARAMETERS = ("cursor", "after")
 HEADERS = {
     "authorization": "Authorization",
@@ -293,6 +386,9 @@ def apply(case: Case[Any], chosen: dict[str, Any]) -> Case[Any]:
     if "webhook_url" in chosen and isinstance(case.body, dict) and "url" in case.body:
         # A generated host rarely resolves; registration needs one that does.
         put(case.body, "url", chosen["webhook_url"])
+    if chosen.get("ban_comment", KEEP) != KEEP and isinstance(case.body, dict):
+        case.body["comment_id"] = chosen["ban_comment"]
+        case.body.pop("expires_at", None)
     case.path_parameters, case.query = path_parameters, query
     return case
 
@@ -331,6 +427,7 @@ COVERAGE_TARGETS: dict[str, dict[str, str]] = {
     "delete_comment": {"comment": FRESH, "authorization": "moderator"},
     "get_label_posts": {"label": "news"},
     "get_events": {"authorization": "subscriber"},
+    # --- webhooks ---
     "post_webhook": {"authorization": "moderator", "webhook_url": WEBHOOK_URL},
     "get_webhooks": {"authorization": "moderator"},
     **{
@@ -344,6 +441,30 @@ COVERAGE_TARGETS: dict[str, dict[str, str]] = {
         )
     },
     "delete_webhook": {"webhook": FRESH, "authorization": "moderator"},
+    # --- moderation ---
+    "get_site_settings": {"authorization": "moderator"},
+    "patch_site_settings": {"authorization": "moderator"},
+    "get_comment": {"comment": FRESH_HELD, "authorization": "moderator"},
+    "edit_comment": {"comment": FRESH, "delete_token": OWN_TOKEN},
+    "approve_comment": {"comment": FRESH_HELD, "authorization": "moderator"},
+    "reject_comment": {"comment": FRESH, "authorization": "moderator"},
+    "restore_comment": {"comment": FRESH_DELETED, "authorization": "moderator"},
+    "post_report": {"comment": FRESH},
+    "post_moderation_actions": {"authorization": "moderator"},
+    "get_moderation_queue": {"authorization": "moderator"},
+    "get_audit": {"authorization": "moderator"},
+    "get_bans": {"authorization": "moderator"},
+    "post_ban": {"authorization": "moderator", "ban_comment": BAN_COMMENT},
+    "delete_ban": {"ban": FRESH_BAN, "authorization": "moderator"},
+    "close_thread": {"post": "closable_post", "authorization": "moderator"},
+    "reopen_thread": {"post": "closable_post", "authorization": "moderator"},
+}
+# The site each operation's coverage cases act on, when not the main one.
+COVERAGE_SITES = {
+    "get_site_settings": "settings_site",
+    "patch_site_settings": "settings_site",
+    "post_ban": "ban_site",
+    "delete_ban": "ban_site",
 }
 
 
@@ -351,10 +472,13 @@ def target_coverage_case(case: Case[Any], world: World) -> None:
     meta = case.meta
     if meta is None or meta.phase.name != TestPhase.COVERAGE:
         return
-    chosen: dict[str, Any] = {"site": world.keys.site} if "site" in case.path_parameters else {}
+    keys: SiteKeys = getattr(world, COVERAGE_SITES.get(operation_id(case), "keys"))
+    chosen: dict[str, Any] = {"site": keys.site} if "site" in case.path_parameters else {}
     for name, target in COVERAGE_TARGETS.get(operation_id(case), {}).items():
         if name == "authorization":
-            chosen[name] = bearer(getattr(world.keys, target))
+            chosen[name] = bearer(getattr(keys, target))
+        elif name == "delete_token":
+            chosen[name] = target
         else:
             chosen[name] = getattr(world, target, target)
     if "Idempotency-Key" in case.headers:
@@ -381,6 +505,19 @@ def resolve(case: Case[Any], api: "Api") -> None:
         parameters["webhook"] = str(uuid.uuid4())
     if parameters.get("comment") == FRESH:
         parameters["comment"] = api.comment(api.world.main_post, "to be deleted")["id"]
+    if parameters.get("comment") == FRESH_HELD:
+        # A filled honeypot holds a comment whatever the site's settings.
+        held = api.comment(api.world.main_post, "held", honeypot="filled")
+        parameters["comment"] = held["id"]
+    if parameters.get("comment") == FRESH_DELETED:
+        doomed = api.comment(api.world.main_post, "deleted, to be restored")["id"]
+        api.call("DELETE", f"/v1/sites/{api.world.keys.site}/comments/{doomed}", 204,
+                 headers=api.role("moderator"))  # fmt: skip
+        parameters["comment"] = doomed
+    if parameters.get("ban") == FRESH_BAN:
+        parameters["ban"] = api.ban(api.ban_comment())["id"]
+    if isinstance(case.body, dict) and case.body.get("comment_id") == BAN_COMMENT:
+        case.body["comment_id"] = api.ban_comment()
     if case.headers.get("Idempotency-Key") == FRESH:
         case.headers["Idempotency-Key"] = f"contract-{secrets.token_hex(8)}"
     if case.headers.get("X-Delete-Token") == OWN_TOKEN:
@@ -395,6 +532,9 @@ def test_operation_conforms_to_the_contract(case: Case[Any], api: "Api") -> None
     resolve(case, api)
     response = case.call(base_url=api.world.base_url, session=api.http)
     SEEN.setdefault(operation_id(case), Counter())[response.status_code] += 1
+    if operation_id(case) == "post_ban" and response.status_code == 201:
+        # Lifted at once: a ban by IP would refuse every later comment from this client.
+        api.lift(response.json()["id"])
     case.validate_response(response)
     if response.status_code == 201 and "Idempotency-Key" in case.headers:
         # A retry answers with the stored response, marked as replayed; it too must conform.
@@ -468,14 +608,44 @@ class Api:
         self.call("PUT", path, 201, json=body | {"labels": labels}, headers=self.role("publisher"))
         return post_id
 
-    def comment(self, post_id: str, body: str, parent_id: str | None = None) -> dict[str, Any]:
+    def comment(
+        self, post_id: str, body: str, parent_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         payload = {"author": {"name": "Ann", "website": "https://ann.example"}, "body": body}
         path = f"/v1/sites/{self.world.keys.site}/posts/{post_id}/comments"
         created: dict[str, Any] = self.call(
-            "POST", path, 201, json=payload | {"parent_id": parent_id}
+            "POST", path, 201, json=payload | {"parent_id": parent_id} | extra
         )
         self.world.tokens[created["id"]] = created["delete_token"]
         return created
+
+    def ban_comment(self) -> str:
+        """A comment on the ban site by an author of its own, so a ban touches nobody else."""
+        assert self.world.ban_site is not None
+        site = self.world.ban_site.site
+        author = {"name": f"Troll {secrets.token_hex(4)}", "email": "troll@example.org"}
+        path = f"/v1/sites/{site}/posts/{self.world.ban_post}/comments"
+        created = self.call("POST", path, 201, json={"author": author, "body": "troll"})
+        comment_id: str = created["id"]
+        return comment_id
+
+    def ban_headers(self) -> dict[str, str]:
+        assert self.world.ban_site is not None
+        return {"Authorization": bearer(self.world.ban_site.moderator)}
+
+    def ban(self, comment_id: str) -> dict[str, Any]:
+        assert self.world.ban_site is not None
+        path = f"/v1/sites/{self.world.ban_site.site}/bans"
+        body = {"comment_id": comment_id, "match": "name_ip"}
+        created: dict[str, Any] = self.call(
+            "POST", path, 201, json=body, headers=self.ban_headers()
+        )
+        return created
+
+    def lift(self, ban_id: str) -> None:
+        assert self.world.ban_site is not None
+        path = f"/v1/sites/{self.world.ban_site.site}/bans/{ban_id}"
+        self.call("DELETE", path, 204, headers=self.ban_headers())
 
     def register_webhook(self) -> str:
         body = {"url": WEBHOOK_URL, "types": ["comment.posted"]}
@@ -503,6 +673,13 @@ def seed(api: Api) -> None:
     for number in range(3):
         api.publish(f"news-{number}", "news", "Ünïcode label")
     api.publish(world.deleted_post)
+    api.publish(world.closable_post)
+    assert world.ban_site is not None
+    path = f"/v1/sites/{world.ban_site.site}/posts/{world.ban_post}"
+    body = {"title": "Bans", "url": "https://blog.example/bans"}
+    api.call(
+        "PUT", path, 201, json=body, headers={"Authorization": bearer(world.ban_site.publisher)}
+    )
     api.call(
         "DELETE", f"/v1/sites/{site}/posts/{world.deleted_post}", 204, headers=api.role("moderator")
     )
@@ -540,16 +717,18 @@ def live_url(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def contract_sites(pool: asyncpg.Pool) -> tuple[SiteKeys, SiteKeys]:
-    return await make_site(pool), await make_site(pool)
+async def contract_sites(pool: asyncpg.Pool) -> tuple[SiteKeys, ...]:
+    return tuple([await make_site(pool) for _ in range(4)])
 
 
 @pytest.fixture(scope="module")
-def api(live_url: str, contract_sites: tuple[SiteKeys, SiteKeys]) -> Iterator[Api]:
+def api(live_url: str, contract_sites: tuple[SiteKeys, ...]) -> Iterator[Api]:
     global WORLD
-    keys, other = contract_sites
+    keys, other, settings_site, ban_site = contract_sites
     with requests.Session() as http:
-        seeded = Api(http, World(base_url=live_url, keys=keys, other=other))
+        world = World(base_url=live_url, keys=keys, other=other)
+        world.settings_site, world.ban_site = settings_site, ban_site
+        seeded = Api(http, world)
         seed(seeded)
         WORLD = seeded.world
         try:

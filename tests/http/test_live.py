@@ -58,10 +58,11 @@ async def test_new_comments_replies_and_deletions_arrive_without_private_fields(
     ids = [int(m["id"]) for m in [ready, *received]]
     assert ids == sorted(ids) and len(set(ids)) == 4
     posted, replied, removed = (json.loads(m["data"]) for m in received)
-    expected = {key: value for key, value in first.items() if key != "delete_token"}
+    expected = {key: value for key, value in first.items() if key not in ("delete_token", "status")}
     assert posted == expected
     assert replied["parent_id"] == first["id"] and replied["body_html"] == "<p>reply</p>"
-    assert removed == {"id": reply["id"], "by": "author"}
+    assert removed["id"] == reply["id"] and removed["deleted"] == {"by": "author"}
+    assert removed["author"] is None and removed["body_html"] is None
     text = json.dumps([posted, replied, removed])
     assert before["id"] not in text
     for private in ("delete_token", "private words", "ip_hash", "email", '"body"'):
@@ -133,3 +134,39 @@ async def test_the_stream_ends_when_its_post_is_deleted(client: Client, site: Si
         async with asyncio.timeout(30):
             rest = await response.content.read()
     assert b"event: comment" not in rest
+
+
+async def test_a_held_comment_shows_only_once_approved(client: Client, site: SiteKeys) -> None:
+    moderator = site.auth("moderator")
+    settings = f"/v1/sites/{site.site}/settings"
+    assert (await client.patch(settings, json={"premoderation": "all"}, headers=moderator)).ok
+    post_id = await publish(client, site)
+    async with client.get(stream_path(site, post_id)) as response:
+        await take(response, 1)
+        held = await comment(client, site, post_id, "secret until approved")
+        assert held["status"] == "held"
+        approve = f"/v1/sites/{site.site}/comments/{held['id']}/approve"
+        assert (await client.post(approve, headers=moderator)).ok
+        received = await take(response, 3)
+    assert [m["event"] for m in received] == ["comment.posted", "comment.held", "comment.approved"]
+    views = [json.loads(m["data"]) for m in received]
+    # Sent once the comment was approved, each message shows it as it is when sent; a reader
+    # who got the first two before the approval saw a tombstone (see the next test).
+    assert views[-1]["body_html"] == "<p>secret until approved</p>"
+    assert views[-1]["deleted"] is None
+
+
+async def test_a_held_comment_is_never_shown_while_held(client: Client, site: SiteKeys) -> None:
+    moderator = site.auth("moderator")
+    settings = f"/v1/sites/{site.site}/settings"
+    assert (await client.patch(settings, json={"premoderation": "all"}, headers=moderator)).ok
+    post_id = await publish(client, site)
+    async with client.get(stream_path(site, post_id)) as response:
+        await take(response, 1)
+        await comment(client, site, post_id, "secret words")
+        received = await take(response, 2)
+    assert [m["event"] for m in received] == ["comment.posted", "comment.held"]
+    for message in received:
+        view = json.loads(message["data"])
+        assert view["deleted"] == {"by": "moderator"} and view["author"] is None
+    assert "secret" not in json.dumps(received)

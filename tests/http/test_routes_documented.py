@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from service.app import create_app
+from service.domain.events import EVENT_TYPES
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,3 +37,9 @@ def strip_patterns(path: str) -> str:
             part = part.split(":", 1)[0] + "}"
         parts.append(part)
     return "/".join(parts)
+
+
+def test_every_event_type_is_in_the_contract() -> None:
+    schemas = yaml.safe_load((ROOT / "openapi.yaml").read_text())["components"]["schemas"]
+    assert schemas["EventType"]["enum"] == list(EVENT_TYPES)
+    assert schemas["CloudEvent"]["properties"]["type"]["enum"] == list(EVENT_TYPES)

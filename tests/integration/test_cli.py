@@ -113,3 +113,24 @@ def wait_until_ready(port: int) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError("the service never became ready")
+
+
+def test_sites_set_changes_moderation_settings(database_url: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    assert run(database_url, "sites", "create", site).returncode == 0
+    changed = run(
+        database_url, "sites", "set", site, "--premoderation", "first-time",
+        "--banned-word", "spam*", "--banned-word", "scam", "--rate-limit", "0",
+        "--close-after-days", "30",
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    shown = json.loads(changed.stdout.split(": ", 1)[1])
+    assert shown["premoderation"] == "first-time"
+    assert shown["banned_words"] == ["spam*", "scam"]
+    assert shown["rate_limit_per_minute"] == 0 and shown["close_after_days"] == 30
+    cleared = run(database_url, "sites", "set", site, "--no-banned-words")
+    assert json.loads(cleared.stdout.split(": ", 1)[1])["banned_words"] == []
+    bad = run(database_url, "sites", "set", site, "--report-threshold", "0")
+    assert bad.returncode != 0 and "report_threshold" in bad.stderr
+    unknown = run(database_url, "sites", "set", "no-such-site", "--premoderation", "all")
+    assert unknown.returncode != 0 and "UnknownSite" in unknown.stderr

@@ -1,0 +1,97 @@
+"""A site's moderation policy and the ordered checks every new comment goes through.
+
+The checks are pure: what needs the database or the clock (the rate-limit counter, the time,
+the author's hashes, the bans that match them) is looked up before and handed in.
+"""
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Premoderation(StrEnum):
+    OFF = "off"
+    ALL = "all"
+    FIRST_TIME = "first-time"
+    LINKS = "links"
+
+
+class HoldReason(StrEnum):
+    PREMODERATION = "premoderation"
+    FIRST_TIME = "first-time"
+    LINKS = "links"
+    SUSPECT_WORD = "suspect-word"
+    SPAM = "spam"
+    REPORTS = "reports"
+    BANNED = "banned"
+
+
+class SiteSettings(BaseModel):
+    """What a moderator sets for a site; the defaults hold until the first change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    premoderation: Premoderation = Premoderation.OFF
+    banned_words: tuple[str, ...] = ()
+    suspect_words: tuple[str, ...] = ()
+    report_threshold: int = Field(default=3, ge=1)
+    # Comments a minute from one client; 0 turns the limit off (benchmarks, trusted importers),
+    # None takes the server's default (THREADLOG_DEFAULT_RATE_LIMIT_PER_MINUTE, 5).
+    rate_limit_per_minute: int | None = Field(default=None, ge=0)
+    # 0 turns author edits off.
+    edit_window_minutes: int = Field(default=15, ge=0)
+    # None: threads stay open until a moderator closes them.
+    close_after_days: int | None = Field(default=None, ge=1)
+
+
+LINK = re.compile(r"https?://|www\.|<a\s", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def word_pattern(word: str) -> re.Pattern[str]:
+    """`spam*` matches spam, spammer; `*bad*` any word holding "bad"; whole words otherwise,
+    case-insensitive. Only `*` is special."""
+    parts = [re.escape(part) for part in word.strip().split("*")]
+    return re.compile(r"(?<!\w)" + r"\w*".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def first_match(words: tuple[str, ...], *texts: str) -> str | None:
+    for word in words:
+        if not word.strip("* \t"):
+            continue
+        pattern = word_pattern(word)
+        if any(pattern.search(text) for text in texts):
+            return word
+    return None
+
+
+def has_link(body: str, body_html: str) -> bool:
+    return bool(LINK.search(body) or "<a " in body_html)
+
+
+def thread_closed(
+    closed: bool, published_at: datetime, settings: SiteSettings, at: datetime
+) -> bool:
+    if closed:
+        return True
+    days = settings.close_after_days
+    return days is not None and at >= published_at + timedelta(days=days)
+
+
+def content_hold(
+    settings: SiteSettings, body: str, body_html: str, name: str, known_author: bool
+) -> HoldReason | None:
+    """The last check: the pre-moderation policy, then the suspect words."""
+    match settings.premoderation:
+        case Premoderation.ALL:
+            return HoldReason.PREMODERATION
+        case Premoderation.FIRST_TIME if not known_author:
+            return HoldReason.FIRST_TIME
+        case Premoderation.LINKS if has_link(body, body_html):
+            return HoldReason.LINKS
+    if first_match(settings.suspect_words, body, name) is not None:
+        return HoldReason.SUSPECT_WORD
+    return None

@@ -1,0 +1,87 @@
+"""Response shapes of moderation. Emails and IPs never appear, not even hashed: an author is
+named by an opaque salted key that only the audit filter takes."""
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from service.domain.policy import SiteSettings
+from service.http.problems import Problem
+from service.http.schemas import utc
+from service.http.views import View, format_time
+
+
+def time_or_none(value: datetime | None) -> str | None:
+    return None if value is None else format_time(value)
+
+
+def comment_detail(row: Any, *, moderator: bool) -> View:
+    """One comment as its author or a moderator sees it; the public sees published ones only,
+    and the same shape. Why it was held (or is in the queue, for a published comment with
+    reports), its reports and its author key are for moderators."""
+    reason = row["status_reason"]
+    if row["status"] == "published":
+        reason = "reports" if row["report_count"] else None
+    return {
+        "id": row["comment_id"],
+        "post_id": row["post_id"],
+        "parent_id": row["parent_id"],
+        "author": {"name": row["author_name"], "website": row["author_website"]},
+        "body_html": row["body_html"],
+        "created_at": format_time(row["created_at"]),
+        "edited_at": time_or_none(row["edited_at"]),
+        "status": row["status"],
+        "reason": reason if moderator else None,
+        "reports": row["report_count"] if moderator else None,
+        "author_key": row["author_key"] if moderator else None,
+    }
+
+
+def settings_view(settings: SiteSettings) -> View:
+    return settings.model_dump(mode="json")
+
+
+def ban_view(row: Any) -> View:
+    return {
+        "id": row["ban_id"],
+        "match": row["match"],
+        "comment_id": row["comment_id"],
+        "expires_at": time_or_none(row["expires_at"]),
+        "reason": row["reason"],
+        "created_at": format_time(row["created_at"]),
+        "lifted_at": time_or_none(row["lifted_at"]),
+    }
+
+
+def audit_view(row: Any) -> View:
+    return {
+        "id": str(row["event_id"]),
+        "type": row["type"],
+        "post_id": row["post_id"],
+        "comment_id": row["comment_id"],
+        "author_key": row["author_key"],
+        "actor": row["actor"],
+        "reason": row["reason"],
+        "at": format_time(row["at"]),
+        "data": json.loads(row["data"]),
+    }
+
+
+def queue_cursor(row: Any) -> str:
+    text = json.dumps([row["status_at"].isoformat(), row["comment_id"]])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def parse_queue_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, comment_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        at = datetime.fromisoformat(moment)
+        if not isinstance(comment_id, str) or "\x00" in comment_id or at.tzinfo is None:
+            raise ValueError(comment_id)
+        return utc(at), comment_id
+    except (ValueError, TypeError, UnicodeError):
+        raise Problem(
+            400, "cursor is malformed; pass the `next` value of a previous page"
+        ) from None

@@ -1,0 +1,82 @@
+"""The write side's view of a site's policy: its settings, the bans and the known authors that
+the comments being decided match. Kept by the site stream's appends (see site_writes.py)."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from service.db import Connection
+from service.domain.commands import Command, EditComment, PostComment, ReportComment
+from service.domain.policy import SiteSettings
+from service.domain.state import BanState
+
+SETTINGS = "SELECT site, settings FROM site_streams WHERE site = ANY($1::text[])"
+
+# One round trip per batch: each site's settings, and of its bans and known authors those that
+# the (site, hash) pairs of the batch's authors match.
+POLICIES = """
+WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[]) AS w(site, hash))
+SELECT s.site,
+       (SELECT settings FROM site_streams WHERE site = s.site) AS settings,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'ban_id', b.ban_id, 'match', b.match, 'author_hash', b.hash,
+                   'expires_at', b.expires_at, 'hold', b.hold)), '[]')
+        FROM site_bans b
+        WHERE b.site = s.site AND NOT b.lifted
+          AND (b.site, b.hash) IN (SELECT site, hash FROM wanted)) AS bans,
+       (SELECT coalesce(array_agg(k.author_key), '{}')
+        FROM site_known_authors k
+        WHERE k.site = s.site AND (k.site, k.author_key) IN (SELECT site, hash FROM wanted))
+           AS known
+FROM unnest($1::text[]) AS s(site)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    settings: SiteSettings = field(default_factory=SiteSettings)
+    bans: tuple[BanState, ...] = ()
+    known_authors: frozenset[str] = frozenset()
+
+
+def site_stream_id(site: str) -> str:
+    return f"site:{site}"
+
+
+async def load_settings(connection: Connection, sites: list[str]) -> dict[str, SiteSettings]:
+    rows = await connection.fetch(SETTINGS, sites)
+    return {row["site"]: SiteSettings.model_validate_json(row["settings"]) for row in rows}
+
+
+async def load_policies(connection: Connection, commands: Sequence[Command]) -> dict[str, Policy]:
+    """Only commands that the policy decides cost a query."""
+    wanted = [c for c in commands if isinstance(c, PostComment | ReportComment | EditComment)]
+    if not wanted:
+        return {}
+    sites = sorted({command.site for command in wanted})
+    hashes = sorted(
+        {
+            (command.site, value)
+            for command in wanted
+            if isinstance(command, PostComment)
+            for value in (
+                command.author_email_hash,
+                command.author_ip_hash,
+                command.author_name_ip_hash,
+            )
+            if value
+        }
+    )
+    rows = await connection.fetch(
+        POLICIES, sites, [site for site, _ in hashes], [value for _, value in hashes]
+    )
+    return {
+        row["site"]: Policy(
+            SiteSettings()
+            if row["settings"] is None
+            else SiteSettings.model_validate_json(row["settings"]),
+            tuple(BanState.model_validate(ban) for ban in json.loads(row["bans"])),
+            frozenset(row["known"]),
+        )
+        for row in rows
+    }

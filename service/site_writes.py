@@ -1,0 +1,151 @@
+"""Writing to a site's own stream (`site:<site>`): its settings and its bans.
+
+Rare, so not batched: one command, one transaction. A ban that removes its author's comments
+rejects them on their posts' streams in the same transaction; every lock it needs (the site's
+and those posts') is taken at once, in one order, before the first write.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from service import decisions
+from service.db import Connection
+from service.domain.commands import BanAuthor, Command, RejectComment, SiteCommand, UnbanAuthor
+from service.domain.events import AuthorBanned, AuthorUnbanned, Event, RejectReason
+from service.domain.site import decide_site, evolve_site
+from service.domain.state import BanState, CommentState, SiteState
+from service.eventstore import store
+from service.eventstore.store import NewEvent, RecordedEvent
+from service.policy_state import load_settings, site_stream_id
+from service.projections import apply_all
+
+# Writes commands about comments of post streams in the caller's transaction.
+WriteComments = Callable[[Connection, list[Command], dict[str, Any]], Awaitable[None]]
+
+LOAD = """
+SELECT version, last_transaction_id::text::bigint AS last_transaction_id
+FROM site_streams WHERE stream_id = $1
+"""
+
+SAVE = """
+INSERT INTO site_streams (stream_id, site, version, last_transaction_id, settings)
+VALUES ($1, $2, $3, pg_current_xact_id(), $4)
+ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,
+    last_transaction_id = excluded.last_transaction_id, settings = excluded.settings
+"""
+
+LOAD_BAN = """
+SELECT ban_id, match, hash, expires_at, hold, lifted FROM site_bans
+WHERE site = $1 AND ban_id = $2
+"""
+
+SAVE_BAN = """
+INSERT INTO site_bans (site, ban_id, match, hash, expires_at, hold)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+
+LIFT_BAN = "UPDATE site_bans SET lifted = true WHERE site = $1 AND ban_id = $2"
+
+# The author's comments that are still to be seen or decided, for a ban that removes them.
+AUTHOR_COMMENTS = """
+SELECT comment_id, post_id FROM stream_comments
+WHERE site = $1 AND status IN ('published', 'held')
+  AND CASE $2 WHEN 'email' THEN email_hash WHEN 'ip' THEN ip_hash ELSE name_ip_hash END = $3
+ORDER BY comment_id
+"""
+
+
+async def write(
+    connection: Connection,
+    command: SiteCommand,
+    metadata: dict[str, Any],
+    write_comments: WriteComments,
+) -> list[RecordedEvent]:
+    stream_id = site_stream_id(command.site)
+    comment = None
+    removals: list[tuple[str, str]] = []
+    if isinstance(command, BanAuthor):
+        comment = await load_comment(connection, command.site, command.comment_id)
+        author_hash = comment.hash_for(command.match) if comment else None
+        if command.remove_comments and author_hash is not None:
+            rows = await connection.fetch(
+                AUTHOR_COMMENTS, command.site, command.match.value, author_hash
+            )
+            removals = [(row["comment_id"], row["post_id"]) for row in rows]
+    streams = {stream_id} | {store.stream_id_for(command.site, post) for _, post in removals}
+    await connection.execute(
+        decisions.LOCK_STREAMS, sorted({decisions.lock_key(s) for s in streams})
+    )
+    row = await connection.fetchrow(LOAD, stream_id)
+    version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
+    settings = (await load_settings(connection, [command.site])).get(command.site)
+    state = SiteState() if settings is None else SiteState(settings=settings)
+    if isinstance(command, BanAuthor) and comment is not None:
+        state = state.model_copy(update={"comments": {command.comment_id: comment}})
+    if isinstance(command, UnbanAuthor):
+        ban = await load_ban(connection, command.site, command.ban_id)
+        state = state.model_copy(update={"bans": {ban.ban_id: ban} if ban else {}})
+    events = decide_site(command, state)
+    if not events:
+        return []
+    new_events = [
+        NewEvent(stream_id, version + number, command.site, event, metadata)
+        for number, event in enumerate(events, start=1)
+    ]
+    recorded = await store.append(connection, new_events, {stream_id: last})
+    for event in events:
+        state = evolve_site(state, event)
+    await connection.execute(
+        SAVE, stream_id, command.site, version + len(events), state.settings.model_dump_json()
+    )
+    await save_bans(connection, events)
+    await apply_all(connection, recorded)
+    if removals and isinstance(command, BanAuthor):
+        rejections: list[Command] = [
+            RejectComment(
+                site=command.site,
+                comment_id=comment_id,
+                reason=RejectReason.OTHER,
+                detail=f"removed with ban {command.ban_id}",
+                at=command.at,
+            )
+            for comment_id, _ in removals
+        ]
+        await write_comments(connection, rejections, metadata)
+    return recorded
+
+
+async def load_comment(connection: Connection, site: str, comment_id: str) -> CommentState | None:
+    rows = await connection.fetch(decisions.LOAD_COMMENTS, [site], [comment_id])
+    return decisions.comment_state(rows[0]) if rows else None
+
+
+async def load_ban(connection: Connection, site: str, ban_id: str) -> BanState | None:
+    row = await connection.fetchrow(LOAD_BAN, site, ban_id)
+    if row is None:
+        return None
+    return BanState(
+        ban_id=row["ban_id"],
+        match=row["match"],
+        author_hash=row["hash"],
+        expires_at=row["expires_at"],
+        hold=row["hold"],
+        lifted=row["lifted"],
+    )
+
+
+async def save_bans(connection: Connection, events: list[Event]) -> None:
+    for event in events:
+        match event:
+            case AuthorBanned():
+                await connection.execute(
+                    SAVE_BAN,
+                    event.site,
+                    event.ban_id,
+                    event.match.value,
+                    event.author_hash,
+                    event.expires_at,
+                    event.hold,
+                )
+            case AuthorUnbanned():
+                await connection.execute(LIFT_BAN, event.site, event.ban_id)
