@@ -101,7 +101,9 @@ async def post_comment(request: web.Request) -> web.Response:
     outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))
     response = outcome.replayed or created_comment(outcome.events)
     # The token is derived, never stored: a replay hands out the same one again.
-    view = response.body | {"delete_token": delete_token(token_key, site_id, response.body["id"])}
+    # Responses kept before moderation lack its fields; every comment was published then.
+    kept = {"edited_at": None, "status": "published"} | response.body
+    view = kept | {"delete_token": delete_token(token_key, site_id, response.body["id"])}
     headers = {"Location": response.location or ""}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
