@@ -88,11 +88,11 @@ async function load() {
   try {
     if (state.view === "audit") {
       const page = await api("GET", `/audit?limit=50${cursor}`);
-      renderAudit(page.entries || page.items || page.events || []);
+      renderAudit(page.events);
       state.next = page.next || null;
     } else {
       const page = await api("GET", `/moderation/queue?state=${state.view}${cursor}`);
-      const items = page.items || [];
+      const items = page.comments;
       if (!items.length && !state.next) $("#panel").append(el("p", { text: "Nothing here." }));
       items.forEach((item) => $("#panel").append(renderItem(item)));
       state.next = page.next || null;
@@ -104,11 +104,9 @@ async function load() {
   $("#more").hidden = !state.next;
 }
 
-const idOf = (item) => item.comment_id || item.id;
-
 function renderItem(item) {
-  const id = idOf(item);
-  const author = item.author_name || (item.author && item.author.name) || "(no name)";
+  const id = item.id;
+  const author = item.author.name;
   const body = el("div", { class: "body" });
   body.innerHTML = item.body_html || ""; // sanitised by the server: the only HTML inserted
   const reason = el("select", { "aria-label": "Reason to reject" },
@@ -121,9 +119,9 @@ function renderItem(item) {
   const card = el("article", { class: "item", "data-id": id, "aria-label": `Comment by ${author}` },
     el("div", { class: "meta" },
       el("span", { class: "who", text: author }),
-      el("span", { text: `on ${item.post_id || item.post || "?"}` }),
+      el("span", { text: `on ${item.post_id}` }),
       el("time", { datetime: item.created_at || "", text: item.created_at ? new Date(item.created_at).toLocaleString() : "" }),
-      item.state || item.status ? el("span", { text: item.state || item.status }) : null,
+      el("span", { text: item.status }),
       item.reason ? el("span", { text: `reason: ${item.reason}` }) : null,
       item.reports ? el("span", { text: `${item.reports} report(s)` }) : null),
     body,
@@ -176,15 +174,17 @@ function renderAudit(entries) {
     $("#panel").append(table);
   }
   for (const entry of entries) {
-    const { at, created_at: created, time, actor, action, type, comment_id: comment, ...rest } = entry;
-    const when = at || created || time || "";
+    const { at: when, actor, type, comment_id: comment, reason, data } = entry;
+    const { site, post_id: post, comment_id: _, reason: __, ...details } = data;
+    const rest = { post, reason, ...details };
     const who = typeof actor === "object" && actor ? actor.key_id || actor.kind || JSON.stringify(actor) : actor || "";
     table.tBodies[0].append(el("tr", {},
       el("td", {}, el("time", { datetime: when, text: when ? new Date(when).toLocaleString() : "" })),
       el("td", { text: String(who) }),
-      el("td", { text: action || type || "" }),
+      el("td", { text: type }),
       el("td", {}, el("code", { text: comment || "" })),
-      el("td", {}, el("code", { text: JSON.stringify(rest) }))));
+      el("td", {}, el("code", { text: Object.entries(rest).filter(([, value]) => value != null)
+        .map(([name, value]) => `${name}: ${typeof value === "object" ? JSON.stringify(value) : value}`).join("; ") }))));
   }
   if (!entries.length && !table.tBodies[0].rows.length) $("#panel").append(el("p", { text: "No entries yet." }));
 }

@@ -1,12 +1,10 @@
 """The comment widget, embedded on a blog of another origin, in Debian's chromium."""
 
 import asyncio
-import json
-import uuid
 
 import asyncpg
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser, BrowserContext, Page, Route, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import Blog, screenshot, site_for
 from tests.conftest import SiteKeys
@@ -173,45 +171,34 @@ async def test_markup_in_comments_and_names_stays_inert(
 async def test_a_held_comment_awaits_moderation_for_its_author(
     browser: Browser, context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
 ) -> None:
+    moderator = blog_site.auth("moderator")
+    settings = f"/v1/sites/{blog_site.site}/settings"
+    assert (await client.patch(settings, json={"premoderation": "all"}, headers=moderator)).ok
     post_id = await publish(client, blog_site)
     url = blog.page(embed(blog_site, post_id))
-    held_id = str(uuid.uuid4())
-
-    async def hold(route: Route) -> None:
-        # What the moderation branch answers for a held comment: the comment, its token and
-        # `"status": "held"`; it is not in the thread until a moderator approves it.
-        if route.request.method != "POST":
-            await route.continue_()
-            return
-        sent = json.loads(route.request.post_data or "{}")
-        body = {
-            "id": held_id,
-            "parent_id": None,
-            "author": {"name": sent["author"]["name"], "website": None},
-            "body_html": "<p>held for review</p>",
-            "created_at": "2026-11-26T12:00:00Z",
-            "deleted": None,
-            "replies": [],
-            "delete_token": "t" * 43,
-            "status": "held",
-        }
-        await route.fulfill(status=201, json=body, headers={"Access-Control-Allow-Origin": "*"})
 
     page = await open_page(context, url)
-    await page.route("**/comments", hold)
     await write(page, "held for review")
-    held = page.locator(f'#threadlog li[data-id="{held_id}"]')
+    held = page.locator("#threadlog li.comment")
     await expect(held.locator(".held")).to_have_text("Awaiting moderation")
     await expect(page.locator("#threadlog [role=status]")).to_have_text(
         "Your comment awaits moderation."
     )
     await expect(page.locator("#threadlog .count")).to_have_text("No comments yet")
-    await page.unroute("**/comments")
+    held_id = await held.get_attribute("data-id")
     await page.reload()
     await expect(held.locator(".held")).to_have_text("Awaiting moderation")
     other = await browser.new_context()
     stranger = await open_page(other, url)
     await expect(stranger.locator("#threadlog li.comment")).to_have_count(0)
+
+    # Approved, it appears live for everyone, and is no longer awaiting for its author.
+    approve = f"/v1/sites/{blog_site.site}/comments/{held_id}/approve"
+    assert (await client.post(approve, headers=moderator)).ok
+    await expect(stranger.locator("#threadlog li.comment .body")).to_have_text("held for review")
+    await expect(stranger.locator("#threadlog .count")).to_have_text("1 comment")
+    await expect(held.locator(".held")).to_have_count(0)
+    await expect(page.locator("#threadlog .count")).to_have_text("1 comment")
     await other.close()
 
 
