@@ -3,26 +3,14 @@
 import asyncio
 import json
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import SiteKeys
 from tests.helpers import comment, publish
-from tests.http.test_stream import messages
+from tests.http.test_stream import take
 
 Client = TestClient  # type: ignore[type-arg]
-
-
-async def take(response: aiohttp.ClientResponse, count: int) -> list[dict[str, str]]:
-    taken: list[dict[str, str]] = []
-    async with asyncio.timeout(30):
-        async for message in messages(response):
-            if "id" in message:
-                taken.append(message)
-            if len(taken) == count:
-                break
-    return taken
 
 
 def stream_path(site: SiteKeys, post_id: str) -> str:
