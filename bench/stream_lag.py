@@ -39,6 +39,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--threadlog", help="threadlog executable (default: the venv's)")
     parser.add_argument("--instances", type=int, default=1, help="service processes")
+    parser.add_argument(
+        "--writer",
+        choices=["http", "direct"],
+        default="http",
+        help="POST through the service, or append from a process of its own (no HTTP)",
+    )
     return parser.parse_args()
 
 
@@ -54,7 +60,7 @@ async def follow(
         async for line in response.content:
             if line.startswith(b"data: "):
                 event = json.loads(line[6:])
-                received[int(event["data"]["body"].split()[1])] = time.perf_counter()
+                received[int(event["data"]["body"].split()[1])] = time.monotonic()
 
 
 async def write(
@@ -71,29 +77,49 @@ async def write(
     async def one(n: int) -> None:
         nonlocal failures
         body = {"author": {"name": "lag"}, "body": f"lag {n}"}
-        sent[n] = time.perf_counter()
+        sent[n] = time.monotonic()
         try:
             svc = services[n % len(services)]
             async with session.post(svc.comments_url(POSTS[n % len(POSTS)]), json=body) as resp:
                 await resp.read()
                 if resp.status == 201:
-                    acked[n] = time.perf_counter()
+                    acked[n] = time.monotonic()
                 else:
                     failures += 1
         finally:
             in_flight.release()
 
     tasks = []
-    start = time.perf_counter()
+    start = time.monotonic()
     total = int(args.rate * args.duration)
     for n in range(total):
-        delay = start + n / args.rate - time.perf_counter()
+        delay = start + n / args.rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         await in_flight.acquire()
         tasks.append(asyncio.create_task(one(n)))
     await asyncio.gather(*tasks)
     return failures
+
+
+async def write_directly(
+    url: str, args: argparse.Namespace, sent: dict[int, float], acked: dict[int, float]
+) -> tuple[int, float]:
+    """Append from bench/direct_writer.py in a process of its own; its times share our clock."""
+    out = RESULTS / "direct_writer.json"
+    # -P: bench/service.py must not shadow the service package.
+    script = str(Path(__file__).with_name("direct_writer.py"))
+    command = [sys.executable, "-P", script, url, SITE]
+    command += [str(args.rate), str(args.duration), str(out), *POSTS]
+    process = await asyncio.create_subprocess_exec(*command)
+    if await process.wait() != 0:
+        raise SystemExit("bench/direct_writer.py failed")
+    result = json.loads(out.read_text())
+    for n, times in result["times"].items():
+        sent[int(n)] = times[0]
+        if len(times) == 2:
+            acked[int(n)] = times[1]
+    return len(sent) - len(acked), float(result["elapsed"])
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -128,11 +154,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             received: dict[int, float] = {}
             reader = asyncio.create_task(follow(session, svc, subscriber, received))
             await asyncio.sleep(0.5)  # the reader is connected before the first write
-            began = time.perf_counter()
-            failures = await write(session, services, args, sent, acked)
-            elapsed = time.perf_counter() - began
-            deadline = time.perf_counter() + 30
-            while len(received) < len(acked) and time.perf_counter() < deadline:  # noqa: ASYNC110
+            began = time.monotonic()
+            if args.writer == "http":
+                failures = await write(session, services, args, sent, acked)
+                elapsed = time.monotonic() - began
+            else:
+                failures, elapsed = await write_directly(url, args, sent, acked)
+            deadline = time.monotonic() + 30
+            while len(received) < len(acked) and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)  # the reader fills `received` as events come
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
@@ -142,6 +171,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     from_commit = [received[n] - acked[n] for n in acked if n in received]
     from_start = [received[n] - sent[n] for n in acked if n in received]
     return {
+        "writer": args.writer,
         "instances": args.instances,
         "target_rate": args.rate,
         "achieved_rate": round(len(acked) / elapsed, 1),
