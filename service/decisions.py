@@ -26,7 +26,7 @@ from service.domain.events import (
     NewComment,
 )
 from service.domain.thread import CommentState, PostState, ThreadState, evolve
-from service.policy_state import Policy, load_policies
+from service.policy_state import Policy, load_policies, site_stream_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,11 @@ class LoadedThread:
 # grow in each stream's commit order, which the feed's order relies on. Keys are locked in
 # ascending order, so batches that share posts cannot deadlock.
 LOCK_STREAMS = "SELECT pg_advisory_xact_lock(key) FROM unnest($1::bigint[]) AS key"
+# New comments hold their site's lock shared, before their posts' locks, while they read and
+# apply its bans; a ban holds it alone (settings changes too) before looking up the author's
+# comments. So a new comment either commits before the ban looks (and is removed with the
+# others) or is decided after the ban (and refused). Both take the site's lock first: no cycle.
+SHARE_SITES = "SELECT pg_advisory_xact_lock_shared(key) FROM unnest($1::bigint[]) AS key"
 
 LOAD_STREAMS = """
 SELECT stream_id, version, last_transaction_id::text::bigint AS last_transaction_id, deleted,
@@ -86,6 +91,10 @@ async def load_for_update(
     statements so that it includes what the locks' previous holders committed.
     """
     stream_ids = sorted({request[0] for request in requests})
+    commenting = {command.site for *_, command in requests if isinstance(command, PostComment)}
+    if commenting:
+        keys = sorted({lock_key(site_stream_id(site)) for site in commenting})
+        await connection.execute(SHARE_SITES, keys)
     await connection.execute(
         LOCK_STREAMS, sorted({lock_key(stream_id) for stream_id in stream_ids})
     )

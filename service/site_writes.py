@@ -1,8 +1,10 @@
 """Writing to a site's own stream (`site:<site>`): its settings and its bans.
 
-Rare, so not batched: one command, one transaction. A ban that removes its author's comments
-rejects them on their posts' streams in the same transaction; every lock it needs (the site's
-and those posts') is taken at once, in one order, before the first write.
+Rare, so not batched: one command, one transaction. It takes the site's lock first, which new
+comments hold shared (decisions.SHARE_SITES), so a ban sees every comment decided before it
+and every comment decided after it sees the ban. A ban that removes its author's comments
+rejects them on their posts' streams in the same transaction, with those posts' locks taken
+at once, in one order, before the first write.
 """
 
 from collections.abc import Awaitable, Callable
@@ -62,6 +64,8 @@ async def write(
     write_comments: WriteComments,
 ) -> list[RecordedEvent]:
     stream_id = site_stream_id(command.site)
+    # The site's lock first, alone, before looking up the author's comments (see SHARE_SITES).
+    await connection.execute(decisions.LOCK_STREAMS, [decisions.lock_key(stream_id)])
     comment = None
     removals: list[tuple[str, str]] = []
     if isinstance(command, BanAuthor):
