@@ -10,6 +10,7 @@ from service.application import Application
 from service.db import create_pool
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
+from service.http.live_pages import SharedPages
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
@@ -17,6 +18,7 @@ from service.http.stamps import ThreadStamps
 from service.keys import (
     APPLICATION,
     ASSETS,
+    LIVE_PAGES,
     POOL,
     REPRESENTATIONS,
     SETTINGS,
@@ -66,6 +68,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache()
     app[STAMPS] = ThreadStamps(pool)
+    app[LIVE_PAGES] = SharedPages()
     app[TOKEN_KEY] = credentials.TokenKey(pool, settings.token_key_bytes())
     yield
     await app[APPLICATION].close()

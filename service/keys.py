@@ -6,6 +6,7 @@ from service.application import Application
 from service.credentials import TokenKey
 from service.db import Pool
 from service.http.assets import Assets
+from service.http.live_pages import SharedPages
 from service.http.representations import RepresentationCache
 from service.http.stamps import ThreadStamps
 from service.settings import Settings
@@ -24,3 +25,4 @@ REQUEST_ID = web.RequestKey("request_id", str)
 # The embed widget's static files, and the allowed cross-origin caller of a request.
 ASSETS = web.AppKey("assets", Assets)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)
+LIVE_PAGES = web.AppKey("live_pages", SharedPages)

@@ -16,17 +16,20 @@ query) and reads the log only when it moved, so many readers cost little more th
 """
 
 import time
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
+from service.db import Pool
 from service.eventstore.store import stream_id_for
 from service.http.auth import known_site
+from service.http.live_pages import Page
 from service.http.problems import Problem
 from service.http.queries import post_deleted
 from service.http.stream import compact, send
 from service.http.views import View, comment_view
-from service.keys import POOL, SETTINGS, STAMPS, WAKEUP
+from service.keys import LIVE_PAGES, POOL, SETTINGS, STAMPS, WAKEUP
 
 PAGE = 200
 POLL_SECONDS = 1.0
@@ -69,6 +72,7 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     if stamp.deleted:
         raise post_deleted(post_id)
     settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
+    pages = request.app[LIVE_PAGES]
     stream_id = stream_id_for(site, post_id)
     if after is None:
         after = await pool.fetchval(HEAD, stream_id)
@@ -90,14 +94,12 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
         if stamp is None or stamp.deleted:
             break
         if stamp.position != seen:
-            rows = await pool.fetch(READ, stream_id, after, PUBLIC_TYPES, PAGE)
-            if rows:
-                ids = list({row["comment_id"] for row in rows})
-                found = await pool.fetch(COMMENTS, site, post_id, ids)
-                views = {view["id"]: view for view in map(comment_view, found)}
-                chunk = "".join(message(row, views) for row in rows)
-                await send(request, response, chunk.encode(), patience)
-                after, last_sent = rows[-1]["version"], time.monotonic()
+            key = (stream_id, after, stamp.position)
+            page = await pages.read(key, partial(read_page, pool, site, post_id, after))
+            if page is not None:
+                chunk, after = page
+                await send(request, response, chunk, patience)
+                last_sent = time.monotonic()
                 continue
             seen = stamp.position
         if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
@@ -105,6 +107,17 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
             last_sent = time.monotonic()
         await wakeup.wait(generation, POLL_SECONDS)
     return response
+
+
+async def read_page(pool: Pool, site: str, post_id: str, after: int) -> Page:
+    rows = await pool.fetch(READ, stream_id_for(site, post_id), after, PUBLIC_TYPES, PAGE)
+    if not rows:
+        return None
+    ids = list({row["comment_id"] for row in rows})
+    found = await pool.fetch(COMMENTS, site, post_id, ids)
+    views = {view["id"]: view for view in map(comment_view, found)}
+    chunk = "".join(message(row, views) for row in rows)
+    return chunk.encode(), rows[-1]["version"]
 
 
 def message(row: Any, views: dict[str, View]) -> str:
