@@ -115,6 +115,33 @@ async def test_another_readers_comment_appears_live(
     await screenshot(alice, "widget-live")
 
 
+async def test_edits_rejections_and_restores_show_live(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    post_id = await publish(client, blog_site)
+    written = await comment(client, blog_site, post_id, "first words", name="Eve")
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    shown = page.locator("#threadlog li.comment")
+    await expect(shown.locator(".body")).to_have_text("first words")
+    await expect(shown.locator(".edited")).to_have_count(0)
+
+    path = f"/v1/sites/{blog_site.site}/comments/{written['id']}"
+    token = {"X-Delete-Token": written["delete_token"]}
+    edited = await client.patch(path, json={"body": "better *words*"}, headers=token)
+    assert edited.status == 200, await edited.text()
+    await expect(shown.locator(".body em")).to_have_text("words")
+    await expect(shown.locator(".edited")).to_have_text("edited")
+
+    moderator = blog_site.auth("moderator")
+    rejected = await client.post(f"{path}/reject", json={"reason": "spam"}, headers=moderator)
+    assert rejected.status == 200, await rejected.text()
+    await expect(shown).to_have_count(0)
+    await expect(page.locator("#threadlog .count")).to_have_text("No comments yet")
+    assert (await client.post(f"{path}/restore", headers=moderator)).status == 200
+    await expect(shown.locator(".body")).to_have_text("better words")
+    await expect(page.locator("#threadlog .count")).to_have_text("1 comment")
+
+
 async def test_load_more_pages_through_a_500_comment_thread(
     context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
 ) -> None:
