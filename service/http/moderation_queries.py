@@ -8,15 +8,10 @@ from aiohttp import web
 from service import moderation_reads
 from service.credentials import Role, delete_token
 from service.http import auth
-from service.http.moderation_views import (
-    audit_view,
-    comment_detail,
-    parse_queue_cursor,
-    queue_cursor,
-)
+from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_position
+from service.http.moderation_views import audit_view, comment_detail
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
-from service.http.queries import parse_position
 from service.http.schemas import utc
 from service.http.views import json_response
 from service.keys import POOL, TOKEN_KEY
@@ -51,11 +46,13 @@ async def get_moderation_queue(request: web.Request) -> web.Response:
     state = query_choice(request, "state", ("held", "reported", "all"))
     limit = query_int(request, "limit", 50, 1, 200)
     cursor = query_text(request, "cursor")
-    after = parse_queue_cursor(cursor) if cursor is not None else None
+    after = parse_keyset_cursor(cursor) if cursor is not None else None
     await auth.known_site(request, site_id)
     rows = await moderation_reads.queue(request.app[POOL], site_id, state, after, limit)
     page = rows[:limit]
-    next_cursor = queue_cursor(page[-1]) if len(rows) > limit else None
+    next_cursor = (
+        keyset_cursor(page[-1]["status_at"], page[-1]["comment_id"]) if len(rows) > limit else None
+    )
     comments = [comment_detail(row, moderator=True) for row in page]
     return json_response({"comments": comments, "next": next_cursor})
 

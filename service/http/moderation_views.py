@@ -1,14 +1,11 @@
 """Response shapes of moderation. Emails and IPs never appear, not even hashed: an author is
 named by an opaque salted key that only the audit filter takes."""
 
-import base64
 import json
 from datetime import datetime
 from typing import Any
 
 from service.domain.policy import SiteSettings
-from service.http.problems import Problem
-from service.http.schemas import utc
 from service.http.views import View, format_time
 
 
@@ -66,22 +63,3 @@ def audit_view(row: Any) -> View:
         "at": format_time(row["at"]),
         "data": json.loads(row["data"]),
     }
-
-
-def queue_cursor(row: Any) -> str:
-    text = json.dumps([row["status_at"].isoformat(), row["comment_id"]])
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def parse_queue_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, comment_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        at = datetime.fromisoformat(moment)
-        if not isinstance(comment_id, str) or "\x00" in comment_id or at.tzinfo is None:
-            raise ValueError(comment_id)
-        return utc(at), comment_id
-    except (ValueError, TypeError, UnicodeError):
-        raise Problem(
-            400, "cursor is malformed; pass the `next` value of a previous page"
-        ) from None

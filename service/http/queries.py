@@ -1,10 +1,5 @@
 """GET handlers: they read projection tables only."""
 
-import base64
-import json
-from datetime import datetime
-from typing import Any
-
 from aiohttp import web
 
 from service import reads
@@ -12,6 +7,7 @@ from service.credentials import Role
 from service.eventstore import store
 from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
+from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_position
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
@@ -73,12 +69,6 @@ def thread_body(post_id: str, page: reads.ThreadPage, newest_first: bool) -> byt
     return dumps({"post": post_id, "total": page.total, "comments": roots, "next": next_cursor})
 
 
-def parse_position(cursor: str) -> int:
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 18:
-        raise Problem(400, "cursor is malformed; pass the `next` value of a previous page")
-    return int(cursor)
-
-
 async def get_labels(request: web.Request) -> web.Response:
     site = request.match_info["site"]
     by_count = query_choice(request, "sort", ("name", "count")) == "count"
@@ -96,32 +86,14 @@ async def get_label_posts(request: web.Request) -> web.Response:
         raise Problem(400, "the label must not contain NUL bytes")
     limit = query_int(request, "limit", 20, 1, 100)
     cursor = query_text(request, "cursor")
-    before = parse_label_cursor(cursor) if cursor is not None else None
+    before = parse_keyset_cursor(cursor) if cursor is not None else None
     await known_site(request, site)
     rows = await reads.label_posts(request.app[POOL], site, label_key(label), before, limit)
     page = rows[:limit]
-    next_cursor = label_cursor(page[-1]) if len(rows) > limit else None
+    next_cursor = (
+        keyset_cursor(page[-1]["published_at"], page[-1]["post_id"]) if len(rows) > limit else None
+    )
     return json_response({"posts": [post_view(row) for row in page], "next": next_cursor})
-
-
-def label_cursor(row: Any) -> str:
-    published_at: datetime = row["published_at"]
-    text = json.dumps([published_at.isoformat(), row["post_id"]])
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def parse_label_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        published_at, post_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        moment = datetime.fromisoformat(published_at)
-        if not isinstance(post_id, str) or "\x00" in post_id or moment.tzinfo is None:
-            raise ValueError(post_id)
-        return moment, post_id
-    except (ValueError, TypeError, UnicodeError):
-        raise Problem(
-            400, "cursor is malformed; pass the `next` value of a previous page"
-        ) from None
 
 
 async def get_counts(request: web.Request) -> web.Response:

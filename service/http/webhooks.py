@@ -13,9 +13,9 @@ from service.credentials import Role
 from service.eventstore import store
 from service.eventstore.store import Cursor
 from service.http.auth import require_key
+from service.http.cursors import parse_position
 from service.http.parsing import parse_body, query_int, query_text
 from service.http.problems import Problem
-from service.http.queries import parse_position
 from service.http.schemas import ReplayBody, WebhookBody, WebhookChangeBody
 from service.http.views import format_time, json_response
 from service.keys import POOL, SETTINGS, TOKEN_KEY, WAKEUP
