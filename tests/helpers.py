@@ -1,7 +1,10 @@
-"""Small helpers shared by HTTP tests."""
+"""Small helpers shared by the tests."""
 
 import asyncio
 import secrets
+import signal
+import subprocess
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -77,3 +80,20 @@ async def feed(
         if len(page["events"]) >= expected or asyncio.get_running_loop().time() > deadline:
             return page
         await asyncio.sleep(0.01)
+
+
+DEADLINE_SECONDS = 30.0
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
+def stop(process: "subprocess.Popen[bytes]", how: signal.Signals) -> None:
+    """Signal `process` if it still runs, and wait for it to end."""
+    if process.poll() is None:
+        process.send_signal(how)
+    process.wait(timeout=DEADLINE_SECONDS)

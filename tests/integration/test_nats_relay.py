@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from service.settings import Settings
 from service.subscriptions.nats_relay import checkpoint_name, lock_key, run_relay
 from tests.commands import META, post_comment, publish_post
 from tests.conftest import SiteKeys, make_site
-from tests.helpers import comment, feed, publish
+from tests.helpers import comment, feed, publish, stop, wait_until
 
 BIN = Path(sys.executable).parent
 THREADLOG = str(BIN / "threadlog")
@@ -115,13 +115,6 @@ async def relaying(database_url: str, target: Target) -> AsyncIterator[None]:
     finally:
         stop.set()
         await asyncio.wait_for(task, DEADLINE_SECONDS)
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
 
 
 async def stored_count(target: Target, site: str) -> int:
@@ -228,12 +221,6 @@ def start_relay(database_url: str, target: Target, log: Path) -> "subprocess.Pop
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-
-
-def stop(relay: "subprocess.Popen[bytes]", how: signal.Signals) -> None:
-    if relay.poll() is None:
-        relay.send_signal(how)
-    relay.wait(timeout=DEADLINE_SECONDS)
 
 
 async def test_a_killed_relay_resumes_and_every_event_arrives_in_commit_order(

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from service.subscriptions.nats_relay import lock_key
 from service.subscriptions.wakeup import Wakeup
 from tests.commands import META, post_comment, publish_post
 from tests.conftest import SiteKeys, make_site
-from tests.helpers import comment, feed, publish
+from tests.helpers import comment, feed, publish, stop, wait_until
 from tests.receivers import Receiver, receiving
 
 THREADLOG = str(Path(sys.executable).parent / "threadlog")
@@ -38,13 +38,6 @@ FAST = {
     "webhook_retry_base_seconds": 0.02,
     "webhook_retry_max_seconds": 0.1,
 }
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
@@ -390,12 +383,6 @@ def start_dispatcher(database_url: str, log: Path) -> "subprocess.Popen[bytes]":
         return subprocess.Popen(
             [THREADLOG, "webhooks", "dispatch"], env=environment, stdout=output, stderr=output
         )
-
-
-def stop(process: "subprocess.Popen[bytes]", how: signal.Signals) -> None:
-    if process.poll() is None:
-        process.send_signal(how)
-    process.wait(timeout=DEADLINE_SECONDS)
 
 
 async def test_a_killed_dispatcher_resumes_and_every_event_arrives_in_order(
