@@ -17,12 +17,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from service.application import Application
 from service.db import create_pool
 from service.domain.commands import PostComment
 from service.domain.events import Author
 from service.settings import Settings
 from service.subscriptions.wakeup import Wakeup
+from service.write.application import Application
 
 MAX_IN_FLIGHT = 512
 META = {"actor": {"kind": "author"}, "request_id": "bench", "ip_hash": "bench"}

@@ -1,6 +1,6 @@
 """Alembic environment: hand-written SQL migrations run over SQLAlchemy's asyncpg dialect.
 
-The URL comes from the caller (`service.migrate`) through `config.attributes["url"]`, so
+The URL comes from the caller (`service.ops.migrate`) through `config.attributes["url"]`, so
 nothing here reads the environment.
 """
 

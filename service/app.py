@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from service import credentials
-from service.application import Application
+from service.access import credentials
+from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
@@ -14,7 +14,6 @@ from service.http.live_pages import SharedPages
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.http.stamps import ThreadStamps
 from service.keys import (
     APPLICATION,
     ASSETS,
@@ -27,12 +26,13 @@ from service.keys import (
     TOKEN_KEY,
     WAKEUP,
 )
-from service.maintenance import upkeep
+from service.ops.maintenance import upkeep
+from service.read.stamps import ThreadStamps
 from service.settings import Settings
-from service.sites import SiteDirectory
 from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.nats_relay import run_relay
 from service.subscriptions.wakeup import Wakeup
+from service.write.application import Application
 
 
 def create_app(settings: Settings) -> web.Application:

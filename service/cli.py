@@ -20,20 +20,21 @@ import uvloop
 from aiohttp import web
 from tqdm import tqdm
 
-from service import credentials, migrate
+from service.access import credentials
+from service.access.credentials import Role
 from service.app import create_app
-from service.application import Application
-from service.credentials import Role
 from service.db import create_pool
-from service.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.domain.commands import ChangeSiteSettings
 from service.domain.policy import Premoderation, SiteSettings
-from service.embedded import start_embedded
 from service.http.moderation_schemas import SettingsBody
-from service.rebuild import count_events, rebuild
+from service.ops import migrate
+from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
+from service.ops.embedded import start_embedded
+from service.ops.rebuild import count_events, rebuild
 from service.settings import Settings
 from service.subscriptions.dispatcher import run_dispatcher
 from service.subscriptions.nats_relay import run_relay
+from service.write.application import Application
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 

@@ -2,16 +2,16 @@
 
 from aiohttp import web
 
-from service.application import Application
-from service.credentials import TokenKey
+from service.access.credentials import TokenKey
+from service.access.sites import SiteDirectory
 from service.db import Pool
 from service.http.assets import Assets
 from service.http.live_pages import SharedPages
 from service.http.representations import RepresentationCache
-from service.http.stamps import ThreadStamps
+from service.read.stamps import ThreadStamps
 from service.settings import Settings
-from service.sites import SiteDirectory
 from service.subscriptions.wakeup import Wakeup
+from service.write.application import Application
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", Pool)

@@ -16,9 +16,10 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from service import credentials, migrate
+from service.access import credentials
+from service.access.credentials import Role
 from service.app import create_app
-from service.credentials import Role
+from service.ops import migrate
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ def server_url() -> str:
         with socket.create_connection(("127.0.0.1", 5432), timeout=1):
             return "postgresql://postgres@127.0.0.1:5432/postgres"
     except OSError:
-        from service.embedded import start_embedded
+        from service.ops.embedded import start_embedded
 
         folder = Path(tempfile.mkdtemp(prefix="threadlog-test-pg-", dir=ROOT / ".threadlog"))
         return start_embedded(folder)

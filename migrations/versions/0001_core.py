@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-26
 """
 
-from service.migrate import run_script
+from service.ops.migrate import run_script
 
 revision = "0001"
 down_revision = None

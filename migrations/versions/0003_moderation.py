@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-26
 """
 
-from service.migrate import run_script
+from service.ops.migrate import run_script
 
 revision = "0003"
 down_revision = "0002"

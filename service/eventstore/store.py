@@ -70,10 +70,6 @@ class RecordedEvent:
         return Cursor(self.transaction_id, self.position)
 
 
-def stream_id_for(site: str, post_id: str) -> str:
-    return f"post:{site}:{post_id}"
-
-
 @dataclass(frozen=True, slots=True)
 class NewEvent:
     stream_id: str

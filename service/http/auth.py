@@ -4,10 +4,10 @@ import re
 
 from aiohttp import web
 
-from service.credentials import ApiKey, Role, verify_key
+from service.access.credentials import ApiKey, Role, verify_key
+from service.access.sites import Site
 from service.http.problems import Problem, unauthorized
 from service.keys import POOL, SITES
-from service.sites import Site
 
 MAX_CREDENTIAL_LENGTH = 200
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

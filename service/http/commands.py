@@ -7,21 +7,21 @@ from typing import Any
 
 from aiohttp import web
 
-from service import reads
-from service.credentials import ApiKey, Role, client_hash, delete_token, sha256
+from service.access.credentials import ApiKey, Role, client_hash, delete_token, sha256
+from service.access.sites import Site
 from service.domain.commands import DeleteComment, DeletePost, PostComment, PublishPost
 from service.domain.events import Author, DeletedBy, NewComment
+from service.domain.labels import unique_labels
 from service.eventstore.store import RecordedEvent
 from service.http import auth, screening
 from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
 from service.http.views import json_response, new_comment_view, post_view
-from service.idempotency import Idempotency, StoredResponse
 from service.keys import APPLICATION, POOL, REQUEST_ID, TOKEN_KEY
-from service.labels import unique_labels
-from service.rendering import render_markdown
-from service.sites import Site
+from service.read import threads
+from service.write.idempotency import Idempotency, StoredResponse
+from service.write.rendering import render_markdown
 
 IDEMPOTENCY_KEY_MAX = 255
 
@@ -53,7 +53,7 @@ async def put_post(request: web.Request) -> web.Response:
     )
     outcome = await request.app[APPLICATION].execute(command, metadata(request, site, key))
     created = any(recorded.type == "post.published" for recorded in outcome.events)
-    row = await reads.post(request.app[POOL], site_id, post_id)
+    row = await threads.post(request.app[POOL], site_id, post_id)
     headers = {"Location": request.path} if created else None
     return json_response(post_view(row), status=201 if created else 200, headers=headers)
 

@@ -4,10 +4,10 @@ import asyncio
 
 from aiohttp import web
 
-from service import migrate
 from service.http.problems import Problem
 from service.http.views import json_response
 from service.keys import POOL
+from service.ops import migrate
 
 
 async def get_health(request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from service.db import Pool
-from service.eventstore.store import stream_id_for
+from service.eventstore.streams import post_stream_id
 from service.http.auth import known_site
 from service.http.live_pages import Page
 from service.http.problems import Problem
@@ -73,7 +73,7 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
         raise post_deleted(post_id)
     settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
     pages = request.app[LIVE_PAGES]
-    stream_id = stream_id_for(site, post_id)
+    stream_id = post_stream_id(site, post_id)
     if after is None:
         after = await pool.fetchval(HEAD, stream_id)
     response = web.StreamResponse(
@@ -110,7 +110,7 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def read_page(pool: Pool, site: str, post_id: str, after: int) -> Page:
-    rows = await pool.fetch(READ, stream_id_for(site, post_id), after, PUBLIC_TYPES, PAGE)
+    rows = await pool.fetch(READ, post_stream_id(site, post_id), after, PUBLIC_TYPES, PAGE)
     if not rows:
         return None
     ids = list({row["comment_id"] for row in rows})

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from service import moderation_reads
-from service.credentials import ApiKey, Role
+from service.access.credentials import ApiKey, Role
+from service.access.sites import Site
 from service.domain.commands import (
     ApproveComment,
     BanAuthor,
@@ -40,7 +40,7 @@ from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem
 from service.http.views import json_response
 from service.keys import APPLICATION, POOL, SITES
-from service.sites import Site
+from service.read import moderation as moderation_reads
 
 
 def invalid(field: str, message: str) -> Problem:

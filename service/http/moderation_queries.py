@@ -5,8 +5,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from service import moderation_reads
-from service.credentials import Role, delete_token
+from service.access.credentials import Role, delete_token
 from service.http import auth
 from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_position
 from service.http.moderation_views import audit_view, comment_detail
@@ -15,7 +14,8 @@ from service.http.problems import Problem
 from service.http.schemas import utc
 from service.http.views import json_response
 from service.keys import POOL, TOKEN_KEY
-from service.moderation_reads import AuditFilter
+from service.read import moderation as moderation_reads
+from service.read.moderation import AuditFilter
 
 
 async def get_comment(request: web.Request) -> web.Response:

@@ -5,10 +5,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from service.demo import DEMO_POSTS, DEMO_SITE, DemoPost, find_post
 from service.http.parsing import query_choice, query_text
 from service.http.problems import Problem
 from service.keys import ASSETS
+from service.ops.demo import DEMO_POSTS, DEMO_SITE, DemoPost, find_post
 
 PAGE_CACHE = "no-cache"
 # The console holds a moderator key: nothing but its own files may run or be fetched.

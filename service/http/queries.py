@@ -2,8 +2,8 @@
 
 from aiohttp import web
 
-from service import reads
-from service.credentials import Role
+from service.access.credentials import Role
+from service.domain.labels import label_key
 from service.eventstore import store
 from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
@@ -13,7 +13,7 @@ from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import cloud_event, dumps, json_response, nest, post_view
 from service.keys import POOL, REPRESENTATIONS, STAMPS
-from service.labels import label_key
+from service.read import threads
 
 
 def post_deleted(post_id: str) -> Problem:
@@ -22,7 +22,7 @@ def post_deleted(post_id: str) -> Problem:
 
 async def get_post(request: web.Request) -> web.Response:
     site, post_id = request.match_info["site"], request.match_info["post"]
-    row = await reads.post(request.app[POOL], site, post_id)
+    row = await threads.post(request.app[POOL], site, post_id)
     if row is None:
         await known_site(request, site)
         raise Problem(404, f"post {post_id!r} does not exist")
@@ -48,7 +48,7 @@ async def get_thread(request: web.Request) -> web.Response:
     cached = request.app[REPRESENTATIONS].get(key, stamp.position)
     if cached is not None:
         return cached.response(request)
-    page = await reads.thread_page(
+    page = await threads.thread_page(
         pool, site, post_id, newest_first=newest_first, after_position=after, limit=limit
     )
     if page is None or page.deleted:
@@ -58,7 +58,7 @@ async def get_thread(request: web.Request) -> web.Response:
     return representation.response(request)
 
 
-def thread_body(post_id: str, page: reads.ThreadPage, newest_first: bool) -> bytes:
+def thread_body(post_id: str, page: threads.ThreadPage, newest_first: bool) -> bytes:
     roots = nest(page.rows)
     if newest_first:
         roots.reverse()
@@ -73,7 +73,7 @@ async def get_labels(request: web.Request) -> web.Response:
     site = request.match_info["site"]
     by_count = query_choice(request, "sort", ("name", "count")) == "count"
     await known_site(request, site)
-    rows = await reads.labels(request.app[POOL], site, by_count)
+    rows = await threads.labels(request.app[POOL], site, by_count)
     labels = [{"label": row["label"], "post_count": row["post_count"]} for row in rows]
     return json_response({"labels": labels})
 
@@ -88,7 +88,7 @@ async def get_label_posts(request: web.Request) -> web.Response:
     cursor = query_text(request, "cursor")
     before = parse_keyset_cursor(cursor) if cursor is not None else None
     await known_site(request, site)
-    rows = await reads.label_posts(request.app[POOL], site, label_key(label), before, limit)
+    rows = await threads.label_posts(request.app[POOL], site, label_key(label), before, limit)
     page = rows[:limit]
     next_cursor = (
         keyset_cursor(page[-1]["published_at"], page[-1]["post_id"]) if len(rows) > limit else None
@@ -104,7 +104,7 @@ async def get_counts(request: web.Request) -> web.Response:
     if any(not 1 <= len(post_id) <= 128 or "\x00" in post_id for post_id in post_ids):
         raise Problem(400, "each `post` is 1 to 128 characters")
     await known_site(request, site)
-    return json_response({"counts": await reads.counts(request.app[POOL], site, post_ids)})
+    return json_response({"counts": await threads.counts(request.app[POOL], site, post_ids)})
 
 
 async def get_events(request: web.Request) -> web.Response:

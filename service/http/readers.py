@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from service import moderation_reads, rate_limits
-from service.credentials import client_hash, sha256
+from service.access import rate_limits
+from service.access.credentials import client_hash, sha256
 from service.domain.commands import EditComment, ReportComment
 from service.http import auth
 from service.http.commands import metadata
@@ -15,7 +15,8 @@ from service.http.parsing import parse_body
 from service.http.problems import Problem, unauthorized
 from service.http.views import json_response
 from service.keys import APPLICATION, POOL, SETTINGS
-from service.rendering import render_markdown
+from service.read import moderation as moderation_reads
+from service.write.rendering import render_markdown
 
 
 async def post_report(request: web.Request) -> web.Response:

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from service import rate_limits
-from service.credentials import client_hash
+from service.access import rate_limits
+from service.access.credentials import client_hash
+from service.access.rate_limits import Verdict
+from service.access.sites import Site
 from service.http.schemas import CommentBody
 from service.keys import POOL, SETTINGS
-from service.rate_limits import Verdict
-from service.sites import Site
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import time
 
 from aiohttp import web
 
-from service.credentials import Role
+from service.access.credentials import Role
 from service.domain.events import EVENT_TYPES
 from service.eventstore import store
 from service.eventstore.store import Cursor

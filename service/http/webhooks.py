@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from service.credentials import Role
+from service.access.credentials import Role
 from service.eventstore import store
 from service.eventstore.store import Cursor
 from service.http.auth import require_key

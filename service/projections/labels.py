@@ -8,8 +8,8 @@ different threads were written, so a replay of the log shows the same.
 
 from service.db import Connection
 from service.domain.events import PostContent, PostDeleted
+from service.domain.labels import label_key
 from service.eventstore.store import RecordedEvent
-from service.labels import label_key
 
 NAME = "labels"
 TABLES = ("labels", "label_posts", "label_post_positions")

@@ -21,14 +21,14 @@ from datetime import datetime
 import aiohttp
 import asyncpg
 
-from service.credentials import TokenKey
+from service.access.credentials import TokenKey
 from service.db import Pool, create_pool
 from service.eventstore import store
 from service.eventstore.store import RecordedEvent
+from service.eventstore.streams import lock_key
 from service.http.views import cloud_event, dumps
 from service.settings import Settings
 from service.subscriptions import webhooks
-from service.subscriptions.nats_relay import lock_key
 from service.subscriptions.targets import ForbiddenTarget, GuardedResolver, check_literal
 from service.subscriptions.wakeup import Wakeup
 from service.subscriptions.webhooks import Webhook, WebhookStatus

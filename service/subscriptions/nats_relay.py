@@ -13,7 +13,6 @@ lock like any newcomer.
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 
@@ -27,6 +26,7 @@ from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from service.eventstore import store
 from service.eventstore.store import Cursor, RecordedEvent
+from service.eventstore.streams import lock_key
 from service.http.views import cloud_event, dumps
 from service.subscriptions.wakeup import CHANNEL
 
@@ -59,11 +59,6 @@ def subject_for(prefix: str, recorded: RecordedEvent) -> str:
     """`<prefix>.<site>.<type>`; a site's dots become `%2E` so it stays one subject token."""
     site = str(recorded.data["site"]).replace(".", "%2E")
     return f"{prefix}.{site}.{recorded.type}"
-
-
-def lock_key(name: str) -> int:
-    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 async def run_relay(

@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from service import credentials
-from service.credentials import Role
+from service.access import credentials
+from service.access.credentials import Role
 from tests.conftest import ROOT, SiteKeys
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -6,8 +6,8 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, BrowserContext, Request, expect
 
-from service.application import Application
-from service.demo import DEMO_SITE, seed_demo
+from service.ops.demo import DEMO_SITE, seed_demo
+from service.write.application import Application
 from tests.browser.conftest import Blog, screenshot
 from tests.conftest import SiteKeys
 from tests.helpers import comment, publish

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from service.maintenance import forget_idempotency_keys
+from service.ops.maintenance import forget_idempotency_keys
 from tests.conftest import SiteKeys
 from tests.helpers import comment, feed, new_id, publish, thread
 

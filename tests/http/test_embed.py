@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service import credentials
-from service.demo import DEMO_SITE
+from service.access import credentials
 from service.http.assets import minify
+from service.ops.demo import DEMO_SITE
 from tests.conftest import SiteKeys
 from tests.helpers import publish
 

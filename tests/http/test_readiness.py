@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
-from service.migrate import head_revision
+from service.ops.migrate import head_revision
 from service.settings import Settings
 from tests.conftest import with_database
 

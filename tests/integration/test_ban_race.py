@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from service import batches
-from service.application import Application
 from service.domain.commands import BanAuthor
 from service.domain.events import BanMatch
+from service.write import batches
+from service.write.application import Application
 from tests.commands import META, post_comment, publish_post
 from tests.conftest import make_site
 

@@ -3,7 +3,7 @@
 import asyncpg
 
 from service.cli import own_origins, prepare_demo
-from service.demo import DEMO_POSTS, DEMO_SITE
+from service.ops.demo import DEMO_POSTS, DEMO_SITE
 
 
 def test_the_service_knows_its_own_origins() -> None:

@@ -5,7 +5,7 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from service.keys import REPRESENTATIONS
-from service.rebuild import rebuild
+from service.ops.rebuild import rebuild
 from tests.conftest import SiteKeys
 from tests.helpers import comment, publish
 

@@ -27,14 +27,14 @@ from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from service import credentials
+from service.access import credentials
+from service.access.credentials import Role
 from service.app import create_app, nats_relay
-from service.application import Application
-from service.credentials import Role
 from service.eventstore import store
 from service.eventstore.store import Cursor, RecordedEvent
 from service.settings import Settings
 from service.subscriptions.nats_relay import checkpoint_name, lock_key, run_relay
+from service.write.application import Application
 from tests.commands import META, post_comment, publish_post
 from tests.conftest import SiteKeys, make_site
 from tests.helpers import comment, feed, publish, stop, wait_until

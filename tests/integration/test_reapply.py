@@ -4,6 +4,7 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from service.eventstore import store
+from service.eventstore.streams import post_stream_id
 from service.projections import INLINE, tables
 from tests.conftest import SiteKeys
 from tests.helpers import comment, publish
@@ -30,7 +31,7 @@ async def test_each_older_event_applied_again_alone_changes_nothing(
     await publish(client, site, post_id, labels=["Other"])
     await client.delete(f"/v1/sites/{site.site}/posts/{post_id}", headers=moderator)
     async with pool.acquire() as connection:
-        history = await store.read_stream(connection, store.stream_id_for(site.site, post_id))
+        history = await store.read_stream(connection, post_stream_id(site.site, post_id))
         assert len(history) == 6
         before = await rows(connection, site.site)
         for recorded in history:

@@ -6,8 +6,8 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from service.keys import REPRESENTATIONS
+from service.ops.rebuild import rebuild, replay_into
 from service.projections import tables
-from service.rebuild import rebuild, replay_into
 from tests.conftest import SiteKeys
 from tests.helpers import comment, publish
 

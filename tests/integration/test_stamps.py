@@ -6,8 +6,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service import reads
-from service.http.stamps import ThreadStamps
+from service.read import threads
+from service.read.stamps import ThreadStamps
 from tests.conftest import SiteKeys
 from tests.helpers import comment, publish
 
@@ -21,14 +21,14 @@ async def test_concurrent_readers_share_lookups(
     posts = [await publish(client, site) for _ in range(5)]
     await comment(client, site, posts[0])
     lookups = 0
-    real = reads.thread_stamps
+    real = threads.thread_stamps
 
     async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
         nonlocal lookups
         lookups += 1
         return await real(connection, wanted)
 
-    monkeypatch.setattr(reads, "thread_stamps", counted)
+    monkeypatch.setattr(threads, "thread_stamps", counted)
     stamps = ThreadStamps(pool)
     keys = [(site.site, post_id) for post_id in posts * 20] + [(site.site, "missing")]
     found = await asyncio.gather(*(stamps.get(*key) for key in keys))

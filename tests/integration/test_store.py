@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from service import decisions
-from service.application import Application
 from service.domain.commands import DeleteComment
 from service.domain.events import Author, CommentPosted, DeletedBy
 from service.eventstore import store
 from service.eventstore.store import Cursor, NewEvent, RecordedEvent, StaleTransactionOrder
+from service.eventstore.streams import post_stream_id
+from service.write import decision_state
+from service.write.application import Application
 from tests.commands import META
 from tests.commands import post_comment as comment
 from tests.commands import publish_post as publish
@@ -120,7 +121,7 @@ async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.P
     site = (await make_site(pool)).site
     application = Application(pool)
     await application.execute(publish(site, "p"), META)
-    stream_id = store.stream_id_for(site, "p")
+    stream_id = post_stream_id(site, "p")
     async with pool.acquire() as early:
         transaction = early.transaction()
         await transaction.start()
@@ -128,7 +129,7 @@ async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.P
             await early.fetchval("SELECT pg_current_xact_id()")  # takes its id now
             await application.execute(comment(site, "p"), META)  # a newer id writes first
             late = comment(site, "p")
-            threads = await decisions.load_for_update(early, [(stream_id, site, "p", late)])
+            threads = await decision_state.load_for_update(early, [(stream_id, site, "p", late)])
             loaded = threads[stream_id]
             with pytest.raises(StaleTransactionOrder):
                 await append_one(early, loaded, site, stream_id)
@@ -137,7 +138,7 @@ async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.P
 
 
 async def append_one(
-    connection: asyncpg.Connection, loaded: decisions.LoadedThread, site: str, stream_id: str
+    connection: asyncpg.Connection, loaded: decision_state.LoadedThread, site: str, stream_id: str
 ) -> None:
     event = CommentPosted(
         site=site,

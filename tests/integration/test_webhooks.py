@@ -19,13 +19,13 @@ import pytest
 import standardwebhooks
 from aiohttp.test_utils import TestClient
 
-from service.application import Application
-from service.credentials import TokenKey
+from service.access.credentials import TokenKey
 from service.eventstore import store
+from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
-from service.subscriptions.nats_relay import lock_key
 from service.subscriptions.wakeup import Wakeup
+from service.write.application import Application
 from tests.commands import META, post_comment, publish_post
 from tests.conftest import SiteKeys, make_site
 from tests.helpers import comment, feed, publish, stop, wait_until

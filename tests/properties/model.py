@@ -21,7 +21,7 @@ from service.domain.errors import (
     WrongDeleteToken,
 )
 from service.domain.events import Author, DeletedBy
-from service.labels import unique_labels
+from service.domain.labels import unique_labels
 from tests.properties import strategies as s
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

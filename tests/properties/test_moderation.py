@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from service import reads
-from service.application import Application
 from service.db import Connection, Pool
 from service.domain import commands
 from service.domain.errors import DomainError
 from service.domain.events import Author, BanMatch, DeletedBy, RejectReason, ReportReason
 from service.eventstore import store
+from service.eventstore.streams import post_stream_id, site_stream_id
 from service.http.queries import thread_body
-from service.policy_state import site_stream_id
 from service.projections import INLINE
+from service.read import threads
+from service.write.application import Application
 from tests.conftest import make_site
 from tests.properties.test_projections import examples, replayed, rolled_back, site_rows
 
@@ -276,7 +276,7 @@ async def run(pool: Pool, history: list[Step]) -> tuple[str, Model]:
 
 
 async def settled(pool: Pool, site: str) -> None:
-    streams = [store.stream_id_for(site, post) for post in POSTS] + [site_stream_id(site)]
+    streams = [post_stream_id(site, post) for post in POSTS] + [site_stream_id(site)]
     async with pool.acquire() as connection:
         written = sum([len(await store.read_stream(connection, s)) for s in streams])
         for _ in range(3000):
@@ -304,7 +304,7 @@ async def assert_nothing_hidden_shows(connection: Connection, site: str, model: 
         live = [c for c in published if model.status[c] == "published"]
         assert post["comment_count"] == len(live)
         assert post["closed"] == (post["post_id"] in model.closed)
-        page = await reads.thread_page(
+        page = await threads.thread_page(
             connection, site, post["post_id"], newest_first=False, after_position=None, limit=200
         )
         assert page is not None

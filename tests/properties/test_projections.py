@@ -25,16 +25,17 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from service import reads
-from service.application import Application
 from service.db import Connection, Pool
 from service.domain.commands import PublishPost
 from service.domain.errors import DomainError
+from service.domain.labels import label_key, unique_labels
 from service.eventstore import store
+from service.eventstore.streams import post_stream_id
 from service.http.queries import thread_body
-from service.labels import label_key, unique_labels
+from service.ops.rebuild import BATCH, prepare, replay_into
 from service.projections import INLINE, apply_all, tables
-from service.rebuild import BATCH, prepare, replay_into
+from service.read import threads
+from service.write.application import Application
 from tests.conftest import make_site
 from tests.properties.model import START, Model, post_id, same_label
 from tests.properties.strategies import POST_SLOTS, Step, histories
@@ -117,7 +118,7 @@ async def settled(pool: Pool, site: str) -> None:
     async with pool.acquire() as connection:
         written = 0
         for post in POSTS:
-            written += len(await store.read_stream(connection, store.stream_id_for(site, post)))
+            written += len(await store.read_stream(connection, post_stream_id(site, post)))
         for _ in range(SETTLE_SECONDS * 100):
             visible = await store.read_all(connection, store.START, EVERYTHING, site=site)
             if len(visible) == written:
@@ -216,7 +217,7 @@ async def test_applying_any_event_a_second_time_changes_nothing(
         by_stream = [
             recorded
             for post in POSTS
-            for recorded in await store.read_stream(connection, store.stream_id_for(site, post))
+            for recorded in await store.read_stream(connection, post_stream_id(site, post))
         ]
         assert sorted(e.position for e in by_stream) == sorted(e.position for e in events)
 
@@ -248,7 +249,7 @@ async def thread(
     connection: Connection | Pool, site: str, post: str, *, newest_first: bool
 ) -> tuple[bool, bytes] | None:
     """Whether the post is deleted, and the GET thread body, from the tables on the search path."""
-    page = await reads.thread_page(
+    page = await threads.thread_page(
         connection, site, post, newest_first=newest_first, after_position=None, limit=200
     )
     return None if page is None else (page.deleted, thread_body(post, page, newest_first))
@@ -371,17 +372,17 @@ async def test_reads_agree_with_a_replay_and_with_an_independent_model(
                 assert shape(page["comments"]) == expected, post
                 event(f"tombstones shown: {min(tombstones(expected), 2)}")
 
-        counts = await reads.counts(pool, site, POSTS)
+        counts = await threads.counts(pool, site, POSTS)
         assert counts == {post: model.live_count(post) for post in POSTS}
 
-        index = await reads.labels(pool, site, by_count=False)
+        index = await threads.labels(pool, site, by_count=False)
         assert {row["label"]: row["post_count"] for row in index} == model.label_index()
         for spelling, posts in model.label_posts().items():
             # Change case on the decomposed form: str.upper() of a composed letter may move a
             # combining mark onto another letter, which is a different label.
             decomposed = unicodedata.normalize("NFD", spelling)
             for asked in (spelling, decomposed.upper(), f" {decomposed.lower()} "):
-                tagged = await reads.label_posts(pool, site, label_key(asked), None, 100)
+                tagged = await threads.label_posts(pool, site, label_key(asked), None, 100)
                 assert {row["post_id"] for row in tagged} == posts, (spelling, asked)
 
 
@@ -401,7 +402,7 @@ async def test_a_title_cased_label_is_the_same_label(pool: Pool) -> None:
         )  # fmt: skip
         await application.execute(command, META)
     await application.close()
-    index = await reads.labels(pool, site, by_count=False)
+    index = await threads.labels(pool, site, by_count=False)
     assert [(row["label"], row["post_count"]) for row in index] == [(GREEK, 2)]
 
 

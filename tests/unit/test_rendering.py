@@ -2,7 +2,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from service.rendering import render_markdown
+from service.write.rendering import render_markdown
 
 
 class Elements(HTMLParser):

@@ -39,10 +39,6 @@ class Policy:
     known_authors: frozenset[str] = frozenset()
 
 
-def site_stream_id(site: str) -> str:
-    return f"site:{site}"
-
-
 async def load_settings(connection: Connection, sites: list[str]) -> dict[str, SiteSettings]:
     rows = await connection.fetch(SETTINGS, sites)
     return {row["site"]: SiteSettings.model_validate_json(row["settings"]) for row in rows}

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service.application import Application
 from service.domain.commands import PostComment, PublishPost
 from service.domain.events import Author
-from service.rendering import render_markdown
+from service.write.application import Application
+from service.write.rendering import render_markdown
 
 DEMO_SITE = "demo"
 DEMO_POST = "hello-world"

@@ -8,7 +8,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from service import decisions
 from service.db import Connection
 from service.domain.commands import Command, CommentCommand, DeleteComment
 from service.domain.errors import CommentNotFound, DomainError
@@ -16,8 +15,10 @@ from service.domain.events import Event
 from service.domain.thread import decide
 from service.eventstore import store
 from service.eventstore.store import NewEvent, RecordedEvent
-from service.idempotency import Idempotency, StoredResponse, find_responses, keep_responses
+from service.eventstore.streams import post_stream_id
 from service.projections import apply_all
+from service.write import decision_state
+from service.write.idempotency import Idempotency, StoredResponse, find_responses, keep_responses
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ async def write_batch(connection: Connection, batch: list[Pending]) -> list[Resu
     plan = Plan(batch)
     await plan.locate(connection)
     requests = plan.requests()
-    threads = await decisions.load_for_update(connection, requests) if requests else {}
+    threads = await decision_state.load_for_update(connection, requests) if requests else {}
     keys = [pending.idempotency.key_sha256 for pending in batch if pending.idempotency]
     plan.decide(threads, await find_responses(connection, keys))
     recorded = await append(connection, threads, plan.versions, plan.new_events)
@@ -83,9 +84,9 @@ class Plan:
             for c in commands
             if isinstance(c, DeleteComment | CommentCommand)
         ]
-        posts_of = await decisions.posts_of_comments(connection, named)
+        posts_of = await decision_state.posts_of_comments(connection, named)
         for index, command in enumerate(commands):
-            post_id = decisions.post_id_of(command, posts_of)
+            post_id = decision_state.post_id_of(command, posts_of)
             if post_id is None:
                 assert isinstance(command, DeleteComment | CommentCommand)
                 self.outcomes[index] = CommentNotFound(
@@ -93,7 +94,7 @@ class Plan:
                 )
                 self.streams.append(("", ""))
             else:
-                self.streams.append((store.stream_id_for(command.site, post_id), post_id))
+                self.streams.append((post_stream_id(command.site, post_id), post_id))
 
     def requests(self) -> list[tuple[str, str, str, Command]]:
         located = zip(self.batch, self.streams, strict=True)
@@ -103,7 +104,7 @@ class Plan:
 
     def decide(
         self,
-        threads: dict[str, decisions.LoadedThread],
+        threads: dict[str, decision_state.LoadedThread],
         kept: dict[bytes, tuple[bytes, StoredResponse]],
     ) -> None:
         self.versions = {stream_id: thread.version for stream_id, thread in threads.items()}
@@ -119,7 +120,7 @@ class Plan:
             except DomainError as error:
                 self.outcomes[index] = error
                 continue
-            state = decisions.evolve_with(thread.state, pending.command, events)
+            state = decision_state.evolve_with(thread.state, pending.command, events)
             threads[stream_id] = dataclasses.replace(thread, state=state)
             for event in events:
                 self.versions[stream_id] += 1
@@ -173,7 +174,7 @@ class Plan:
 
 async def append(
     connection: Connection,
-    threads: dict[str, decisions.LoadedThread],
+    threads: dict[str, decision_state.LoadedThread],
     versions: dict[str, int],
     new_events: list[NewEvent],
 ) -> list[RecordedEvent]:
@@ -182,6 +183,6 @@ async def append(
     last = {stream_id: thread.last_transaction_id for stream_id, thread in threads.items()}
     recorded = await store.append(connection, new_events, last)
     changed: list[tuple[str, Event]] = [(new.stream_id, new.event) for new in new_events]
-    await decisions.save(connection, threads, versions, changed)
+    await decision_state.save(connection, threads, versions, changed)
     await apply_all(connection, recorded)
     return recorded

@@ -1,7 +1,6 @@
 """The write side's decision state: one row per post (locked by every append to its thread)
 and one row per comment. Loading it costs the same whatever the thread's size."""
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,8 @@ from service.domain.events import (
     NewComment,
 )
 from service.domain.thread import CommentState, PostState, ThreadState, evolve
-from service.policy_state import Policy, load_policies, site_stream_id
+from service.eventstore.streams import lock_key, site_stream_id
+from service.write.site_policy import Policy, load_policies
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +130,6 @@ async def load_for_update(
         version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
         loaded[stream_id] = LoadedThread(stream_id, site, post_id, version, last, state)
     return loaded
-
-
-def lock_key(stream_id: str) -> int:
-    """A stable signed 64-bit advisory lock key; a rare collision only queues two posts."""
-    digest = hashlib.blake2b(stream_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def post_state(row: Any) -> PostState | None:

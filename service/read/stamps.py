@@ -7,9 +7,9 @@ busy service asks once for many readers and every answer is still fresh.
 
 import asyncio
 
-from service import reads
 from service.db import Pool
-from service.reads import ThreadStamp
+from service.read import threads
+from service.read.threads import ThreadStamp
 
 Key = tuple[str, str]
 
@@ -32,7 +32,7 @@ class ThreadStamps:
             while self.waiting:
                 batch, self.waiting = self.waiting, {}
                 try:
-                    found = await reads.thread_stamps(self.pool, list(batch))
+                    found = await threads.thread_stamps(self.pool, list(batch))
                 except Exception as error:
                     for futures in batch.values():
                         for future in futures:

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from service.access.rate_limits import forget_old_windows
 from service.db import Pool
 from service.keys import POOL
-from service.rate_limits import forget_old_windows
 from service.subscriptions.webhooks import forget_deliveries
 
 log = logging.getLogger("threadlog.maintenance")

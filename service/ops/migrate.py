@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 def migrations_folder() -> Path:
     # An editable install or a source checkout keeps migrations/ beside the package; the
     # Docker image runs from a folder that holds it.
-    for candidate in (HERE.parent / "migrations", Path.cwd() / "migrations"):
+    for candidate in (HERE.parents[1] / "migrations", Path.cwd() / "migrations"):
         if (candidate / "env.py").exists():
             return candidate
     raise FileNotFoundError("the migrations/ folder was not found beside the package or in cwd")

@@ -17,8 +17,6 @@ from typing import Any
 
 import asyncpg
 
-from service import site_writes
-from service.batches import Outcome, Pending, write_batch, write_commands
 from service.db import Pool
 from service.domain.commands import (
     Command,
@@ -31,7 +29,9 @@ from service.domain.commands import (
     ThreadCommand,
 )
 from service.eventstore.store import StaleTransactionOrder
-from service.idempotency import Idempotency
+from service.write import site_writes
+from service.write.batches import Outcome, Pending, write_batch, write_commands
+from service.write.idempotency import Idempotency
 
 MAX_ATTEMPTS = 20
 WRITERS = 4

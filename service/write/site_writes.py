@@ -1,7 +1,7 @@
 """Writing to a site's own stream (`site:<site>`): its settings and its bans.
 
 Rare, so not batched: one command, one transaction. It takes the site's lock first, which new
-comments hold shared (decisions.SHARE_SITES), so a ban sees every comment decided before it
+comments hold shared (decision_state.SHARE_SITES), so a ban sees every comment decided before it
 and every comment decided after it sees the ban. A ban that removes its author's comments
 rejects them on their posts' streams in the same transaction, with those posts' locks taken
 at once, in one order, before the first write.
@@ -10,7 +10,6 @@ at once, in one order, before the first write.
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from service import decisions
 from service.db import Connection
 from service.domain.commands import BanAuthor, Command, RejectComment, SiteCommand, UnbanAuthor
 from service.domain.events import AuthorBanned, AuthorUnbanned, Event, RejectReason
@@ -18,8 +17,10 @@ from service.domain.site import decide_site, evolve_site
 from service.domain.state import BanState, CommentState, SiteState
 from service.eventstore import store
 from service.eventstore.store import NewEvent, RecordedEvent
-from service.policy_state import load_settings, site_stream_id
+from service.eventstore.streams import lock_key, post_stream_id, site_stream_id
 from service.projections import apply_all
+from service.write import decision_state
+from service.write.site_policy import load_settings
 
 # Writes commands about comments of post streams in the caller's transaction.
 WriteComments = Callable[[Connection, list[Command], dict[str, Any]], Awaitable[None]]
@@ -65,7 +66,7 @@ async def write(
 ) -> list[RecordedEvent]:
     stream_id = site_stream_id(command.site)
     # The site's lock first, alone, before looking up the author's comments (see SHARE_SITES).
-    await connection.execute(decisions.LOCK_STREAMS, [decisions.lock_key(stream_id)])
+    await connection.execute(decision_state.LOCK_STREAMS, [lock_key(stream_id)])
     comment = None
     removals: list[tuple[str, str]] = []
     if isinstance(command, BanAuthor):
@@ -76,10 +77,8 @@ async def write(
                 AUTHOR_COMMENTS, command.site, command.match.value, author_hash
             )
             removals = [(row["comment_id"], row["post_id"]) for row in rows]
-    streams = {stream_id} | {store.stream_id_for(command.site, post) for _, post in removals}
-    await connection.execute(
-        decisions.LOCK_STREAMS, sorted({decisions.lock_key(s) for s in streams})
-    )
+    streams = {stream_id} | {post_stream_id(command.site, post) for _, post in removals}
+    await connection.execute(decision_state.LOCK_STREAMS, sorted({lock_key(s) for s in streams}))
     row = await connection.fetchrow(LOAD, stream_id)
     version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
     settings = (await load_settings(connection, [command.site])).get(command.site)
@@ -120,8 +119,8 @@ async def write(
 
 
 async def load_comment(connection: Connection, site: str, comment_id: str) -> CommentState | None:
-    rows = await connection.fetch(decisions.LOAD_COMMENTS, [site], [comment_id])
-    return decisions.comment_state(rows[0]) if rows else None
+    rows = await connection.fetch(decision_state.LOAD_COMMENTS, [site], [comment_id])
+    return decision_state.comment_state(rows[0]) if rows else None
 
 
 async def load_ban(connection: Connection, site: str, ban_id: str) -> BanState | None:
