@@ -1,6 +1,7 @@
 """Event <-> stored row. A stored shape that changes gets a new schema_version and an upcaster
 that lifts old rows to the current shape when they are read."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,11 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 class UnknownEventType(Exception):
     pass
+
+
+def compact(value: object) -> str:
+    """The one JSON form the service writes: no spaces, UTF-8 kept as it is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def encode(event: Event) -> tuple[str, int, JsonObject]:

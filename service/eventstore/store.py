@@ -14,7 +14,7 @@ from typing import Any
 
 from service.db import Connection, Pool
 from service.domain.events import Event
-from service.eventstore.codec import JsonObject, decode, encode
+from service.eventstore.codec import JsonObject, compact, decode, encode
 
 
 class StaleTransactionOrder(Exception):
@@ -128,10 +128,6 @@ async def append(
         )
         for new, event_id, (event_type, _, data) in zip(events, event_ids, encoded, strict=True)
     ]
-
-
-def compact(value: JsonObject) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
 
 SELECT_EVENTS = """

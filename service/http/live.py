@@ -22,12 +22,13 @@ from typing import Any
 from aiohttp import web
 
 from service.db import Pool
+from service.eventstore.codec import compact
 from service.eventstore.streams import post_stream_id
 from service.http.auth import known_site
 from service.http.live_pages import Page
 from service.http.problems import Problem
 from service.http.queries import post_deleted
-from service.http.stream import compact, send
+from service.http.stream import send
 from service.http.views import View, comment_view
 from service.keys import LIVE_PAGES, POOL, SETTINGS, STAMPS, WAKEUP
 

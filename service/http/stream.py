@@ -6,7 +6,6 @@ that reconnects with Last-Event-ID resumes exactly after the last event it recei
 """
 
 import asyncio
-import json
 import time
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from aiohttp import web
 from service.access.credentials import Role
 from service.domain.events import EVENT_TYPES
 from service.eventstore import store
+from service.eventstore.codec import compact
 from service.eventstore.store import Cursor
 from service.http.auth import require_key
 from service.http.parsing import query_text
@@ -70,10 +70,6 @@ async def send(
         if request.transport is not None:
             request.transport.abort()
         raise ConnectionResetError("the client stopped reading") from None
-
-
-def compact(body: object) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def resume_cursor(request: web.Request) -> Cursor:

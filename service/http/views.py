@@ -1,12 +1,12 @@
 """Response shapes. The same rows always give the same bytes (ETags and rebuilds rely on it)."""
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from service.domain.events import CommentReplied, NewComment
+from service.eventstore.codec import compact
 from service.eventstore.store import RecordedEvent
 
 View = dict[str, Any]
@@ -19,7 +19,7 @@ def format_time(value: datetime) -> str:
 
 
 def dumps(body: object) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return compact(body).encode()
 
 
 def json_response(

@@ -1,8 +1,6 @@
 """Read models of moderation: `site_settings` (each site's policy), `bans`, and
 `moderation_audit` (every moderation event, with who acted and why)."""
 
-import json
-
 from service.db import Connection
 from service.domain.events import (
     AuthorBanned,
@@ -15,6 +13,7 @@ from service.domain.events import (
     ThreadClosed,
     ThreadReopened,
 )
+from service.eventstore.codec import compact
 from service.eventstore.store import RecordedEvent
 from service.projections.statements import Statement, run
 
@@ -76,7 +75,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         comment_id = getattr(event, "comment_id", None)
         row = (event.site, position, recorded.event_id, recorded.type, post_id, comment_id)
         details = (actor_of(recorded), reason_of(event), recorded.recorded_at)
-        found.append((AUDIT, (*row, *details, json.dumps(recorded.data))))
+        found.append((AUDIT, (*row, *details, compact(recorded.data))))
     return found
 
 
