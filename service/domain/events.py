@@ -2,9 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 from service.domain.policy import HoldReason, SiteSettings
 
@@ -27,6 +27,16 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def bytes_from_hex(value: object) -> object:
+    return bytes.fromhex(value) if isinstance(value, str) else value
+
+
+# A digest: bytes in Python, hex in JSON.
+HexBytes = Annotated[
+    bytes, BeforeValidator(bytes_from_hex), PlainSerializer(bytes.hex, when_used="json")
+]
+
+
 class Author(Frozen):
     name: str
     website: str | None = None
@@ -35,6 +45,10 @@ class Author(Frozen):
 class Event(Frozen):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    # Facts only the write side needs (digests of a secret or of who acted): stored with the
+    # event, in its metadata, and never published, so the decision state can be rebuilt from
+    # the log without subscribers learning them.
+    private_fields: ClassVar[frozenset[str]] = frozenset()
     site: str
 
 
@@ -64,11 +78,26 @@ class PostDeleted(PostEvent):
 
 
 class NewComment(PostEvent):
+    private_fields = frozenset(
+        {"delete_token_sha256", "author_email_hash", "author_ip_hash", "author_name_ip_hash"}
+    )
+
     comment_id: str
     author: Author
     body: str
     body_html: str
     created_at: datetime
+    # Private. Absent when a trusted writer (the demo, an import) gave none.
+    delete_token_sha256: HexBytes | None = None
+    # Salted per site: bans and `first-time` match on them.
+    author_email_hash: str | None = None
+    author_ip_hash: str | None = None
+    author_name_ip_hash: str | None = None
+
+    @property
+    def author_key(self) -> str | None:
+        """Who the author is for `first-time`: their email, else their name and IP."""
+        return self.author_email_hash or self.author_name_ip_hash
 
 
 class CommentPosted(NewComment):
@@ -148,8 +177,12 @@ class CommentRestored(CommentEvent):
 
 class CommentReported(CommentEvent):
     event_type = "comment.reported"
+    private_fields = frozenset({"reporter_hash"})
+
     reason: ReportReason
     detail: str | None = None
+    # Private: a client's second report of a comment counts nothing.
+    reporter_hash: str | None = None
 
 
 class CommentEdited(CommentEvent):

@@ -135,7 +135,10 @@ def report(
         raise CommentNotFound(f"comment {command.comment_id!r} does not exist")
     if command.reporter_hash in comment.reporters:
         return []
-    events: list[Event] = [CommentReported(**ids, reason=command.reason, detail=command.detail)]
+    reported = CommentReported(
+        **ids, reason=command.reason, detail=command.detail, reporter_hash=command.reporter_hash
+    )
+    events: list[Event] = [reported]
     if len(comment.reporters) + 1 >= state.settings.report_threshold:
         events.append(CommentHeld(**ids, reason=HoldReason.REPORTS))
     return events
@@ -209,6 +212,13 @@ def evolve(state: ThreadState, event: Event) -> ThreadState:
                 known = state.known_authors | {comment.author_key}
                 state = state.model_copy(update={"known_authors": known})
             return state
+        case CommentReported() if event.comment_id in state.comments and event.reporter_hash:
+            comment = state.comments[event.comment_id]
+            reporters = (*comment.reporters, event.reporter_hash)
+            comments = state.comments | {
+                event.comment_id: comment.model_copy(update={"reporters": reporters})
+            }
+            return state.model_copy(update={"comments": comments})
         case CommentRejected():
             return with_status(state, event.comment_id, CommentStatus.REJECTED)
         case CommentRestored():

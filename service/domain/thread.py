@@ -34,6 +34,7 @@ from service.domain.events import (
     CommentStatus,
     DeletedBy,
     Event,
+    NewComment,
     PostContent,
     PostDeleted,
     PostPublished,
@@ -103,8 +104,12 @@ def require_live_post(state: ThreadState, post_id: str) -> PostState:
 
 def new_comment(command: PostComment, state: ThreadState) -> list[Event]:
     """The comment, and `comment.held` after it when the site's checks hold it."""
-    fields = command.model_dump(include={"site", "post_id", "comment_id", "author", "body"})
-    fields |= {"body_html": command.body_html, "created_at": command.at}
+    fields = command.model_dump(
+        include={"site", "post_id", "comment_id", "author", "body", "body_html",
+                 "delete_token_sha256", "author_email_hash", "author_ip_hash",
+                 "author_name_ip_hash"}
+    )  # fmt: skip
+    fields["created_at"] = command.at
     posted: Event
     if command.parent_id is None:
         posted = CommentPosted(**fields)
@@ -164,20 +169,30 @@ def evolve(state: ThreadState, event: Event) -> ThreadState:
             return state.model_copy(
                 update={"post": state.post.model_copy(update={"deleted": True})}
             )
-        case CommentReplied():
-            parent = state.comments.get(event.parent_id)
-            depth = parent.depth + 1 if parent else 1
-            comment = CommentState(post_id=event.post_id, depth=depth, created_at=event.created_at)
-            return with_comment(state, event.comment_id, comment)
-        case CommentPosted():
-            comment = CommentState(post_id=event.post_id, depth=0, created_at=event.created_at)
-            return with_comment(state, event.comment_id, comment)
+        case NewComment():
+            parent = (
+                state.comments.get(event.parent_id) if isinstance(event, CommentReplied) else None
+            )
+            depth = 0 if isinstance(event, CommentPosted) else parent.depth + 1 if parent else 1
+            return with_comment(state, event.comment_id, comment_state(event, depth))
         case CommentDeleted() if event.comment_id in state.comments:
             deleted = state.comments[event.comment_id].model_copy(
                 update={"status": CommentStatus.DELETED}
             )
             return with_comment(state, event.comment_id, deleted)
     return moderation.evolve(state, event)
+
+
+def comment_state(event: NewComment, depth: int) -> CommentState:
+    return CommentState(
+        post_id=event.post_id,
+        depth=depth,
+        created_at=event.created_at,
+        delete_token_sha256=event.delete_token_sha256,
+        email_hash=event.author_email_hash,
+        ip_hash=event.author_ip_hash,
+        name_ip_hash=event.author_name_ip_hash,
+    )
 
 
 def with_comment(state: ThreadState, comment_id: str, comment: CommentState) -> ThreadState:

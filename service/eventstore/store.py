@@ -14,7 +14,7 @@ from typing import Any
 
 from service.db import Connection, Pool
 from service.domain.events import Event
-from service.eventstore.codec import JsonObject, compact, decode, encode
+from service.eventstore.codec import JsonObject, compact, decode, encode, with_private
 
 
 class StaleTransactionOrder(Exception):
@@ -96,6 +96,9 @@ async def append(
     `last_transaction_ids` holds each stream's last writer's transaction id.
     """
     encoded = [encode(new.event) for new in events]
+    metadata = [
+        with_private(new.metadata, coded) for new, coded in zip(events, encoded, strict=True)
+    ]
     event_ids = [uuid.uuid4() for _ in events]
     rows = await connection.fetch(
         APPEND,
@@ -103,10 +106,10 @@ async def append(
         [new.version for new in events],
         event_ids,
         [new.site for new in events],
-        [event_type for event_type, _, _ in encoded],
-        [schema_version for _, schema_version, _ in encoded],
-        [compact(data) for _, _, data in encoded],
-        [compact(new.metadata) for new in events],
+        [coded.type for coded in encoded],
+        [coded.schema_version for coded in encoded],
+        [compact(coded.data) for coded in encoded],
+        [compact(meta) for meta in metadata],
     )
     stored = {row["event_id"]: row for row in rows}
     transaction_id = rows[0]["transaction_id"]
@@ -120,13 +123,13 @@ async def append(
             stream_id=new.stream_id,
             version=new.version,
             event_id=event_id,
-            type=event_type,
-            data=data,
-            metadata=new.metadata,
+            type=coded.type,
+            data=coded.data,
+            metadata=meta,
             recorded_at=stored[event_id]["recorded_at"],
             event=new.event,
         )
-        for new, event_id, (event_type, _, data) in zip(events, event_ids, encoded, strict=True)
+        for new, event_id, coded, meta in zip(events, event_ids, encoded, metadata, strict=True)
     ]
 
 
@@ -194,7 +197,7 @@ async def read_stream(connection: Connection, stream_id: str) -> list[RecordedEv
 
 
 def recorded_from_row(row: Any) -> RecordedEvent:
-    data = json.loads(row["data"])
+    data, metadata = json.loads(row["data"]), json.loads(row["metadata"])
     return RecordedEvent(
         position=row["position"],
         transaction_id=row["transaction_id"],
@@ -203,7 +206,15 @@ def recorded_from_row(row: Any) -> RecordedEvent:
         event_id=row["event_id"],
         type=row["type"],
         data=data,
-        metadata=json.loads(row["metadata"]),
+        metadata=metadata,
         recorded_at=row["recorded_at"],
-        event=decode(row["type"], row["schema_version"], data),
+        event=decode(row["type"], row["schema_version"], data, metadata),
     )
+
+
+async def read_events(connection: Connection, event_ids: list[uuid.UUID]) -> list[RecordedEvent]:
+    """The events with these ids, in log order."""
+    rows = await connection.fetch(
+        SELECT_EVENTS + "WHERE event_id = ANY($1::uuid[]) ORDER BY position", event_ids
+    )
+    return [recorded_from_row(row) for row in rows]

@@ -1,7 +1,6 @@
 """Write handlers: parse, build one command, execute it, shape one response."""
 
 import hashlib
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,19 +8,19 @@ from aiohttp import web
 
 from service.access.credentials import ApiKey, Role, client_hash, delete_token, sha256
 from service.access.sites import Site
-from service.domain.commands import DeleteComment, DeletePost, PostComment, PublishPost
+from service.domain.commands import DeleteComment, DeletePost, PublishPost
 from service.domain.events import Author, DeletedBy, NewComment
 from service.domain.labels import unique_labels
-from service.eventstore.store import RecordedEvent
-from service.http import auth, screening
+from service.http import auth
 from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
 from service.http.views import json_response, new_comment_view, post_view
-from service.keys import APPLICATION, POOL, REQUEST_ID, TOKEN_KEY
+from service.keys import APPLICATION, POOL, REQUEST_ID, SETTINGS, TOKEN_KEY
 from service.read import threads
-from service.write.idempotency import Idempotency, StoredResponse
-from service.write.rendering import render_markdown
+from service.write.batches import Outcome
+from service.write.comments import Submission, comment_command
+from service.write.idempotency import Idempotency
 
 IDEMPOTENCY_KEY_MAX = 255
 
@@ -68,55 +67,50 @@ async def delete_post(request: web.Request) -> web.Response:
 
 
 async def post_comment(request: web.Request) -> web.Response:
-    site_id, post_id = request.match_info["site"], request.match_info["post"]
-    site = await auth.known_site(request, site_id)
+    site = await auth.known_site(request, request.match_info["site"])
     raw = await read_body(request)
     body = parse_json(CommentBody, raw)
-    token_key = await request.app[TOKEN_KEY].get()
-    comment_id = str(uuid.uuid4())
-    token = delete_token(token_key, site_id, comment_id)
-    author = screening.author_hashes(site, request.remote or "", body)
-    limit = await screening.comment_rate(request, site, author.ip_hash)
-    command = PostComment(
-        site=site_id,
+    token_secret = await request.app[TOKEN_KEY].get()
+    command = await comment_command(
+        request.app[POOL],
+        site,
+        submission(body, request.match_info["post"]),
+        request.remote or "",
+        token_secret,
+        request.app[SETTINGS].default_rate_limit_per_minute,
+        datetime.now(UTC),
+    )
+    meta = metadata(request, site, None)
+    outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))
+    return created_comment(outcome, token_secret)
+
+
+def submission(body: CommentBody, post_id: str) -> Submission:
+    return Submission(
         post_id=post_id,
-        comment_id=comment_id,
         parent_id=body.parent_id,
         author=Author(name=body.author.name, website=body.author.website),
+        email=body.author.email,
         body=body.body,
-        body_html=render_markdown(body.body),
-        at=datetime.now(UTC),
-        delete_token_sha256=sha256(token),
-        author_email_hash=author.email_hash,
-        author_ip_hash=author.ip_hash,
-        author_name_ip_hash=author.name_ip_hash,
-        rate_limited=limit.limited,
-        retry_after_seconds=limit.retry_after_seconds,
         honeypot=bool(body.honeypot),
     )
-    meta = metadata(request, site, None) | {"delete_token_sha256": sha256(token).hex()}
-    if author.email_hash:
-        meta["author_email_hash"] = author.email_hash
-    meta["author_key"] = command.author_key
-    outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))
-    response = outcome.replayed or created_comment(outcome.events)
-    # The token is derived, never stored: a replay hands out the same one again.
-    # Responses kept before moderation lack its fields; every comment was published then.
-    kept = {"edited_at": None, "status": "published"} | response.body
-    view = kept | {"delete_token": delete_token(token_key, site_id, response.body["id"])}
-    headers = {"Location": response.location or ""}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(view, status=response.status, headers=headers)
 
 
-def created_comment(events: list[RecordedEvent]) -> StoredResponse:
-    event = events[0].event
+def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
+    """The new comment, or on a replay the first request's, with its delete token (derived,
+    never stored: a replay hands out the same one again)."""
+    event = outcome.events[0].event
     assert isinstance(event, NewComment)
     # A held comment answers 201 too: a bot that filled the honeypot cannot tell.
-    status = "held" if any(e.type == "comment.held" for e in events) else "published"
-    location = f"/v1/sites/{event.site}/posts/{event.post_id}/comments#{event.comment_id}"
-    return StoredResponse(201, new_comment_view(event, status), location)
+    held = any(recorded.type == "comment.held" for recorded in outcome.events)
+    view = new_comment_view(event, "held" if held else "published")
+    view["delete_token"] = delete_token(token_secret, event.site, event.comment_id)
+    headers = {
+        "Location": f"/v1/sites/{event.site}/posts/{event.post_id}/comments#{event.comment_id}"
+    }
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(view, status=201, headers=headers)
 
 
 def idempotency_of(request: web.Request, raw: bytes) -> Idempotency | None:
@@ -126,7 +120,7 @@ def idempotency_of(request: web.Request, raw: bytes) -> Idempotency | None:
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
         raise Problem(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
     scope = f"{request.method} {request.path}"
-    return Idempotency.of(scope, key, hashlib.sha256(raw).digest(), created_comment)
+    return Idempotency.of(scope, key, hashlib.sha256(raw).digest())
 
 
 async def delete_comment(request: web.Request) -> web.Response:

@@ -1,10 +1,16 @@
-"""Rebuilding every read model: replay the log into fresh tables, then swap them in.
+"""Rebuilding every inline model, the write side's decision state included: replay the log into
+fresh tables, then swap them in.
 
-Phase one replays without blocking anyone. Phase two locks the log against appends (reads go
-on), replays the few events that came meanwhile and swaps the tables in one transaction.
+Phase one replays without blocking anyone. Phase two locks the log against appends (reads of
+the log go on), replays the few events that came meanwhile and swaps the tables in, in one
+transaction.
 """
 
+import asyncio
+import random
 from collections.abc import Callable
+
+import asyncpg
 
 from service.db import Connection
 from service.eventstore import store
@@ -13,6 +19,11 @@ from service.projections import INLINE, apply_all, tables
 
 SCHEMA = "rebuild"
 BATCH = 1000
+# Writers read the decision state before they append, so they may hold a table the swap needs
+# while waiting for the log the swap holds: the swap gives up quickly and tries again instead
+# of waiting for PostgreSQL to find the deadlock.
+LOCK_TIMEOUT = "200ms"
+LOCK_ATTEMPTS = 100
 
 Progress = Callable[[int], None]
 
@@ -22,47 +33,37 @@ def no_progress(done: int) -> None:
 
 
 async def rebuild(connection: Connection, progress: Progress = no_progress) -> int:
-    """Rebuild all inline read models; returns the number of events replayed."""
+    """Rebuild all inline models from the log alone; returns the number of events replayed."""
     await prepare(connection, SCHEMA)
     try:
         cursor, replayed = await replay(connection, progress)
-        async with connection.transaction():
-            await connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            rest = await store.read_rest_locked(connection, cursor)
-            await apply_all(connection, rest)
-            progress(len(rest))
-            await swap(connection, rest[-1].cursor if rest else cursor)
+        for attempt in range(LOCK_ATTEMPTS):
+            try:
+                async with connection.transaction():
+                    await lock_out_writers(connection)
+                    rest = await store.read_rest_locked(connection, cursor)
+                    await apply_all(connection, rest)
+                    await swap(connection, rest[-1].cursor if rest else cursor)
+                break
+            except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+                if attempt == LOCK_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0.01, 0.1))
+        progress(len(rest))
         return replayed + len(rest)
     finally:
         await connection.execute("RESET search_path")
         await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
-async def replay_into(connection: Connection, schema: str) -> Cursor:
-    """Replay the whole log into fresh read-model tables in `schema`, and leave them there.
-
-    Appends wait meanwhile, so the replay holds every committed event, however old the
-    oldest transaction on the cluster (which holds back what `read_all` may show).
-    """
-    await prepare(connection, schema)
-    try:
-        async with connection.transaction():
-            await connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            events = await store.read_rest_locked(connection, store.START)
-            await apply_all(connection, events)
-    finally:
-        await connection.execute("RESET search_path")
-    return events[-1].cursor if events else store.START
-
-
 async def prepare(connection: Connection, schema: str) -> None:
+    """Empty copies of every model's tables in `schema`, which unqualified names resolve to."""
     await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     await connection.execute(f"CREATE SCHEMA {schema}")
     for table in tables():
         await connection.execute(
             f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
         )
-    # Projections name their tables unqualified; during the replay they resolve here.
     await connection.execute(f"SET search_path = {schema}, public")
 
 
@@ -77,6 +78,14 @@ async def replay(connection: Connection, progress: Progress) -> tuple[Cursor, in
         cursor = batch[-1].cursor
         replayed += len(batch)
         progress(len(batch))
+
+
+async def lock_out_writers(connection: Connection) -> None:
+    """Every table the swap replaces, then the log: appends wait, reads of the log go on."""
+    await connection.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    public_tables = ", ".join(f"public.{table}" for table in tables())
+    await connection.execute(f"LOCK TABLE {public_tables} IN ACCESS EXCLUSIVE MODE")
+    await connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
 
 
 async def swap(connection: Connection, cursor: Cursor) -> None:

@@ -68,11 +68,7 @@ ON CONFLICT (site, label_key) DO UPDATE
 """
 
 
-async def apply(connection: Connection, recorded: RecordedEvent) -> None:
-    await apply_batch(connection, [recorded])
-
-
-async def apply_batch(connection: Connection, events: list[RecordedEvent]) -> None:
+async def apply(connection: Connection, events: list[RecordedEvent]) -> None:
     """Set each post's labels in order, then recount every label they touched at once."""
     changed: dict[str, set[str]] = {}
     for recorded in events:
@@ -94,3 +90,7 @@ async def apply_batch(connection: Connection, events: list[RecordedEvent]) -> No
         if touched:
             await connection.execute(LOCK_LABELS, site, sorted(touched))
             await connection.execute(REFRESH, site, sorted(touched))
+
+
+async def reset(connection: Connection) -> None:
+    await connection.execute(f"TRUNCATE {', '.join(TABLES)}")

@@ -79,9 +79,9 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
     return found
 
 
-async def apply(connection: Connection, recorded: RecordedEvent) -> None:
-    await run(connection, statements(recorded))
-
-
-async def apply_batch(connection: Connection, events: list[RecordedEvent]) -> None:
+async def apply(connection: Connection, events: list[RecordedEvent]) -> None:
     await run(connection, (statement for recorded in events for statement in statements(recorded)))
+
+
+async def reset(connection: Connection) -> None:
+    await connection.execute(f"TRUNCATE {', '.join(TABLES)}")

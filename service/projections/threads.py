@@ -121,9 +121,9 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
     return [(SET_STATUS, (*arguments, deleted_by, dismissed))]
 
 
-async def apply(connection: Connection, recorded: RecordedEvent) -> None:
-    await run(connection, statements(recorded))
-
-
-async def apply_batch(connection: Connection, events: list[RecordedEvent]) -> None:
+async def apply(connection: Connection, events: list[RecordedEvent]) -> None:
     await run(connection, (statement for recorded in events for statement in statements(recorded)))
+
+
+async def reset(connection: Connection) -> None:
+    await connection.execute(f"TRUNCATE {', '.join(TABLES)}")

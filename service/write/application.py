@@ -12,12 +12,12 @@ answers 409 or 5xx.
 
 import asyncio
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 
-from service.db import Pool
+from service.db import Connection, Pool
 from service.domain.commands import (
     Command,
     CommentCommand,
@@ -29,19 +29,22 @@ from service.domain.commands import (
     ThreadCommand,
 )
 from service.eventstore.store import StaleTransactionOrder
+from service.settings import Settings
 from service.write import site_writes
-from service.write.batches import Outcome, Pending, write_batch, write_commands
+from service.write.batches import Outcome, Pending, Result, write_batch
 from service.write.idempotency import Idempotency
 
 MAX_ATTEMPTS = 20
-WRITERS = 4
-BATCH_SIZE = 64
+WRITERS: int = Settings.model_fields["writers"].default
+BATCH_SIZE: int = Settings.model_fields["batch_size"].default
 RETRYABLE = (
     StaleTransactionOrder,
     asyncpg.UniqueViolationError,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
 )
+
+T = TypeVar("T")
 
 
 class Application:
@@ -65,7 +68,12 @@ class Application:
     ) -> Outcome:
         """Decide and store `command`; raises the DomainError that refuses it."""
         if isinstance(command, SiteCommand):
-            return await self.execute_site(command, metadata)
+            # Rare, so not batched: one command, one transaction (see site_writes.py).
+            site_command = command
+            events = await self.in_transaction(
+                lambda connection: site_writes.write(connection, site_command, metadata)
+            )
+            return Outcome(events)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         shard = hash(routing_key(command)) % len(self.queues)
         self.queues[shard].append(Pending(command, metadata, idempotency, future))
@@ -74,14 +82,14 @@ class Application:
         # A cancelled request does not cancel its write: the batch may hold others' commands.
         return await asyncio.shield(future)
 
-    async def execute_site(self, command: SiteCommand, metadata: dict[str, Any]) -> Outcome:
-        """A site stream's command, alone in its transaction (see site_writes.py)."""
+    async def in_transaction(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """`work` in one transaction, run again with fresh state after a conflict."""
         for attempt in range(MAX_ATTEMPTS):
             try:
                 async with self.pool.acquire() as connection, connection.transaction():
-                    events = await site_writes.write(connection, command, metadata, write_commands)
+                    result = await work(connection)
                 self.committed()
-                return Outcome(events)
+                return result
             except RETRYABLE:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
@@ -105,25 +113,18 @@ class Application:
             del self.writers[shard]
 
     async def commit(self, batch: list[Pending]) -> None:
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                async with self.pool.acquire() as connection, connection.transaction():
-                    results = await write_batch(connection, batch)
-                self.committed()
-                break
-            except RETRYABLE as error:
-                if attempt == MAX_ATTEMPTS - 1:
-                    results = [error] * len(batch)
-                    break
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-            except Exception as error:
-                if len(batch) == 1:
-                    results = [error]
-                    break
+        results: list[Result]
+        try:
+            results = await self.in_transaction(lambda connection: write_batch(connection, batch))
+        except RETRYABLE as error:
+            results = [error] * len(batch)
+        except Exception as error:
+            if len(batch) > 1:
                 # One command broke the batch: write each alone, so only it fails.
                 for pending in batch:
                     await self.commit([pending])
                 return
+            results = [error]
         for pending, result in zip(batch, results, strict=True):
             if pending.future.done():
                 continue

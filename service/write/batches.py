@@ -1,7 +1,7 @@
 """One batch of commands in one transaction: locate each command's post, lock and load the
 posts' decision state, decide each command in order against the state its predecessors left,
-append what they caused, save the decision state, update the read models and keep the
-responses of Idempotency-Keys."""
+append what they caused, update every inline model (the decision state among them) and keep
+the events of Idempotency-Keys."""
 
 import asyncio
 import dataclasses
@@ -11,21 +11,21 @@ from typing import Any
 from service.db import Connection
 from service.domain.commands import Command, CommentCommand, DeleteComment
 from service.domain.errors import CommentNotFound, DomainError
-from service.domain.events import Event
-from service.domain.thread import decide
+from service.domain.thread import decide, evolve
 from service.eventstore import store
 from service.eventstore.store import NewEvent, RecordedEvent
 from service.eventstore.streams import post_stream_id
 from service.projections import apply_all
 from service.write import decision_state
-from service.write.idempotency import Idempotency, StoredResponse, find_responses, keep_responses
+from service.write.decision_state import LoadedThread
+from service.write.idempotency import Idempotency, Kept, find_kept, keep
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     events: list[RecordedEvent]
-    # Set when an Idempotency-Key was seen before: the first request's response.
-    replayed: StoredResponse | None = None
+    # True when an Idempotency-Key was seen before: `events` are the first request's.
+    replayed: bool = False
 
 
 @dataclass(slots=True)
@@ -39,6 +39,30 @@ class Pending:
 Result = Outcome | BaseException
 
 
+@dataclass(eq=False, slots=True)
+class Step:
+    """One command on its way through a batch."""
+
+    pending: Pending
+    stream_id: str = ""
+    # Set once the command is answered without appending (refused, or replayed).
+    result: Result | None = None
+    # An earlier command of this batch with the same Idempotency-Key: this one shares its answer.
+    same_as: "Step | None" = None
+    new_events: list[NewEvent] = field(default_factory=list)
+    recorded: list[RecordedEvent] = field(default_factory=list)
+
+    @property
+    def command(self) -> Command:
+        return self.pending.command
+
+    def outcome(self) -> Result:
+        if self.same_as is not None:
+            first = self.same_as.outcome()
+            return first if isinstance(first, BaseException) else Outcome(first.events, True)
+        return self.result if self.result is not None else Outcome(self.recorded)
+
+
 async def write_commands(
     connection: Connection, commands: list[Command], metadata: dict[str, Any]
 ) -> None:
@@ -50,139 +74,89 @@ async def write_commands(
 
 async def write_batch(connection: Connection, batch: list[Pending]) -> list[Result]:
     """Decide every command of `batch` in order and store what they cause; one transaction."""
-    plan = Plan(batch)
-    await plan.locate(connection)
-    requests = plan.requests()
+    steps = [Step(pending) for pending in batch]
+    await locate(connection, steps)
+    open_steps = [step for step in steps if step.result is None]
+    requests = [(step.stream_id, step.command) for step in open_steps]
     threads = await decision_state.load_for_update(connection, requests) if requests else {}
-    keys = [pending.idempotency.key_sha256 for pending in batch if pending.idempotency]
-    plan.decide(threads, await find_responses(connection, keys))
-    recorded = await append(connection, threads, plan.versions, plan.new_events)
-    await keep_responses(connection, plan.answer(recorded))
-    return plan.results()
+    await answer_repeated_keys(connection, open_steps)
+    for step in open_steps:
+        if step.result is None and step.same_as is None:
+            decide_step(step, threads)
+    new_events = [event for step in steps for event in step.new_events]
+    if new_events:
+        last = {stream_id: thread.last_transaction_id for stream_id, thread in threads.items()}
+        recorded = iter(await store.append(connection, new_events, last))
+        for step in steps:
+            step.recorded = [next(recorded) for _ in step.new_events]
+        await apply_all(connection, [event for step in steps for event in step.recorded])
+    await keep(
+        connection,
+        [
+            (step.pending.idempotency, [event.event_id for event in step.recorded])
+            for step in steps
+            if step.pending.idempotency is not None and step.recorded
+        ],
+    )
+    return [step.outcome() for step in steps]
 
 
-@dataclass
-class Plan:
-    """What one batch does: where each command goes, what it decided, how it is answered."""
+async def locate(connection: Connection, steps: list[Step]) -> None:
+    """Each command's stream; a command about a comment that does not exist is answered."""
+    named = [
+        (step.command.site, step.command.comment_id)
+        for step in steps
+        if isinstance(step.command, DeleteComment | CommentCommand)
+    ]
+    posts_of = await decision_state.posts_of_comments(connection, named)
+    for step in steps:
+        post_id = decision_state.post_id_of(step.command, posts_of)
+        if post_id is None:
+            comment_id = getattr(step.command, "comment_id", "")
+            step.result = CommentNotFound(f"comment {comment_id!r} does not exist")
+        else:
+            step.stream_id = post_stream_id(step.command.site, post_id)
 
-    batch: list[Pending]
-    # (stream id, post id) per command; ("", "") where its comment does not exist.
-    streams: list[tuple[str, str]] = field(default_factory=list)
-    outcomes: dict[int, Result] = field(default_factory=dict)
-    versions: dict[str, int] = field(default_factory=dict)
-    new_events: list[NewEvent] = field(default_factory=list)
-    owners: list[int] = field(default_factory=list)
-    # A repeated Idempotency-Key in one batch is answered with its first command's response.
-    first_with_key: dict[bytes, int] = field(default_factory=dict)
-    repeats: dict[int, int] = field(default_factory=dict)
-    responses: dict[bytes, StoredResponse] = field(default_factory=dict)
 
-    async def locate(self, connection: Connection) -> None:
-        commands = [pending.command for pending in self.batch]
-        named = [
-            (c.site, c.comment_id)
-            for c in commands
-            if isinstance(c, DeleteComment | CommentCommand)
-        ]
-        posts_of = await decision_state.posts_of_comments(connection, named)
-        for index, command in enumerate(commands):
-            post_id = decision_state.post_id_of(command, posts_of)
-            if post_id is None:
-                assert isinstance(command, DeleteComment | CommentCommand)
-                self.outcomes[index] = CommentNotFound(
-                    f"comment {command.comment_id!r} does not exist"
-                )
-                self.streams.append(("", ""))
+async def answer_repeated_keys(connection: Connection, steps: list[Step]) -> None:
+    """A key seen in an earlier request is answered with that request's events; a key seen
+    earlier in this batch shares that command's answer. Either way, only for the same request."""
+    keyed = [(step, step.pending.idempotency) for step in steps if step.pending.idempotency]
+    kept = await find_kept(connection, [key.key_sha256 for _, key in keyed])
+    replayed = await store.read_events(
+        connection, [event_id for found in kept.values() for event_id in found.event_ids]
+    )
+    by_id = {event.event_id: event for event in replayed}
+    first_with_key: dict[bytes, tuple[Step, Idempotency]] = {}
+    for step, key in keyed:
+        try:
+            if key.key_sha256 in kept:
+                found: Kept = kept[key.key_sha256]
+                key.check(found.request_sha256)
+                step.result = Outcome([by_id[i] for i in found.event_ids if i in by_id], True)
+            elif key.key_sha256 in first_with_key:
+                first, first_key = first_with_key[key.key_sha256]
+                key.check(first_key.request_sha256)
+                step.same_as = first
             else:
-                self.streams.append((post_stream_id(command.site, post_id), post_id))
-
-    def requests(self) -> list[tuple[str, str, str, Command]]:
-        located = zip(self.batch, self.streams, strict=True)
-        return [
-            (stream, p.command.site, post, p.command) for p, (stream, post) in located if stream
-        ]
-
-    def decide(
-        self,
-        threads: dict[str, decision_state.LoadedThread],
-        kept: dict[bytes, tuple[bytes, StoredResponse]],
-    ) -> None:
-        self.versions = {stream_id: thread.version for stream_id, thread in threads.items()}
-        for index, pending in enumerate(self.batch):
-            stream_id = self.streams[index][0]
-            if not stream_id:
-                continue
-            try:
-                if self.answered_by_key(index, pending, kept):
-                    continue
-                thread = threads[stream_id]
-                events = decide(pending.command, thread.state)
-            except DomainError as error:
-                self.outcomes[index] = error
-                continue
-            state = decision_state.evolve_with(thread.state, pending.command, events)
-            threads[stream_id] = dataclasses.replace(thread, state=state)
-            for event in events:
-                self.versions[stream_id] += 1
-                site, metadata = pending.command.site, pending.metadata
-                self.new_events.append(
-                    NewEvent(stream_id, self.versions[stream_id], site, event, metadata)
-                )
-                self.owners.append(index)
-
-    def answered_by_key(
-        self, index: int, pending: Pending, kept: dict[bytes, tuple[bytes, StoredResponse]]
-    ) -> bool:
-        key = pending.idempotency
-        if key is None:
-            return False
-        if key.key_sha256 in kept:
-            request_sha256, response = kept[key.key_sha256]
-            key.check(request_sha256)
-            self.outcomes[index] = Outcome([], response)
-            return True
-        if key.key_sha256 in self.first_with_key:
-            first = self.first_with_key[key.key_sha256]
-            key.check(self.batch[first].idempotency.request_sha256)  # type: ignore[union-attr]
-            self.repeats[index] = first
-            return True
-        self.first_with_key[key.key_sha256] = index
-        return False
-
-    def answer(self, recorded: list[RecordedEvent]) -> list[tuple[Idempotency, StoredResponse]]:
-        """Give each command its events; return the responses to keep for Idempotency-Keys."""
-        mine: dict[int, list[RecordedEvent]] = {}
-        for owner, event in zip(self.owners, recorded, strict=True):
-            mine.setdefault(owner, []).append(event)
-        kept = []
-        for index, pending in enumerate(self.batch):
-            if index in self.outcomes or index in self.repeats:
-                continue
-            self.outcomes[index] = Outcome(mine.get(index, []))
-            if pending.idempotency is not None and index in mine:
-                response = pending.idempotency.respond(mine[index])
-                self.responses[pending.idempotency.key_sha256] = response
-                kept.append((pending.idempotency, response))
-        return kept
-
-    def results(self) -> list[Result]:
-        for index, first in self.repeats.items():
-            response = self.responses.get(self.batch[first].idempotency.key_sha256)  # type: ignore[union-attr]
-            self.outcomes[index] = Outcome([], response) if response else self.outcomes[first]
-        return [self.outcomes[index] for index in range(len(self.batch))]
+                first_with_key[key.key_sha256] = (step, key)
+        except DomainError as error:
+            step.result = error
 
 
-async def append(
-    connection: Connection,
-    threads: dict[str, decision_state.LoadedThread],
-    versions: dict[str, int],
-    new_events: list[NewEvent],
-) -> list[RecordedEvent]:
-    if not new_events:
-        return []
-    last = {stream_id: thread.last_transaction_id for stream_id, thread in threads.items()}
-    recorded = await store.append(connection, new_events, last)
-    changed: list[tuple[str, Event]] = [(new.stream_id, new.event) for new in new_events]
-    await decision_state.save(connection, threads, versions, changed)
-    await apply_all(connection, recorded)
-    return recorded
+def decide_step(step: Step, threads: dict[str, LoadedThread]) -> None:
+    """Decide against the state the batch's earlier commands left, and leave the new state."""
+    thread = threads[step.stream_id]
+    try:
+        events = decide(step.command, thread.state)
+    except DomainError as error:
+        step.result = error
+        return
+    state = thread.state
+    for number, event in enumerate(events, start=thread.version + 1):
+        state = evolve(state, event)
+        new = NewEvent(step.stream_id, number, step.command.site, event, step.pending.metadata)
+        step.new_events.append(new)
+    threads[step.stream_id] = dataclasses.replace(
+        thread, version=thread.version + len(events), state=state
+    )

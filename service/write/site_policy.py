@@ -10,7 +10,9 @@ from service.domain.commands import Command, EditComment, PostComment, ReportCom
 from service.domain.policy import SiteSettings
 from service.domain.state import BanState
 
-SETTINGS = "SELECT site, settings FROM site_streams WHERE site = ANY($1::text[])"
+SETTINGS = """
+SELECT site, settings FROM site_streams WHERE site = ANY($1::text[]) AND settings IS NOT NULL
+"""
 
 # One round trip per batch: each site's settings, and of its bans and known authors those that
 # the (site, hash) pairs of the batch's authors match.

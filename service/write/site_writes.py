@@ -7,47 +7,30 @@ rejects them on their posts' streams in the same transaction, with those posts' 
 at once, in one order, before the first write.
 """
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from service.db import Connection
 from service.domain.commands import BanAuthor, Command, RejectComment, SiteCommand, UnbanAuthor
-from service.domain.events import AuthorBanned, AuthorUnbanned, Event, RejectReason
-from service.domain.site import decide_site, evolve_site
+from service.domain.events import RejectReason
+from service.domain.site import decide_site
 from service.domain.state import BanState, CommentState, SiteState
 from service.eventstore import store
 from service.eventstore.store import NewEvent, RecordedEvent
 from service.eventstore.streams import lock_key, post_stream_id, site_stream_id
 from service.projections import apply_all
 from service.write import decision_state
+from service.write.batches import write_commands
 from service.write.site_policy import load_settings
-
-# Writes commands about comments of post streams in the caller's transaction.
-WriteComments = Callable[[Connection, list[Command], dict[str, Any]], Awaitable[None]]
 
 LOAD = """
 SELECT version, last_transaction_id::text::bigint AS last_transaction_id
 FROM site_streams WHERE stream_id = $1
 """
 
-SAVE = """
-INSERT INTO site_streams (stream_id, site, version, last_transaction_id, settings)
-VALUES ($1, $2, $3, pg_current_xact_id(), $4)
-ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,
-    last_transaction_id = excluded.last_transaction_id, settings = excluded.settings
-"""
-
 LOAD_BAN = """
 SELECT ban_id, match, hash, expires_at, hold, lifted FROM site_bans
 WHERE site = $1 AND ban_id = $2
 """
-
-SAVE_BAN = """
-INSERT INTO site_bans (site, ban_id, match, hash, expires_at, hold)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
-
-LIFT_BAN = "UPDATE site_bans SET lifted = true WHERE site = $1 AND ban_id = $2"
 
 # The author's comments that are still to be seen or decided, for a ban that removes them.
 AUTHOR_COMMENTS = """
@@ -62,7 +45,6 @@ async def write(
     connection: Connection,
     command: SiteCommand,
     metadata: dict[str, Any],
-    write_comments: WriteComments,
 ) -> list[RecordedEvent]:
     stream_id = site_stream_id(command.site)
     # The site's lock first, alone, before looking up the author's comments (see SHARE_SITES).
@@ -96,12 +78,6 @@ async def write(
         for number, event in enumerate(events, start=1)
     ]
     recorded = await store.append(connection, new_events, {stream_id: last})
-    for event in events:
-        state = evolve_site(state, event)
-    await connection.execute(
-        SAVE, stream_id, command.site, version + len(events), state.settings.model_dump_json()
-    )
-    await save_bans(connection, events)
     await apply_all(connection, recorded)
     if removals and isinstance(command, BanAuthor):
         rejections: list[Command] = [
@@ -114,7 +90,7 @@ async def write(
             )
             for comment_id, _ in removals
         ]
-        await write_comments(connection, rejections, metadata)
+        await write_commands(connection, rejections, metadata)
     return recorded
 
 
@@ -135,20 +111,3 @@ async def load_ban(connection: Connection, site: str, ban_id: str) -> BanState |
         hold=row["hold"],
         lifted=row["lifted"],
     )
-
-
-async def save_bans(connection: Connection, events: list[Event]) -> None:
-    for event in events:
-        match event:
-            case AuthorBanned():
-                await connection.execute(
-                    SAVE_BAN,
-                    event.site,
-                    event.ban_id,
-                    event.match.value,
-                    event.author_hash,
-                    event.expires_at,
-                    event.hold,
-                )
-            case AuthorUnbanned():
-                await connection.execute(LIFT_BAN, event.site, event.ban_id)

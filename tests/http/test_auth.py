@@ -325,12 +325,11 @@ async def test_the_delete_token_is_never_stored(client: Client, pool: Pool, site
         "FROM events WHERE site = $1",
         "stream_comments": "SELECT * FROM stream_comments WHERE site = $1",
         "thread_comments": "SELECT * FROM thread_comments WHERE site = $1",
-        "idempotency_keys": "SELECT *, body::text AS body_text FROM idempotency_keys "
-        "WHERE body->>'id' = $1",
+        "idempotency_keys": "SELECT * FROM idempotency_keys",
     }
     for table, query in searches.items():
-        argument = comment_id if table == "idempotency_keys" else site.site
-        assert_absent(token, await pool.fetch(query, argument))
+        arguments = () if table == "idempotency_keys" else (site.site,)
+        assert_absent(token, await pool.fetch(query, *arguments))
     stored = await pool.fetchval(
         "SELECT delete_token_sha256 FROM stream_comments WHERE site = $1 AND comment_id = $2",
         site.site,

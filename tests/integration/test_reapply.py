@@ -39,7 +39,7 @@ async def test_each_older_event_applied_again_alone_changes_nothing(
             await transaction.start()
             try:
                 for projection in INLINE:
-                    await projection.apply(connection, recorded)
+                    await projection.apply(connection, [recorded])
                 assert await rows(connection, site.site) == before, recorded.type
             finally:
                 await transaction.rollback()

@@ -6,10 +6,11 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from service.keys import REPRESENTATIONS
-from service.ops.rebuild import rebuild, replay_into
+from service.ops.rebuild import rebuild
 from service.projections import tables
 from tests.conftest import SiteKeys
 from tests.helpers import comment, publish
+from tests.replays import replay_into
 
 Client = TestClient  # type: ignore[type-arg]
 

@@ -129,7 +129,7 @@ async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.P
             await early.fetchval("SELECT pg_current_xact_id()")  # takes its id now
             await application.execute(comment(site, "p"), META)  # a newer id writes first
             late = comment(site, "p")
-            threads = await decision_state.load_for_update(early, [(stream_id, site, "p", late)])
+            threads = await decision_state.load_for_update(early, [(stream_id, late)])
             loaded = threads[stream_id]
             with pytest.raises(StaleTransactionOrder):
                 await append_one(early, loaded, site, stream_id)

@@ -336,6 +336,6 @@ async def test_moderation_keeps_the_read_models_equal_to_a_replay(
             before = await site_rows(connection, "public", site, projection.TABLES)
             async with rolled_back(connection):
                 for recorded in events:
-                    await projection.apply(connection, recorded)
+                    await projection.apply(connection, [recorded])
                 after = await site_rows(connection, "public", site, projection.TABLES)
             assert after == before, projection.NAME

@@ -9,7 +9,7 @@ model.
 Replaying the whole log costs as much as the log is long (every other test's events too), so
 most examples replay only their site's events, exactly as `rebuild.replay` does but filtered by
 site (every projection statement is keyed by site, so the rows of that site are the same); a few
-examples, each with several sites, go through the real `rebuild.replay_into`.
+examples, each with several sites, replay the whole log (`tests/replays.py`).
 """
 
 import asyncio
@@ -32,13 +32,14 @@ from service.domain.labels import label_key, unique_labels
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id
 from service.http.queries import thread_body
-from service.ops.rebuild import BATCH, prepare, replay_into
+from service.ops.rebuild import BATCH, prepare
 from service.projections import INLINE, apply_all, tables
 from service.read import threads
 from service.write.application import Application
 from tests.conftest import make_site
 from tests.properties.model import START, Model, post_id, same_label
 from tests.properties.strategies import POST_SLOTS, Step, histories
+from tests.replays import replay_into
 
 # Not "rebuild": that one belongs to `threadlog rebuild`.
 SCRATCH = "replay_check"
@@ -138,7 +139,7 @@ async def site_rows(
 
 
 async def replay_site(connection: Connection, site: str) -> None:
-    """`rebuild.replay_into`, for one site's events."""
+    """`replays.replay_into`, for one site's events."""
     await prepare(connection, SCRATCH)
     try:
         cursor = store.START
@@ -226,7 +227,7 @@ async def test_applying_any_event_a_second_time_changes_nothing(
             before = await site_rows(connection, "public", site, projection.TABLES)
             async with rolled_back(connection):
                 for recorded in events:
-                    await projection.apply(connection, recorded)
+                    await projection.apply(connection, [recorded])
                 after = await site_rows(connection, "public", site, projection.TABLES)
             assert after == before, projection.NAME
 

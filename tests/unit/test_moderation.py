@@ -102,6 +102,10 @@ def posted(comment_id: str = "c1") -> CommentPosted:
         body="hello",
         body_html="<p>hello</p>",
         created_at=AT,
+        delete_token_sha256=TOKEN,
+        author_email_hash="email",
+        author_ip_hash="ip",
+        author_name_ip_hash="name-ip",
     )
 
 
@@ -315,10 +319,9 @@ def report(reporter: str) -> ReportComment:
 def test_reports_count_once_per_client_and_hold_at_the_threshold() -> None:
     state = given(posted(), settings=settings(report_threshold=2))
     first = decide(report("a"), state)
-    assert first == [CommentReported(**ids(), reason=ReportReason.SPAM)]
-    reported = state.model_copy(
-        update={"comments": {"c1": state.comments["c1"].model_copy(update={"reporters": ("a",)})}}
-    )
+    assert first == [CommentReported(**ids(), reason=ReportReason.SPAM, reporter_hash="a")]
+    reported = evolve(state, first[0])
+    assert reported.comments["c1"].reporters == ("a",)
     assert decide(report("a"), reported) == []
     assert decide(report("b"), reported)[1:] == [held(reason=HoldReason.REPORTS)]
 

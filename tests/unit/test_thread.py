@@ -90,19 +90,12 @@ def posted(comment_id: str) -> CommentPosted:
         body="hi",
         body_html="<p>hi</p>",
         created_at=AT,
+        delete_token_sha256=TOKEN,
     )
 
 
 def replied(comment_id: str, parent_id: str) -> CommentReplied:
     return CommentReplied(**posted(comment_id).model_dump(), parent_id=parent_id)
-
-
-def with_tokens(state: ThreadState) -> ThreadState:
-    """The stored state knows each comment's token digest, which events do not carry."""
-    comments = {
-        k: v.model_copy(update={"delete_token_sha256": TOKEN}) for k, v in state.comments.items()
-    }
-    return state.model_copy(update={"comments": comments})
 
 
 def test_first_publish_uses_the_command_time_when_none_is_given() -> None:
@@ -195,7 +188,7 @@ def test_replies_nest_at_most_max_depth() -> None:
 
 
 def test_the_author_deletes_with_the_right_token_only() -> None:
-    state = with_tokens(given(PUBLISHED, posted("c1")))
+    state = given(PUBLISHED, posted("c1"))
     with pytest.raises(WrongDeleteToken):
         decide(delete("c1", DeletedBy.AUTHOR, hashlib.sha256(b"wrong").digest()), state)
     with pytest.raises(WrongDeleteToken):

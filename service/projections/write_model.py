@@ -1,0 +1,199 @@
+"""The write side's decision state, kept like every other read model: `streams` (each post's
+fields and flags), `stream_comments` (what deciding a command about a comment needs: its post,
+depth, status, token digest, author hashes, reporters), `site_streams` (each site's settings),
+`site_bans` and `site_known_authors`. Each stream's row records its version and its last
+writer's transaction id, which the next append checks.
+
+Every fact comes from the events, private fields included, so `threadlog rebuild` rebuilds it
+from the log alone. Rows guard on the stream version of the last event applied to them: an
+event applied again changes nothing.
+"""
+
+from service.db import Connection
+from service.domain.events import (
+    AuthorBanned,
+    AuthorUnbanned,
+    CommentApproved,
+    CommentPosted,
+    CommentReplied,
+    CommentReported,
+    NewComment,
+    PostContent,
+    PostDeleted,
+    SiteEvent,
+    SiteSettingsChanged,
+    ThreadClosed,
+    ThreadReopened,
+)
+from service.eventstore.store import RecordedEvent
+from service.projections import threads
+from service.projections.statements import Statement, run
+
+NAME = "write_model"
+TABLES = ("streams", "stream_comments", "site_streams", "site_bans", "site_known_authors")
+
+PUBLISH = """
+INSERT INTO streams (stream_id, site, post_id, version, last_transaction_id, title, url, labels,
+                     published_at)
+VALUES ($1, $2, $3, $4, $5::text::xid8, $6, $7, $8, $9)
+ON CONFLICT (stream_id) DO UPDATE SET
+    version = excluded.version, last_transaction_id = excluded.last_transaction_id,
+    title = excluded.title, url = excluded.url, labels = excluded.labels,
+    published_at = excluded.published_at
+WHERE streams.version < excluded.version
+"""
+
+DELETE_POST = """
+UPDATE streams SET deleted = true, version = $2, last_transaction_id = $3::text::xid8
+WHERE stream_id = $1 AND version < $2
+"""
+
+SET_CLOSED = """
+UPDATE streams SET closed = $4, version = $2, last_transaction_id = $3::text::xid8
+WHERE stream_id = $1 AND version < $2
+"""
+
+# Only the last event of a stream in a batch needs to move the stream's version.
+STREAM_VERSION = """
+UPDATE streams SET version = $2, last_transaction_id = $3::text::xid8
+WHERE stream_id = $1 AND version < $2
+"""
+
+# A new comment is published at first; the hold that a screening check appends right after it
+# (the stream's next version) takes it back, with the author's known status (SET_STATUS).
+# A parent that is missing (an import's orphan) counts as top level.
+NEW_COMMENT = """
+WITH inserted AS (
+    INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256, status,
+                                 deleted, created_at, email_hash, ip_hash, name_ip_hash,
+                                 version, row_version)
+    SELECT $1, $2, $3,
+           coalesce((SELECT depth + 1 FROM stream_comments WHERE site = $1 AND comment_id = $4),
+                    $5),
+           $6, 'published', false, $7, $8, $9, $10, $11, $11
+    ON CONFLICT (site, comment_id) DO NOTHING
+    RETURNING site, comment_id, coalesce(email_hash, name_ip_hash) AS author_key
+)
+INSERT INTO site_known_authors (site, author_key, comment_id)
+SELECT site, author_key, comment_id FROM inserted WHERE author_key IS NOT NULL
+ON CONFLICT (site, author_key) DO NOTHING
+"""
+
+# A comment held right at its birth never made its author known; one published again by a
+# moderator (approved, restored) does. Approval also dismisses the reports.
+SET_STATUS = """
+WITH changed AS (
+    UPDATE stream_comments
+    SET status = $3, deleted = $3 = 'deleted', row_version = $4,
+        reporters = CASE WHEN $5 THEN '{}' ELSE reporters END
+    WHERE site = $1 AND comment_id = $2 AND row_version < $4
+    RETURNING site, comment_id, coalesce(email_hash, name_ip_hash) AS author_key, version
+), forgotten AS (
+    DELETE FROM site_known_authors k USING changed
+    WHERE $3 = 'held' AND changed.version = $4 - 1
+      AND k.site = changed.site AND k.author_key = changed.author_key
+      AND k.comment_id = changed.comment_id
+)
+INSERT INTO site_known_authors (site, author_key, comment_id)
+SELECT site, author_key, comment_id FROM changed
+WHERE $3 = 'published' AND author_key IS NOT NULL
+ON CONFLICT (site, author_key) DO NOTHING
+"""
+
+REPORT = """
+UPDATE stream_comments SET reporters = reporters || $3::text, row_version = $4
+WHERE site = $1 AND comment_id = $2 AND row_version < $4
+"""
+
+SET_SETTINGS = """
+INSERT INTO site_streams (stream_id, site, version, last_transaction_id, settings)
+VALUES ($1, $2, $3, $4::text::xid8, $5)
+ON CONFLICT (stream_id) DO UPDATE SET
+    version = excluded.version, last_transaction_id = excluded.last_transaction_id,
+    settings = excluded.settings
+WHERE site_streams.version < excluded.version
+"""
+
+# A site's stream may begin with a ban: its settings stay the defaults (NULL) until changed.
+SITE_VERSION = """
+INSERT INTO site_streams (stream_id, site, version, last_transaction_id)
+VALUES ($1, $2, $3, $4::text::xid8)
+ON CONFLICT (stream_id) DO UPDATE SET
+    version = excluded.version, last_transaction_id = excluded.last_transaction_id
+WHERE site_streams.version < excluded.version
+"""
+
+BAN = """
+INSERT INTO site_bans (site, ban_id, match, hash, expires_at, hold)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (site, ban_id) DO NOTHING
+"""
+
+LIFT = "UPDATE site_bans SET lifted = true WHERE site = $1 AND ban_id = $2"
+
+
+def statements(recorded: RecordedEvent) -> list[Statement]:
+    event, version = recorded.event, recorded.version
+    stream = (recorded.stream_id, version, str(recorded.transaction_id))
+    match event:
+        case PostContent():
+            post = (event.title, event.url, list(event.labels), event.published_at)
+            row = (recorded.stream_id, event.site, event.post_id, version)
+            return [(PUBLISH, (*row, str(recorded.transaction_id), *post))]
+        case PostDeleted():
+            return [(DELETE_POST, stream)]
+        case ThreadClosed() | ThreadReopened():
+            return [(SET_CLOSED, (*stream, isinstance(event, ThreadClosed)))]
+        case NewComment():
+            return [(NEW_COMMENT, new_comment_row(event, version))]
+        case CommentReported() if event.reporter_hash is not None:
+            return [(REPORT, (event.site, event.comment_id, event.reporter_hash, version))]
+        case SiteSettingsChanged():
+            settings = event.settings.model_dump_json()
+            return [(SET_SETTINGS, (*site_stream(recorded), settings))]
+        case AuthorBanned():
+            ban = (event.ban_id, event.match.value, event.author_hash, event.expires_at)
+            return [(BAN, (event.site, *ban, event.hold))]
+        case AuthorUnbanned():
+            return [(LIFT, (event.site, event.ban_id))]
+    change = threads.status_change(event)
+    if change is None:
+        return []
+    comment_id, status, _, _ = change
+    dismissed = isinstance(event, CommentApproved)
+    return [(SET_STATUS, (event.site, comment_id, status.value, version, dismissed))]
+
+
+def new_comment_row(event: NewComment, version: int) -> tuple[object, ...]:
+    parent_id = event.parent_id if isinstance(event, CommentReplied) else None
+    depth_without_parent = 0 if isinstance(event, CommentPosted) else 1
+    hashes = (event.author_email_hash, event.author_ip_hash, event.author_name_ip_hash)
+    row = (event.site, event.comment_id, event.post_id, parent_id, depth_without_parent)
+    return (*row, event.delete_token_sha256, event.created_at, *hashes, version)
+
+
+def site_stream(recorded: RecordedEvent) -> tuple[object, ...]:
+    site = recorded.event.site
+    return (recorded.stream_id, site, recorded.version, str(recorded.transaction_id))
+
+
+def versions(events: list[RecordedEvent]) -> list[Statement]:
+    """Each stream's version and last writer, from the last of its events in the batch."""
+    last = {recorded.stream_id: recorded for recorded in events}
+    moves: list[Statement] = []
+    for recorded in last.values():
+        if isinstance(recorded.event, SiteEvent):
+            moves.append((SITE_VERSION, site_stream(recorded)))
+        else:
+            stream = (recorded.stream_id, recorded.version, str(recorded.transaction_id))
+            moves.append((STREAM_VERSION, stream))
+    return sorted(moves)
+
+
+async def apply(connection: Connection, events: list[RecordedEvent]) -> None:
+    await run(connection, [s for recorded in events for s in statements(recorded)])
+    await run(connection, versions(events))
+
+
+async def reset(connection: Connection) -> None:
+    await connection.execute(f"TRUNCATE {', '.join(TABLES)}")
