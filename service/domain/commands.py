@@ -135,3 +135,8 @@ class UnbanAuthor(SiteCommand):
     ban_id: str
     reason: str | None = None
     at: datetime
+
+
+# Commands that name a comment: their post is looked up by the comment. All others name a post.
+NamesComment = DeleteComment | CommentCommand
+NamesPost = PublishPost | DeletePost | PostComment | ThreadCommand

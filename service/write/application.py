@@ -18,16 +18,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from service.db import Connection, Pool
-from service.domain.commands import (
-    Command,
-    CommentCommand,
-    DeleteComment,
-    DeletePost,
-    PostComment,
-    PublishPost,
-    SiteCommand,
-    ThreadCommand,
-)
+from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
 from service.eventstore.store import StaleTransactionOrder
 from service.settings import Settings
 from service.write import site_writes
@@ -136,9 +127,8 @@ class Application:
 
 def routing_key(command: Command) -> tuple[str, str]:
     # A delete names only its comment; it may share its post's lock with another shard.
-    match command:
-        case DeleteComment() | CommentCommand():
-            return command.site, command.comment_id
-        case PublishPost() | DeletePost() | PostComment() | ThreadCommand():
-            return command.site, command.post_id
+    if isinstance(command, NamesComment):
+        return command.site, command.comment_id
+    if isinstance(command, NamesPost):
+        return command.site, command.post_id
     raise TypeError(f"unknown command {type(command).__name__}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.db import Connection
-from service.domain.commands import Command, CommentCommand, DeleteComment
+from service.domain.commands import Command, NamesComment
 from service.domain.errors import CommentNotFound, DomainError
 from service.domain.thread import decide, evolve
 from service.eventstore import store
@@ -44,7 +44,8 @@ class Step:
     """One command on its way through a batch."""
 
     pending: Pending
-    stream_id: str = ""
+    # None when the comment it names does not exist (then `result` says so).
+    stream_id: str | None = None
     # Set once the command is answered without appending (refused, or replayed).
     result: Result | None = None
     # An earlier command of this batch with the same Idempotency-Key: this one shares its answer.
@@ -76,13 +77,13 @@ async def write_batch(connection: Connection, batch: list[Pending]) -> list[Resu
     """Decide every command of `batch` in order and store what they cause; one transaction."""
     steps = [Step(pending) for pending in batch]
     await locate(connection, steps)
-    open_steps = [step for step in steps if step.result is None]
-    requests = [(step.stream_id, step.command) for step in open_steps]
+    located = [(step, step.stream_id) for step in steps if step.stream_id is not None]
+    requests = [(stream_id, step.command) for step, stream_id in located]
     threads = await decision_state.load_for_update(connection, requests) if requests else {}
-    await answer_repeated_keys(connection, open_steps)
-    for step in open_steps:
+    await answer_repeated_keys(connection, [step for step, _ in located])
+    for step, stream_id in located:
         if step.result is None and step.same_as is None:
-            decide_step(step, threads)
+            decide_step(step, stream_id, threads)
     new_events = [event for step in steps for event in step.new_events]
     if new_events:
         last = {stream_id: thread.last_transaction_id for stream_id, thread in threads.items()}
@@ -104,18 +105,15 @@ async def write_batch(connection: Connection, batch: list[Pending]) -> list[Resu
 async def locate(connection: Connection, steps: list[Step]) -> None:
     """Each command's stream; a command about a comment that does not exist is answered."""
     named = [
-        (step.command.site, step.command.comment_id)
-        for step in steps
-        if isinstance(step.command, DeleteComment | CommentCommand)
+        (c.site, c.comment_id) for c in (s.command for s in steps) if isinstance(c, NamesComment)
     ]
     posts_of = await decision_state.posts_of_comments(connection, named)
     for step in steps:
         post_id = decision_state.post_id_of(step.command, posts_of)
-        if post_id is None:
-            comment_id = getattr(step.command, "comment_id", "")
-            step.result = CommentNotFound(f"comment {comment_id!r} does not exist")
-        else:
+        if post_id is not None:
             step.stream_id = post_stream_id(step.command.site, post_id)
+        elif isinstance(step.command, NamesComment):
+            step.result = CommentNotFound(f"comment {step.command.comment_id!r} does not exist")
 
 
 async def answer_repeated_keys(connection: Connection, steps: list[Step]) -> None:
@@ -144,9 +142,9 @@ async def answer_repeated_keys(connection: Connection, steps: list[Step]) -> Non
             step.result = error
 
 
-def decide_step(step: Step, threads: dict[str, LoadedThread]) -> None:
+def decide_step(step: Step, stream_id: str, threads: dict[str, LoadedThread]) -> None:
     """Decide against the state the batch's earlier commands left, and leave the new state."""
-    thread = threads[step.stream_id]
+    thread = threads[stream_id]
     try:
         events = decide(step.command, thread.state)
     except DomainError as error:
@@ -155,8 +153,8 @@ def decide_step(step: Step, threads: dict[str, LoadedThread]) -> None:
     state = thread.state
     for number, event in enumerate(events, start=thread.version + 1):
         state = evolve(state, event)
-        new = NewEvent(step.stream_id, number, step.command.site, event, step.pending.metadata)
+        new = NewEvent(stream_id, number, step.command.site, event, step.pending.metadata)
         step.new_events.append(new)
-    threads[step.stream_id] = dataclasses.replace(
+    threads[stream_id] = dataclasses.replace(
         thread, version=thread.version + len(events), state=state
     )

@@ -11,10 +11,9 @@ from service.domain.commands import (
     Command,
     CommentCommand,
     DeleteComment,
-    DeletePost,
+    NamesComment,
+    NamesPost,
     PostComment,
-    PublishPost,
-    ThreadCommand,
 )
 from service.domain.events import CommentStatus
 from service.domain.thread import CommentState, PostState, ThreadState
@@ -166,9 +165,8 @@ def touches(command: Command) -> Iterable[str]:
 
 
 def post_id_of(command: Command, posts_of: dict[tuple[str, str], str]) -> str | None:
-    match command:
-        case DeleteComment() | CommentCommand():
-            return posts_of.get((command.site, command.comment_id))
-        case PublishPost() | PostComment() | DeletePost() | ThreadCommand():
-            return command.post_id
+    if isinstance(command, NamesComment):
+        return posts_of.get((command.site, command.comment_id))
+    if isinstance(command, NamesPost):
+        return command.post_id
     raise TypeError(f"unknown command {type(command).__name__}")
