@@ -11,6 +11,7 @@ from service.domain.events import (
     Frozen,
     RejectReason,
     ReportReason,
+    author_key,
 )
 
 
@@ -50,8 +51,10 @@ class PostComment(Command):
 
     @property
     def author_key(self) -> str | None:
-        """Who the author is for `first-time`: their email, else their name and IP."""
-        return self.author_email_hash or self.author_name_ip_hash
+        return author_key(self.author_email_hash, self.author_name_ip_hash)
+
+    def hash_for(self, match: BanMatch) -> str | None:
+        return match.pick(self.author_email_hash, self.author_ip_hash, self.author_name_ip_hash)
 
 
 class DeleteComment(Command):

@@ -42,6 +42,11 @@ class Author(Frozen):
     website: str | None = None
 
 
+def author_key(email_hash: str | None, name_ip_hash: str | None) -> str | None:
+    """Who an author is for `first-time`: their email, else their name and IP."""
+    return email_hash or name_ip_hash
+
+
 class Event(Frozen):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
@@ -96,8 +101,7 @@ class NewComment(PostEvent):
 
     @property
     def author_key(self) -> str | None:
-        """Who the author is for `first-time`: their email, else their name and IP."""
-        return self.author_email_hash or self.author_name_ip_hash
+        return author_key(self.author_email_hash, self.author_name_ip_hash)
 
 
 class CommentPosted(NewComment):
@@ -139,6 +143,14 @@ class BanMatch(StrEnum):
     EMAIL = "email"
     IP = "ip"
     NAME_IP = "name_ip"
+
+    def pick(
+        self, email_hash: str | None, ip_hash: str | None, name_ip_hash: str | None
+    ) -> str | None:
+        """The author's hash that a ban of this kind matches on."""
+        return {BanMatch.EMAIL: email_hash, BanMatch.IP: ip_hash, BanMatch.NAME_IP: name_ip_hash}[
+            self
+        ]
 
 
 class CommentEvent(PostEvent):

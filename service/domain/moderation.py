@@ -27,7 +27,6 @@ from service.domain.errors import (
     WrongStatus,
 )
 from service.domain.events import (
-    BanMatch,
     CommentApproved,
     CommentEdited,
     CommentHeld,
@@ -60,7 +59,7 @@ def screen(command: PostComment, state: ThreadState) -> CommentHeld | None:
         raise ThreadClosed(f"the thread of post {command.post_id!r} is closed for new comments")
     reason: HoldReason | None = None
     for ban in state.bans:
-        if ban.active(command.at) and author_hash(command, ban.match) == ban.author_hash:
+        if ban.active(command.at) and command.hash_for(ban.match) == ban.author_hash:
             if not ban.hold:
                 raise AuthorBanned("the author of this comment is banned from this site")
             reason = HoldReason.BANNED
@@ -83,14 +82,6 @@ def screen(command: PostComment, state: ThreadState) -> CommentHeld | None:
     return CommentHeld(
         site=command.site, post_id=command.post_id, comment_id=command.comment_id, reason=reason
     )
-
-
-def author_hash(command: PostComment, match: BanMatch) -> str | None:
-    return {
-        BanMatch.EMAIL: command.author_email_hash,
-        BanMatch.IP: command.author_ip_hash,
-        BanMatch.NAME_IP: command.author_name_ip_hash,
-    }[match]
 
 
 def decide_comment(command: CommentCommand, state: ThreadState) -> list[Event]:

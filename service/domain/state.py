@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from service.domain.events import BanMatch, CommentStatus, Frozen
+from service.domain.events import BanMatch, CommentStatus, Frozen, author_key
 from service.domain.policy import SiteSettings
 
 
@@ -35,14 +35,10 @@ class CommentState(Frozen):
 
     @property
     def author_key(self) -> str | None:
-        return self.email_hash or self.name_ip_hash
+        return author_key(self.email_hash, self.name_ip_hash)
 
     def hash_for(self, match: BanMatch) -> str | None:
-        return {
-            BanMatch.EMAIL: self.email_hash,
-            BanMatch.IP: self.ip_hash,
-            BanMatch.NAME_IP: self.name_ip_hash,
-        }[match]
+        return match.pick(self.email_hash, self.ip_hash, self.name_ip_hash)
 
 
 class BanState(Frozen):

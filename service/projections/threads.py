@@ -105,8 +105,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             author = event.author
             row = (event.site, event.comment_id, event.post_id, parent_id, position)
             shown = (author.name, author.website, event.body_html, event.created_at)
-            author_key = recorded.metadata.get("author_key")
-            return [(INSERT_COMMENT, (*row, *shown, author_key))]
+            return [(INSERT_COMMENT, (*row, *shown, event.author_key))]
         case CommentEdited():
             edit = (event.body_html, event.edited_at, position)
             return [(EDIT, (event.site, event.comment_id, *edit))]

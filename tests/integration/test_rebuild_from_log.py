@@ -43,6 +43,15 @@ async def decision_state(pool: asyncpg.Pool, site: str) -> dict[str, list[tuple[
     }
 
 
+async def author_key(client: Client, site: SiteKeys, comment_id: str) -> str | None:
+    """Who wrote the comment, as moderators see it (the audit log filters by it)."""
+    url = f"/v1/sites/{site.site}/comments/{comment_id}"
+    response = await client.get(url, headers=site.auth("moderator"))
+    assert response.status == 200, await response.text()
+    key: str | None = (await response.json())["author_key"]
+    return key
+
+
 async def test_everything_dropped_and_rebuilt_from_the_log_behaves_as_before(
     client: Client, site: SiteKeys, pool: asyncpg.Pool
 ) -> None:
@@ -62,6 +71,8 @@ async def test_everything_dropped_and_rebuilt_from_the_log_behaves_as_before(
     assert (await client.post(report, json={"reason": "spam"})).status == 202
     before = await decision_state(pool, site.site)
     assert before["stream_comments"] and before["site_known_authors"]
+    authors = [await author_key(client, site, c["id"]) for c in (first, reply, spammer)]
+    assert None not in authors and authors[0] != authors[2] != authors[1]
 
     async with pool.acquire() as connection:
         for projection in INLINE:
@@ -69,6 +80,7 @@ async def test_everything_dropped_and_rebuilt_from_the_log_behaves_as_before(
         assert await connection.fetchval("SELECT count(*) FROM stream_comments") == 0
         await rebuild(connection)
     assert await decision_state(pool, site.site) == before
+    assert [await author_key(client, site, c["id"]) for c in (first, reply, spammer)] == authors
 
     # Old delete tokens still delete.
     token = {"X-Delete-Token": first["delete_token"]}
