@@ -16,7 +16,8 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from service.access import credentials
 from service.access.credentials import Role
-from tests.conftest import ROOT, SiteKeys
+from tests.builders import SiteKeys
+from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / ".threadlog" / "artifacts"

@@ -8,8 +8,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import screenshot
-from tests.conftest import SiteKeys, make_site
-from tests.helpers import publish
+from tests.builders import SiteKeys, make_site, publish
 
 Client = TestClient  # type: ignore[type-arg]
 

@@ -9,8 +9,7 @@ from playwright.async_api import Browser, BrowserContext, Request, expect
 from service.ops.demo import DEMO_SITE, seed_demo
 from service.write.application import Application
 from tests.browser.conftest import Blog, screenshot
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import SiteKeys, comment, publish
 
 Client = TestClient  # type: ignore[type-arg]
 

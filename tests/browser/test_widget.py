@@ -7,8 +7,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import Blog, screenshot, site_for
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import SiteKeys, comment, publish
 
 Client = TestClient  # type: ignore[type-arg]
 

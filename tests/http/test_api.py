@@ -8,8 +8,8 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from service.ops.maintenance import forget_idempotency_keys
-from tests.conftest import SiteKeys
-from tests.helpers import comment, feed, new_id, publish, thread
+from tests.builders import SiteKeys, comment, new_id, publish, thread
+from tests.waiting import feed
 
 Client = TestClient  # type: ignore[type-arg]
 

@@ -13,8 +13,8 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from service.db import Pool
-from tests.conftest import SiteKeys
-from tests.helpers import comment, feed, publish, thread
+from tests.builders import SiteKeys, comment, publish, thread
+from tests.waiting import feed
 
 Client = TestClient[web.Request, web.Application]
 JsonObject = dict[str, Any]

@@ -20,8 +20,7 @@ from aiohttp.test_utils import TestClient
 from multidict import MultiDict
 
 from service.db import Pool
-from tests.conftest import SiteKeys
-from tests.helpers import comment, new_id, publish, thread
+from tests.builders import SiteKeys, comment, new_id, publish, thread
 
 Client = TestClient[web.Request, web.Application]
 JsonObject = dict[str, Any]

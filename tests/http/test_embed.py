@@ -12,8 +12,7 @@ from aiohttp.test_utils import TestClient
 from service.access import credentials
 from service.http.assets import minify
 from service.ops.demo import DEMO_SITE
-from tests.conftest import SiteKeys
-from tests.helpers import publish
+from tests.builders import SiteKeys, publish
 
 Client = TestClient  # type: ignore[type-arg]
 WEB = Path(__file__).resolve().parents[2] / "service" / "web"

@@ -6,8 +6,7 @@ import json
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import SiteKeys, comment, publish
 from tests.http.test_stream import take
 
 Client = TestClient  # type: ignore[type-arg]

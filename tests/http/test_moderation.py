@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import SiteKeys
-from tests.helpers import comment, feed, publish, thread
+from tests.builders import SiteKeys, comment, publish, thread
+from tests.waiting import feed
 
 Client = TestClient[web.Request, web.Application]
 

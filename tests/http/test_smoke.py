@@ -1,7 +1,6 @@
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish, thread
+from tests.builders import SiteKeys, comment, publish, thread
 
 
 async def test_a_reply_nests_under_its_comment(client: TestClient, site: SiteKeys) -> None:  # type: ignore[type-arg]

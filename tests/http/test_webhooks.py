@@ -9,8 +9,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import SiteKeys
-from tests.helpers import feed, publish
+from tests.builders import SiteKeys, publish
+from tests.waiting import feed
 
 URL = "http://127.0.0.1:9/hook"
 

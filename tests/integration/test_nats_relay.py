@@ -35,9 +35,8 @@ from service.eventstore.store import Cursor, RecordedEvent
 from service.settings import Settings
 from service.subscriptions.nats_relay import checkpoint_name, lock_key, run_relay
 from service.write.application import Application
-from tests.commands import META, post_comment, publish_post
-from tests.conftest import SiteKeys, make_site
-from tests.helpers import comment, feed, publish, stop, wait_until
+from tests.builders import META, SiteKeys, comment, make_site, post_comment, publish, publish_post
+from tests.waiting import feed, stop, wait_until
 
 BIN = Path(sys.executable).parent
 THREADLOG = str(BIN / "threadlog")
@@ -230,7 +229,7 @@ async def test_a_killed_relay_resumes_and_every_event_arrives_in_commit_order(
     application = Application(pool)
     posts = [f"p{n}" for n in range(4)]
     for post_id in posts:
-        await application.execute(publish_post(site, post_id), META)
+        await application.execute(publish_post(post_id, site=site), META)
     published, halfway = asyncio.Event(), asyncio.Event()
 
     async def seen(message: Msg) -> None:
@@ -240,7 +239,9 @@ async def test_a_killed_relay_resumes_and_every_event_arrives_in_commit_order(
         for n in range(100):
             if n == 50:
                 await halfway.wait()
-            await application.execute(post_comment(site, posts[(number + n) % len(posts)]), META)
+            await application.execute(
+                post_comment(site=site, post_id=posts[(number + n) % len(posts)]), META
+            )
 
     async def started() -> bool:
         # The relay sends this site's events, or has checkpointed past some of them.
@@ -279,9 +280,9 @@ async def test_publishing_a_page_again_adds_nothing_to_the_stream(
     site = (await make_site(pool)).site
     application = Application(pool)
     try:
-        await application.execute(publish_post(site, "p"), META)
+        await application.execute(publish_post(site=site), META)
         for _ in range(20):
-            await application.execute(post_comment(site, "p"), META)
+            await application.execute(post_comment(site=site), META)
         events = await site_events(pool, site, 21)
 
         async def all_stored() -> bool:
@@ -303,7 +304,7 @@ async def test_publishing_a_page_again_adds_nothing_to_the_stream(
             first.position - 1,
         )
         for _ in range(5):
-            await application.execute(post_comment(site, "p"), META)
+            await application.execute(post_comment(site=site), META)
         events = await site_events(pool, site, 26)
     finally:
         await application.close()
@@ -348,7 +349,7 @@ async def test_one_relay_per_stream_and_a_lost_lock_starts_over(
                 return (await holder()) not in (None, first_holder)
 
             await wait_until(taken_over, "a relay to take the lock again")
-            await application.execute(publish_post(site.site, "p"), META)
+            await application.execute(publish_post(site=site.site), META)
             events = await site_events(pool, site.site, 1)
             await site_messages(target, site.site, {str(events[0].event_id)})
     finally:

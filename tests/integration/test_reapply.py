@@ -6,8 +6,7 @@ from aiohttp.test_utils import TestClient
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id
 from service.projections import INLINE, tables
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import SiteKeys, comment, publish
 
 
 async def rows(connection: asyncpg.Connection, site: str) -> dict[str, list[tuple[object, ...]]]:

@@ -8,8 +8,7 @@ from aiohttp.test_utils import TestClient
 from service.keys import REPRESENTATIONS
 from service.ops.rebuild import rebuild, replay_into
 from service.projections import tables
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import SiteKeys, comment, publish
 
 Client = TestClient  # type: ignore[type-arg]
 

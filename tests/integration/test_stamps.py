@@ -8,8 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from service.read import threads
 from service.read.stamps import ThreadStamps
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import SiteKeys, comment, publish
 
 
 async def test_concurrent_readers_share_lookups(

@@ -26,10 +26,9 @@ from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
-from tests.commands import META, post_comment, publish_post
-from tests.conftest import SiteKeys, make_site
-from tests.helpers import comment, feed, publish, stop, wait_until
+from tests.builders import META, SiteKeys, comment, make_site, post_comment, publish, publish_post
 from tests.receivers import Receiver, receiving
+from tests.waiting import feed, stop, wait_until
 
 THREADLOG = str(Path(sys.executable).parent / "threadlog")
 DEADLINE_SECONDS = 30.0
@@ -395,7 +394,7 @@ async def test_a_killed_dispatcher_resumes_and_every_event_arrives_in_order(
     application = Application(pool)
     posts = [f"p{n}" for n in range(4)]
     for post_id in posts:
-        await application.execute(publish_post(site.site, post_id), META)
+        await application.execute(publish_post(post_id, site=site.site), META)
     halfway = asyncio.Event()
 
     async def writer(number: int) -> None:
@@ -403,7 +402,7 @@ async def test_a_killed_dispatcher_resumes_and_every_event_arrives_in_order(
             if n == 25:
                 await halfway.wait()
             post_id = posts[(number + n) % len(posts)]
-            await application.execute(post_comment(site.site, post_id), META)
+            await application.execute(post_comment(site=site.site, post_id=post_id), META)
 
     log = tmp_path / "dispatcher.log"
     async with receiving() as receiver:

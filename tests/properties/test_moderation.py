@@ -21,7 +21,7 @@ from service.http.queries import thread_body
 from service.projections import INLINE
 from service.read import threads
 from service.write.application import Application
-from tests.conftest import make_site
+from tests.builders import make_site
 from tests.properties.test_projections import examples, replayed, rolled_back, site_rows
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

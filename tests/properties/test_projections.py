@@ -36,7 +36,7 @@ from service.ops.rebuild import BATCH, prepare, replay_into
 from service.projections import INLINE, apply_all, tables
 from service.read import threads
 from service.write.application import Application
-from tests.conftest import make_site
+from tests.builders import make_site
 from tests.properties.model import START, Model, post_id, same_label
 from tests.properties.strategies import POST_SLOTS, Step, histories
 
