@@ -1,5 +1,5 @@
 """The builders every test shares: commands, events and metadata for the tests below HTTP,
-sites with their keys, and the client calls that make posts and comments.
+sites with their keys, and the client calls that make posts, comments, settings and webhooks.
 
 Below HTTP, everything happens to post "p" of site "s" at `AT`, written by one author, unless a
 test says otherwise; a comment gets a fresh id unless the test names it.
@@ -187,3 +187,21 @@ async def comment(
 async def thread(client: Client, site: SiteKeys, post_id: str, **query: Any) -> dict[str, Any]:
     response = await client.get(f"/v1/sites/{site.site}/posts/{post_id}/comments", params=query)
     return await json_body(response, 200)
+
+
+async def set_settings(client: Client, site: SiteKeys, **changes: Any) -> dict[str, Any]:
+    response = await client.patch(
+        f"/v1/sites/{site.site}/settings", json=changes, headers=site.auth("moderator")
+    )
+    return await json_body(response, 200)
+
+
+async def register_webhook(
+    client: Client, site: SiteKeys, url: str, **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/webhooks", json={"url": url} | fields, headers=site.auth("moderator")
+    )
+    created = await json_body(response, 201)
+    assert response.headers["Location"] == f"/v1/webhooks/{created['id']}"
+    return created

@@ -7,6 +7,10 @@ import subprocess
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
+
+from service.eventstore import store
+from service.eventstore.store import RecordedEvent
 from tests.builders import Client, SiteKeys, json_body
 
 DEADLINE_SECONDS = 30.0
@@ -35,6 +39,19 @@ async def feed(client: Client, site: SiteKeys, expected: int, **params: Any) -> 
 
     await wait_until(complete, f"{expected} events in the feed of {site.site}")
     return page
+
+
+async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[RecordedEvent]:
+    """The site's whole log once it shows `expected` events (for the same reason as `feed`)."""
+    events: list[RecordedEvent] = []
+
+    async def complete() -> bool:
+        nonlocal events
+        events = await store.read_all(pool, store.START, 1_000_000, site=site)
+        return len(events) >= expected
+
+    await wait_until(complete, f"{expected} events of {site} in the log")
+    return events
 
 
 def stop(process: "subprocess.Popen[bytes]", how: signal.Signals) -> None:

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import screenshot
-from tests.builders import SiteKeys, make_site, publish
+from tests.builders import SiteKeys, make_site, publish, set_settings
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -28,10 +28,7 @@ async def test_the_console_approves_a_held_comment_and_bans_an_author(
 ) -> None:
     site = await make_site(pool)
     moderator = site.auth("moderator")
-    settings = await client.patch(
-        f"/v1/sites/{site.site}/settings", json={"premoderation": "all"}, headers=moderator
-    )
-    assert settings.status == 200, await settings.text()
+    await set_settings(client, site, premoderation="all")
     post_id = await publish(client, site)
     spam = await held_comment(client, site, post_id, "Spammy <b>McSpam</b>", "Buy *now*")
     troll = await held_comment(client, site, post_id, "Troll", "rude")

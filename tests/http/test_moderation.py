@@ -10,19 +10,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.settings import Settings
-from tests.builders import SiteKeys, comment, publish, thread
+from tests.builders import SiteKeys, comment, publish, set_settings, thread
 from tests.waiting import feed
 
 Client = TestClient[web.Request, web.Application]
-
-
-async def set_settings(client: Client, site: SiteKeys, **changes: Any) -> dict[str, Any]:
-    response = await client.patch(
-        f"/v1/sites/{site.site}/settings", json=changes, headers=site.auth("moderator")
-    )
-    assert response.status == 200, await response.text()
-    body: dict[str, Any] = await response.json()
-    return body
 
 
 async def post(

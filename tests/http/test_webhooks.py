@@ -9,24 +9,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.settings import Settings
-from tests.builders import SiteKeys, publish
+from tests.builders import SiteKeys, publish, register_webhook
 from tests.waiting import feed
 
 URL = "http://127.0.0.1:9/hook"
-
-
-async def register(
-    client: TestClient,  # type: ignore[type-arg]
-    site: SiteKeys,
-    **fields: Any,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/webhooks", json={"url": URL} | fields, headers=site.auth("moderator")
-    )
-    assert response.status == 201, await response.text()
-    body: dict[str, Any] = await response.json()
-    assert response.headers["Location"] == f"/v1/webhooks/{body['id']}"
-    return body
 
 
 async def test_a_moderator_registers_lists_changes_and_deletes_a_webhook(
@@ -34,8 +20,8 @@ async def test_a_moderator_registers_lists_changes_and_deletes_a_webhook(
     site: SiteKeys,
 ) -> None:
     moderator = site.auth("moderator")
-    hook = await register(
-        client, site, types=["comment.posted", "comment.posted"], description=" mailer "
+    hook = await register_webhook(
+        client, site, URL, types=["comment.posted", "comment.posted"], description=" mailer "
     )
     assert hook["secret"].startswith("whsec_") and len(hook["secret"]) == 6 + 44
     assert hook["types"] == ["comment.posted"] and hook["description"] == "mailer"
@@ -66,11 +52,11 @@ async def test_a_new_webhook_starts_after_what_is_already_in_the_log(
 ) -> None:
     await publish(client, site)
     existing = (await feed(client, site, 1))["events"][0]
-    hook = await register(client, site)
+    hook = await register_webhook(client, site, URL)
     assert tuple(map(int, hook["cursor"].split("-"))) > tuple(
         map(int, existing["cursor"].split("-"))
     )
-    from_start = await register(client, site, after="0-0")
+    from_start = await register_webhook(client, site, URL, after="0-0")
     assert from_start["cursor"] == "0-0"
 
 
@@ -79,7 +65,7 @@ async def test_only_the_sites_moderators_see_its_webhooks(
     site: SiteKeys,
     other_site: SiteKeys,
 ) -> None:
-    hook = await register(client, site)
+    hook = await register_webhook(client, site, URL)
     url = f"/v1/webhooks/{hook['id']}"
     for role in ("publisher", "subscriber"):
         assert (await client.get(url, headers=site.auth(role))).status == 403
@@ -158,7 +144,7 @@ async def test_private_targets_need_the_setting(
     response = await strict_client.post("/v1/webhooks", json={"url": url}, headers=moderator)
     assert response.status == 422, await response.text()
     assert "THREADLOG_WEBHOOKS_ALLOW_PRIVATE" in (await response.json())["detail"] or "[fd00" in url
-    hook = await register(strict_client, site, url="https://93.184.215.14/hook")
+    hook = await register_webhook(strict_client, site, "https://93.184.215.14/hook")
     patch = await strict_client.patch(
         f"/v1/webhooks/{hook['id']}", json={"url": url}, headers=moderator
     )
@@ -170,7 +156,7 @@ async def test_replay_moves_the_checkpoint_and_deliveries_page(
     site: SiteKeys,
 ) -> None:
     moderator = site.auth("moderator")
-    hook = await register(client, site)
+    hook = await register_webhook(client, site, URL)
     url = f"/v1/webhooks/{hook['id']}"
     response = await client.post(f"{url}/replay", json={"after": "12-34"}, headers=moderator)
     assert response.status == 202 and (await response.json())["cursor"] == "12-34"

@@ -27,20 +27,18 @@ from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from service.access import credentials
-from service.access.credentials import Role
 from service.app import create_app, nats_relay
 from service.eventstore import store
-from service.eventstore.store import Cursor, RecordedEvent
+from service.eventstore.store import Cursor
+from service.eventstore.streams import lock_key
 from service.settings import Settings
-from service.subscriptions.nats_relay import checkpoint_name, lock_key, run_relay
+from service.subscriptions.nats_relay import checkpoint_name, run_relay
 from service.write.application import Application
-from tests.builders import META, SiteKeys, comment, make_site, post_comment, publish, publish_post
-from tests.waiting import feed, stop, wait_until
+from tests.builders import META, comment, make_site, post_comment, publish, publish_post
+from tests.waiting import DEADLINE_SECONDS, feed, site_events, stop, wait_until
 
 BIN = Path(sys.executable).parent
 THREADLOG = str(BIN / "threadlog")
-DEADLINE_SECONDS = 30.0
 
 
 def answers(port: int) -> bool:
@@ -147,20 +145,6 @@ async def site_messages(target: Target, site: str, event_ids: set[str]) -> list[
     return messages
 
 
-async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[RecordedEvent]:
-    """The site's whole log once it shows `expected` events (an older transaction anywhere on
-    the cluster holds the log back until it ends)."""
-    events: list[RecordedEvent] = []
-
-    async def complete() -> bool:
-        nonlocal events
-        events = await store.read_all(pool, store.START, 1_000_000, site=site)
-        return len(events) >= expected
-
-    await wait_until(complete, f"{expected} events of {site} in the log")
-    return events
-
-
 async def checkpoint(pool: asyncpg.Pool, target: Target) -> Cursor:
     row = await pool.fetchrow(
         "SELECT transaction_id::text::bigint AS transaction_id, position"
@@ -174,21 +158,13 @@ def order(cursor: Cursor) -> tuple[int, int]:
     return (cursor.transaction_id, cursor.position)
 
 
-async def make_dotted_site(pool: asyncpg.Pool) -> SiteKeys:
-    site = f"blog.example-{secrets.token_hex(4)}"
-    async with pool.acquire() as connection:
-        await credentials.create_site(connection, site, site, ["https://blog.example"])
-        keys = [await credentials.create_key(connection, site, role) for role in Role]
-    return SiteKeys(site, *keys)
-
-
 async def test_events_arrive_on_their_subject_as_the_feed_shows_them(
     client: TestClient,  # type: ignore[type-arg]
     pool: asyncpg.Pool,
     database_url: str,
     target: Target,
 ) -> None:
-    site = await make_dotted_site(pool)
+    site = await make_site(pool, site=f"blog.example-{secrets.token_hex(4)}")
     async with relaying(database_url, target):
         post_id = await publish(client, site)
         first = await comment(client, site, post_id, body="first")

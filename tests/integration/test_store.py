@@ -11,26 +11,15 @@ import pytest
 from service.domain.commands import DeleteComment
 from service.domain.events import Author, CommentPosted, DeletedBy
 from service.eventstore import store
-from service.eventstore.store import Cursor, NewEvent, RecordedEvent, StaleTransactionOrder
+from service.eventstore.store import Cursor, NewEvent, StaleTransactionOrder
 from service.eventstore.streams import post_stream_id
 from service.write import decision_state
 from service.write.application import Application
 from tests.builders import META, make_site, post_comment, publish_post
+from tests.waiting import site_events
 
 WRITERS = 16
 PER_WRITER = 150
-
-
-async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[RecordedEvent]:
-    """The site's whole feed once it holds `expected` events (older transactions elsewhere on
-    the cluster hold the feed back until they end)."""
-    deadline = asyncio.get_running_loop().time() + 30
-    async with pool.acquire() as connection:
-        while True:
-            events = await store.read_all(connection, store.START, 1_000_000, site=site)
-            if len(events) >= expected or asyncio.get_running_loop().time() > deadline:
-                return events
-            await asyncio.sleep(0.01)
 
 
 async def test_a_subscriber_sees_every_event_exactly_once_under_16_writers(

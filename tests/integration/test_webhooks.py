@@ -20,18 +20,25 @@ import standardwebhooks
 from aiohttp.test_utils import TestClient
 
 from service.access.credentials import TokenKey
-from service.eventstore import store
 from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
-from tests.builders import META, SiteKeys, comment, make_site, post_comment, publish, publish_post
+from tests.builders import (
+    META,
+    SiteKeys,
+    comment,
+    make_site,
+    post_comment,
+    publish,
+    publish_post,
+    register_webhook,
+)
 from tests.receivers import Receiver, receiving
-from tests.waiting import feed, stop, wait_until
+from tests.waiting import feed, site_events, stop, wait_until
 
 THREADLOG = str(Path(sys.executable).parent / "threadlog")
-DEADLINE_SECONDS = 30.0
 FAST = {
     "webhooks_dispatch": True,
     "webhook_retry_base_seconds": 0.02,
@@ -57,20 +64,6 @@ async def dispatching(
         await wakeup.stop()
 
 
-async def register(
-    client: TestClient,  # type: ignore[type-arg]
-    site: SiteKeys,
-    url: str,
-    **fields: Any,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/webhooks", json={"url": url} | fields, headers=site.auth("moderator")
-    )
-    assert response.status == 201, await response.text()
-    created: dict[str, Any] = await response.json()
-    return created
-
-
 @contextlib.asynccontextmanager
 async def registered(
     client: TestClient,  # type: ignore[type-arg]
@@ -78,7 +71,7 @@ async def registered(
     url: str,
     **fields: Any,
 ) -> AsyncIterator[dict[str, Any]]:
-    hook = await register(client, site, url, **fields)
+    hook = await register_webhook(client, site, url, **fields)
     try:
         yield hook
     finally:
@@ -406,7 +399,7 @@ async def test_a_killed_dispatcher_resumes_and_every_event_arrives_in_order(
 
     log = tmp_path / "dispatcher.log"
     async with receiving() as receiver:
-        hook = await register(client, site, receiver.url, after="0-0")
+        hook = await register_webhook(client, site, receiver.url, after="0-0")
         dispatcher = start_dispatcher(database_url, log)
         writing = asyncio.gather(*(writer(number) for number in range(8)))
         try:
@@ -417,10 +410,7 @@ async def test_a_killed_dispatcher_resumes_and_every_event_arrives_in_order(
             halfway.set()
             await writing
             expected = len(posts) + 400
-            events = await store.read_all(pool, store.START, 10_000, site=site.site)
-            while len(events) < expected:
-                await asyncio.sleep(0.01)
-                events = await store.read_all(pool, store.START, 10_000, site=site.site)
+            events = await site_events(pool, site.site, expected)
             await arrived(receiver, expected)
         finally:
             halfway.set()
