@@ -11,10 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from tests.builders import SiteKeys, make_site
+from tests.builders import Client, SiteKeys, make_site
 from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,7 +76,7 @@ class Blog:
 
 
 @pytest.fixture(scope="session")
-async def blog(client: TestClient) -> AsyncIterator[Blog]:  # type: ignore[type-arg]
+async def blog(client: Client) -> AsyncIterator[Blog]:
     service = str(client.make_url("")).rstrip("/")
     pages: dict[str, str] = {}
 

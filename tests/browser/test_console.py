@@ -4,13 +4,10 @@ moderator key, approve a held comment, ban an author, read the audit log."""
 from typing import Any
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import screenshot
-from tests.builders import SiteKeys, make_site, publish, set_settings
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, make_site, publish, set_settings
 
 
 async def held_comment(client: Client, site: SiteKeys, post_id: str, name: str, body: str) -> str:

@@ -3,13 +3,10 @@
 import asyncio
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import Blog, screenshot
-from tests.builders import SiteKeys, comment, make_site, publish, set_settings
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, comment, make_site, publish, set_settings
 
 
 def embed(site: SiteKeys, post_id: str, attributes: str = "") -> str:

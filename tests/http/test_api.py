@@ -5,13 +5,10 @@ import gzip
 from typing import Any
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from service.ops.maintenance import forget_idempotency_keys
-from tests.builders import SiteKeys, comment, new_id, publish, thread
+from tests.builders import Client, SiteKeys, comment, new_id, publish, thread
 from tests.waiting import feed
-
-Client = TestClient  # type: ignore[type-arg]
 
 
 def ids(views: list[dict[str, Any]]) -> list[str]:

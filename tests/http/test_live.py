@@ -4,12 +4,9 @@ import asyncio
 import json
 
 import pytest
-from aiohttp.test_utils import TestClient
 
-from tests.builders import SiteKeys, comment, publish, set_settings
+from tests.builders import Client, SiteKeys, comment, publish, set_settings
 from tests.http.test_stream import take
-
-Client = TestClient  # type: ignore[type-arg]
 
 
 def stream_path(site: SiteKeys, post_id: str) -> str:

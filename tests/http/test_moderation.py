@@ -5,15 +5,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.settings import Settings
-from tests.builders import SiteKeys, comment, publish, set_settings, thread
+from tests.builders import Client, SiteKeys, comment, publish, set_settings, thread
 from tests.waiting import feed
-
-Client = TestClient[web.Request, web.Application]
 
 
 async def post(

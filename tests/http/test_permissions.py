@@ -8,12 +8,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from tests.builders import SiteKeys, comment, make_site, publish
+from tests.builders import Client, SiteKeys, comment, make_site, publish
 
-Client = TestClient[web.Request, web.Application]
 ROLES = ("none", "token", "publisher", "moderator", "subscriber", "other")
 
 

@@ -12,10 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.settings import Settings
-from tests.builders import SiteKeys, comment, publish
+from tests.builders import Client, SiteKeys, comment, publish
 from tests.waiting import feed
-
-Client = TestClient  # type: ignore[type-arg]
 
 
 async def messages(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, str]]:

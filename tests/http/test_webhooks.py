@@ -9,14 +9,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.settings import Settings
-from tests.builders import SiteKeys, publish, register_webhook
+from tests.builders import Client, SiteKeys, publish, register_webhook
 from tests.waiting import feed
 
 URL = "http://127.0.0.1:9/hook"
 
 
 async def test_a_moderator_registers_lists_changes_and_deletes_a_webhook(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
 ) -> None:
     moderator = site.auth("moderator")
@@ -47,7 +47,7 @@ async def test_a_moderator_registers_lists_changes_and_deletes_a_webhook(
 
 
 async def test_a_new_webhook_starts_after_what_is_already_in_the_log(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
 ) -> None:
     await publish(client, site)
@@ -61,7 +61,7 @@ async def test_a_new_webhook_starts_after_what_is_already_in_the_log(
 
 
 async def test_only_the_sites_moderators_see_its_webhooks(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     other_site: SiteKeys,
 ) -> None:
@@ -107,7 +107,7 @@ async def test_only_the_sites_moderators_see_its_webhooks(
     ],
 )
 async def test_bad_registrations_are_refused_with_a_problem(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     body: dict[str, Any],
 ) -> None:
@@ -117,7 +117,7 @@ async def test_bad_registrations_are_refused_with_a_problem(
 
 
 @pytest.fixture
-async def strict_client(settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+async def strict_client(settings: Settings) -> AsyncIterator[Client]:
     strict = settings.model_copy(update={"webhooks_allow_private": False})
     async with TestClient(TestServer(create_app(strict))) as served:
         yield served
@@ -136,7 +136,7 @@ async def strict_client(settings: Settings) -> AsyncIterator[TestClient]:  # typ
     ],
 )
 async def test_private_targets_need_the_setting(
-    strict_client: TestClient,  # type: ignore[type-arg]
+    strict_client: Client,
     site: SiteKeys,
     url: str,
 ) -> None:
@@ -152,7 +152,7 @@ async def test_private_targets_need_the_setting(
 
 
 async def test_replay_moves_the_checkpoint_and_deliveries_page(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
 ) -> None:
     moderator = site.auth("moderator")

@@ -22,7 +22,7 @@ import asyncpg
 import nats
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from nats.aio.client import Client
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -34,7 +34,7 @@ from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions.nats_relay import checkpoint_name, run_relay
 from service.write.application import Application
-from tests.builders import META, comment, make_site, post_comment, publish, publish_post
+from tests.builders import META, Client, comment, make_site, post_comment, publish, publish_post
 from tests.waiting import DEADLINE_SECONDS, feed, site_events, stop, wait_until
 
 BIN = Path(sys.executable).parent
@@ -82,7 +82,7 @@ class Target:
     url: str
     stream: str
     prefix: str
-    client: Client
+    client: NatsClient
 
     @property
     def jetstream(self) -> JetStreamContext:
@@ -159,7 +159,7 @@ def order(cursor: Cursor) -> tuple[int, int]:
 
 
 async def test_events_arrive_on_their_subject_as_the_feed_shows_them(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     database_url: str,
     target: Target,

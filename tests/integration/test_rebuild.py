@@ -3,14 +3,11 @@
 import asyncio
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from service.keys import REPRESENTATIONS
 from service.ops.rebuild import rebuild, replay_into
 from service.projections import tables
-from tests.builders import SiteKeys, comment, publish
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, comment, publish
 
 
 async def every_read(client: Client, site: SiteKeys, posts: list[str]) -> list[bytes]:

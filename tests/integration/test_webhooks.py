@@ -17,7 +17,6 @@ from typing import Any
 import asyncpg
 import pytest
 import standardwebhooks
-from aiohttp.test_utils import TestClient
 
 from service.access.credentials import TokenKey
 from service.eventstore.streams import lock_key
@@ -27,6 +26,7 @@ from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
 from tests.builders import (
     META,
+    Client,
     SiteKeys,
     comment,
     make_site,
@@ -66,7 +66,7 @@ async def dispatching(
 
 @contextlib.asynccontextmanager
 async def registered(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     url: str,
     **fields: Any,
@@ -79,7 +79,7 @@ async def registered(
 
 
 async def webhook(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     hook_id: str,
 ) -> dict[str, Any]:
@@ -104,7 +104,7 @@ async def requested(receiver: Receiver, count: int) -> None:
 
 
 async def test_events_arrive_signed_in_commit_order_as_the_feed_shows_them(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -132,7 +132,7 @@ async def test_events_arrive_signed_in_commit_order_as_the_feed_shows_them(
 
 
 async def test_a_receiver_that_fails_for_a_while_gets_everything_in_order(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -167,7 +167,7 @@ async def test_a_receiver_that_fails_for_a_while_gets_everything_in_order(
 
 
 async def test_410_gone_disables_the_webhook_at_once(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -190,7 +190,7 @@ async def test_410_gone_disables_the_webhook_at_once(
 
 
 async def test_a_webhook_failing_past_the_retry_period_is_marked_failing_and_resumes(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -225,7 +225,7 @@ async def test_a_webhook_failing_past_the_retry_period_is_marked_failing_and_res
 
 
 async def test_types_pause_resume_and_replay(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -263,7 +263,7 @@ async def test_types_pause_resume_and_replay(
 
 
 async def test_a_rotated_secret_signs_what_follows(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -287,7 +287,7 @@ async def test_a_rotated_secret_signs_what_follows(
 
 
 async def test_a_receiver_slower_than_the_timeout_is_retried(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -334,7 +334,7 @@ async def lock_holders(pool: asyncpg.Pool, hook_id: str) -> list[int]:
 
 
 async def test_with_two_dispatchers_one_delivers_and_the_other_takes_over(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,
@@ -378,7 +378,7 @@ def start_dispatcher(database_url: str, log: Path) -> "subprocess.Popen[bytes]":
 
 
 async def test_a_killed_dispatcher_resumes_and_every_event_arrives_in_order(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     database_url: str,
     tmp_path: Path,
@@ -424,7 +424,7 @@ async def test_a_killed_dispatcher_resumes_and_every_event_arrives_in_order(
 
 
 async def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
     site: SiteKeys,

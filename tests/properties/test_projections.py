@@ -20,8 +20,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +33,7 @@ from service.ops.rebuild import BATCH, prepare, replay_into
 from service.projections import INLINE, apply_all, tables
 from service.read import threads
 from service.write.application import Application
-from tests.builders import META, make_site, publish_post
+from tests.builders import META, Client, make_site, publish_post
 from tests.properties.model import START, Model, post_id, same_label
 from tests.properties.strategies import POST_SLOTS, Step, histories
 
@@ -54,7 +52,6 @@ examples = settings(
 )
 
 Rows = dict[str, list[tuple[Any, ...]]]
-Client = TestClient[web.Request, web.Application]
 AfterGroup = Callable[[str, Model], Awaitable[None]]
 
 
