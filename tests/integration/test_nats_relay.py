@@ -264,8 +264,15 @@ async def test_publishing_a_page_again_adds_nothing_to_the_stream(
         async def all_stored() -> bool:
             return await stored_count(target, site) >= 21
 
+        async def all_checkpointed() -> bool:
+            return order(await checkpoint(pool, target)) >= order(events[-1].cursor)
+
         async with relaying(database_url, target):
             await wait_until(all_stored, "the site's events in the stream")
+            # JetStream stores a page before the relay checkpoints it, and stopping the relay
+            # drops what it has in hand: without this wait, `reached` could be older than the
+            # site's events, and `caught_up` below true before anything was sent again.
+            await wait_until(all_checkpointed, "the relay to checkpoint the site's events")
         reached = await checkpoint(pool, target)
         assert await stored_count(target, site) == 21
 
