@@ -1,5 +1,6 @@
 """The builders every test shares: commands, events and metadata for the tests below HTTP,
-sites with their keys, and the client calls that make posts, comments, settings and webhooks.
+sites with their keys, clients of the app, and the calls that make posts, comments, settings
+and webhooks through them.
 
 Below HTTP, everything happens to post "p" of site "s" at `AT`, written by one author, unless a
 test says otherwise; a comment gets a fresh id unless the test names it.
@@ -8,19 +9,23 @@ test says otherwise; a comment gets a fresh id unless the test names it.
 import hashlib
 import secrets
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from service.access import credentials
 from service.access.credentials import Role
+from service.app import create_app
 from service.domain.commands import PostComment, PublishPost
 from service.domain.events import Author, CommentPosted, CommentReplied, Event, PostPublished
 from service.domain.thread import ThreadState, evolve
+from service.settings import Settings
 
 Client = TestClient[web.Request, web.Application]
 
@@ -145,6 +150,14 @@ async def make_site(pool: asyncpg.Pool, *origins: str, site: str | None = None) 
 
 
 # --- over HTTP ------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **changes: Any) -> AsyncIterator[Client]:
+    """A client of the real app, run with `settings` and these `changes` to them."""
+    app = create_app(settings.model_copy(update=changes))
+    async with TestClient(TestServer(app)) as client:
+        yield client
 
 
 def new_id(prefix: str = "post") -> str:

@@ -13,12 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
 from service.ops import migrate
 from service.settings import Settings
-from tests.builders import Client, SiteKeys, make_site
+from tests.builders import Client, SiteKeys, make_site, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,10 +104,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def client(settings: Settings) -> AsyncIterator[Client]:
-    test_client: Client = TestClient(TestServer(create_app(settings)))
-    await test_client.start_server()
-    yield test_client
-    await test_client.close()
+    async with serving(settings) as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
 from service.settings import Settings
-from tests.builders import Client, SiteKeys, publish, register_webhook
+from tests.builders import Client, SiteKeys, publish, register_webhook, serving
 from tests.waiting import feed
 
 URL = "http://127.0.0.1:9/hook"
@@ -118,8 +116,7 @@ async def test_bad_registrations_are_refused_with_a_problem(
 
 @pytest.fixture
 async def strict_client(settings: Settings) -> AsyncIterator[Client]:
-    strict = settings.model_copy(update={"webhooks_allow_private": False})
-    async with TestClient(TestServer(create_app(strict))) as served:
+    async with serving(settings, webhooks_allow_private=False) as served:
         yield served
 
 
