@@ -8,19 +8,15 @@ import socket
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.access import credentials
-from service.access.credentials import Role
-from service.app import create_app
 from service.ops import migrate
 from service.settings import Settings
+from tests.builders import Client, SiteKeys, make_site, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,30 +103,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def client(settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    test_client: TestClient = TestClient(TestServer(create_app(settings)))  # type: ignore[type-arg]
-    await test_client.start_server()
-    yield test_client
-    await test_client.close()
-
-
-@dataclass(frozen=True)
-class SiteKeys:
-    site: str
-    publisher: str
-    moderator: str
-    subscriber: str
-
-    def auth(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {getattr(self, role)}"}
-
-
-async def make_site(pool: asyncpg.Pool) -> SiteKeys:
-    site = f"site-{secrets.token_hex(4)}"
-    async with pool.acquire() as connection:
-        await credentials.create_site(connection, site, f"Site {site}", ["https://blog.example"])
-        keys = [await credentials.create_key(connection, site, role) for role in Role]
-    return SiteKeys(site, *keys)
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    async with serving(settings) as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ class Receiver:
     answered: dict[int, int] = field(default_factory=dict)
 
     async def handle(self, request: web.Request) -> web.Response:
+        # Counted before the answer leaves: the dispatcher records the delivery and moves the
+        # webhook's checkpoint only after it arrives (see `checkpointed` in the webhook tests).
         received = Received(dict(request.headers), await request.read())
         self.requests.append(received)
         status = received.status = self.answer(len(self.requests))

@@ -11,12 +11,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from service.access import credentials
-from service.access.credentials import Role
-from tests.conftest import ROOT, SiteKeys
+from tests.builders import Client, SiteKeys, make_site
+from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / ".threadlog" / "artifacts"
@@ -77,7 +76,7 @@ class Blog:
 
 
 @pytest.fixture(scope="session")
-async def blog(client: TestClient) -> AsyncIterator[Blog]:  # type: ignore[type-arg]
+async def blog(client: Client) -> AsyncIterator[Blog]:
     service = str(client.make_url("")).rstrip("/")
     pages: dict[str, str] = {}
 
@@ -95,17 +94,9 @@ async def blog(client: TestClient) -> AsyncIterator[Blog]:  # type: ignore[type-
     await server.close()
 
 
-async def site_for(pool: asyncpg.Pool, *origins: str) -> SiteKeys:
-    site = f"blog-{secrets.token_hex(4)}"
-    async with pool.acquire() as connection:
-        await credentials.create_site(connection, site, f"Blog {site}", origins)
-        keys = [await credentials.create_key(connection, site, role) for role in Role]
-    return SiteKeys(site, *keys)
-
-
 @pytest.fixture
 async def blog_site(pool: asyncpg.Pool, blog: Blog) -> SiteKeys:
-    return await site_for(pool, blog.origin)
+    return await make_site(pool, blog.origin)
 
 
 async def screenshot(page: Page, name: str) -> Path:

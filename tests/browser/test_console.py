@@ -4,14 +4,10 @@ moderator key, approve a held comment, ban an author, read the audit log."""
 from typing import Any
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import screenshot
-from tests.conftest import SiteKeys, make_site
-from tests.helpers import publish
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, make_site, publish, set_settings
 
 
 async def held_comment(client: Client, site: SiteKeys, post_id: str, name: str, body: str) -> str:
@@ -29,10 +25,7 @@ async def test_the_console_approves_a_held_comment_and_bans_an_author(
 ) -> None:
     site = await make_site(pool)
     moderator = site.auth("moderator")
-    settings = await client.patch(
-        f"/v1/sites/{site.site}/settings", json={"premoderation": "all"}, headers=moderator
-    )
-    assert settings.status == 200, await settings.text()
+    await set_settings(client, site, premoderation="all")
     post_id = await publish(client, site)
     spam = await held_comment(client, site, post_id, "Spammy <b>McSpam</b>", "Buy *now*")
     troll = await held_comment(client, site, post_id, "Troll", "rude")

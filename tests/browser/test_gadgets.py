@@ -3,16 +3,12 @@
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, BrowserContext, Request, expect
 
 from service.ops.demo import DEMO_SITE, seed_demo
 from service.write.application import Application
 from tests.browser.conftest import Blog, screenshot
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, comment, publish
 
 
 async def test_labels_as_a_cloud_and_a_list_link_to_the_blogs_label_pages(

@@ -3,14 +3,10 @@
 import asyncio
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import Blog, screenshot, site_for
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.browser.conftest import Blog, screenshot
+from tests.builders import Client, SiteKeys, comment, make_site, publish, set_settings
 
 
 def embed(site: SiteKeys, post_id: str, attributes: str = "") -> str:
@@ -199,8 +195,7 @@ async def test_a_held_comment_awaits_moderation_for_its_author(
     browser: Browser, context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
 ) -> None:
     moderator = blog_site.auth("moderator")
-    settings = f"/v1/sites/{blog_site.site}/settings"
-    assert (await client.patch(settings, json={"premoderation": "all"}, headers=moderator)).ok
+    await set_settings(client, blog_site, premoderation="all")
     post_id = await publish(client, blog_site)
     url = blog.page(embed(blog_site, post_id))
 
@@ -288,7 +283,7 @@ async def test_the_blogs_css_does_not_reach_the_widget(
 async def test_an_origin_the_site_does_not_allow_gets_nothing(
     context: BrowserContext, blog: Blog, pool: asyncpg.Pool, client: Client
 ) -> None:
-    elsewhere = await site_for(pool, "https://another.example")
+    elsewhere = await make_site(pool, "https://another.example")
     post_id = await publish(client, elsewhere)
     await comment(client, elsewhere, post_id, "not for that blog")
     page = await context.new_page()

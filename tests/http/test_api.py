@@ -5,13 +5,10 @@ import gzip
 from typing import Any
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from service.ops.maintenance import forget_idempotency_keys
-from tests.conftest import SiteKeys
-from tests.helpers import comment, feed, new_id, publish, thread
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, comment, new_id, publish, thread
+from tests.waiting import feed
 
 
 def ids(views: list[dict[str, Any]]) -> list[str]:

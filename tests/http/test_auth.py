@@ -9,14 +9,12 @@ from enum import StrEnum
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientResponse
 
 from service.db import Pool
-from tests.conftest import SiteKeys
-from tests.helpers import comment, feed, publish, thread
+from tests.builders import Client, SiteKeys, comment, publish, thread
+from tests.waiting import feed
 
-Client = TestClient[web.Request, web.Application]
 JsonObject = dict[str, Any]
 REALM = 'Bearer realm="threadlog"'
 UNKNOWN_KEY = "tl_000000000000_" + "A" * 43

@@ -15,15 +15,12 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientResponse
 from multidict import MultiDict
 
 from service.db import Pool
-from tests.conftest import SiteKeys
-from tests.helpers import comment, new_id, publish, thread
+from tests.builders import Client, SiteKeys, comment, new_id, publish, thread
 
-Client = TestClient[web.Request, web.Application]
 JsonObject = dict[str, Any]
 MISSING = object()
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}

@@ -35,7 +35,7 @@ from schemathesis.generation.meta import TestPhase
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import SiteKeys, make_site
+from tests.builders import SiteKeys, make_site
 
 ROOT = Path(__file__).resolve().parents[2]
 

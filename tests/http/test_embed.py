@@ -7,15 +7,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from service.access import credentials
 from service.http.assets import minify
 from service.ops.demo import DEMO_SITE
-from tests.conftest import SiteKeys
-from tests.helpers import publish
+from tests.builders import Client, SiteKeys, publish
 
-Client = TestClient  # type: ignore[type-arg]
 WEB = Path(__file__).resolve().parents[2] / "service" / "web"
 SCRIPTS = ["/embed.js", "/embed/labels.js", "/embed/count.js", "/admin/admin.js"]
 # The budget for the widget, minified, as served.

@@ -4,13 +4,9 @@ import asyncio
 import json
 
 import pytest
-from aiohttp.test_utils import TestClient
 
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import Client, SiteKeys, comment, publish, set_settings
 from tests.http.test_stream import take
-
-Client = TestClient  # type: ignore[type-arg]
 
 
 def stream_path(site: SiteKeys, post_id: str) -> str:
@@ -126,8 +122,7 @@ async def test_the_stream_ends_when_its_post_is_deleted(client: Client, site: Si
 
 async def test_a_held_comment_shows_only_once_approved(client: Client, site: SiteKeys) -> None:
     moderator = site.auth("moderator")
-    settings = f"/v1/sites/{site.site}/settings"
-    assert (await client.patch(settings, json={"premoderation": "all"}, headers=moderator)).ok
+    await set_settings(client, site, premoderation="all")
     post_id = await publish(client, site)
     async with client.get(stream_path(site, post_id)) as response:
         await take(response, 1)
@@ -145,9 +140,7 @@ async def test_a_held_comment_shows_only_once_approved(client: Client, site: Sit
 
 
 async def test_a_held_comment_is_never_shown_while_held(client: Client, site: SiteKeys) -> None:
-    moderator = site.auth("moderator")
-    settings = f"/v1/sites/{site.site}/settings"
-    assert (await client.patch(settings, json={"premoderation": "all"}, headers=moderator)).ok
+    await set_settings(client, site, premoderation="all")
     post_id = await publish(client, site)
     async with client.get(stream_path(site, post_id)) as response:
         await take(response, 1)

@@ -5,24 +5,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
 from service.settings import Settings
-from tests.conftest import SiteKeys
-from tests.helpers import comment, feed, publish, thread
-
-Client = TestClient[web.Request, web.Application]
-
-
-async def set_settings(client: Client, site: SiteKeys, **changes: Any) -> dict[str, Any]:
-    response = await client.patch(
-        f"/v1/sites/{site.site}/settings", json=changes, headers=site.auth("moderator")
-    )
-    assert response.status == 200, await response.text()
-    body: dict[str, Any] = await response.json()
-    return body
+from tests.builders import Client, SiteKeys, comment, publish, serving, set_settings, thread
+from tests.waiting import feed
 
 
 async def post(
@@ -388,13 +374,8 @@ async def test_subscribers_see_moderation_events_in_the_feed(
 @pytest.fixture(scope="module")
 async def default_client(settings: Settings) -> AsyncIterator[Client]:
     """The service with the shipped limits (the suite's own turns the comment limit off)."""
-    defaults = settings.model_copy(
-        update={"default_rate_limit_per_minute": 5, "reports_per_minute": 10}
-    )
-    test_client: Client = TestClient(TestServer(create_app(defaults)))
-    await test_client.start_server()
-    yield test_client
-    await test_client.close()
+    async with serving(settings, default_rate_limit_per_minute=5, reports_per_minute=10) as served:
+        yield served
 
 
 async def test_by_default_a_client_may_post_five_comments_a_minute(

@@ -8,13 +8,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from tests.conftest import SiteKeys, make_site
-from tests.helpers import comment, publish
+from tests.builders import Client, SiteKeys, comment, make_site, publish
 
-Client = TestClient[web.Request, web.Application]
 ROLES = ("none", "token", "publisher", "moderator", "subscriber", "other")
 
 

@@ -1,10 +1,7 @@
-from aiohttp.test_utils import TestClient
-
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish, thread
+from tests.builders import Client, SiteKeys, comment, publish, thread
 
 
-async def test_a_reply_nests_under_its_comment(client: TestClient, site: SiteKeys) -> None:  # type: ignore[type-arg]
+async def test_a_reply_nests_under_its_comment(client: Client, site: SiteKeys) -> None:
     post_id = await publish(client, site)
     first = await comment(client, site, post_id, "first")
     reply = await comment(client, site, post_id, "reply", parent_id=first["id"])

@@ -8,14 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
-from service.app import create_app
 from service.settings import Settings
-from tests.conftest import SiteKeys
-from tests.helpers import comment, feed, publish
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, comment, publish, serving
+from tests.waiting import feed
 
 
 async def messages(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, str]]:
@@ -93,8 +90,7 @@ async def test_types_filter_the_stream(client: Client, site: SiteKeys) -> None:
 
 
 async def test_an_idle_stream_sends_heartbeats(settings: Settings, site: SiteKeys) -> None:
-    quick = settings.model_copy(update={"stream_heartbeat_seconds": 0.1})
-    async with TestClient(TestServer(create_app(quick))) as own:
+    async with serving(settings, stream_heartbeat_seconds=0.1) as own:
         headers = site.auth("subscriber") | {"Last-Event-ID": "9223372036854775806-1"}
         async with own.get("/v1/events/stream", headers=headers) as response:
             async with asyncio.timeout(30):
@@ -139,8 +135,7 @@ def served_peers(server: TestServer) -> set[object]:
 async def test_a_client_that_stops_reading_is_dropped_not_buffered_for(
     settings: Settings, site: SiteKeys
 ) -> None:
-    impatient = settings.model_copy(update={"stream_write_timeout_seconds": 0.5})
-    async with TestClient(TestServer(create_app(impatient))) as own:
+    async with serving(settings, stream_write_timeout_seconds=0.5) as own:
         post_id = await publish(own, site)
         reader = socket.socket()
         reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

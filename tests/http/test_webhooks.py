@@ -5,37 +5,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
 from service.settings import Settings
-from tests.conftest import SiteKeys
-from tests.helpers import feed, publish
+from tests.builders import Client, SiteKeys, publish, register_webhook, serving
+from tests.waiting import feed
 
 URL = "http://127.0.0.1:9/hook"
 
 
-async def register(
-    client: TestClient,  # type: ignore[type-arg]
-    site: SiteKeys,
-    **fields: Any,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/webhooks", json={"url": URL} | fields, headers=site.auth("moderator")
-    )
-    assert response.status == 201, await response.text()
-    body: dict[str, Any] = await response.json()
-    assert response.headers["Location"] == f"/v1/webhooks/{body['id']}"
-    return body
-
-
 async def test_a_moderator_registers_lists_changes_and_deletes_a_webhook(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
 ) -> None:
     moderator = site.auth("moderator")
-    hook = await register(
-        client, site, types=["comment.posted", "comment.posted"], description=" mailer "
+    hook = await register_webhook(
+        client, site, URL, types=["comment.posted", "comment.posted"], description=" mailer "
     )
     assert hook["secret"].startswith("whsec_") and len(hook["secret"]) == 6 + 44
     assert hook["types"] == ["comment.posted"] and hook["description"] == "mailer"
@@ -61,25 +45,25 @@ async def test_a_moderator_registers_lists_changes_and_deletes_a_webhook(
 
 
 async def test_a_new_webhook_starts_after_what_is_already_in_the_log(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
 ) -> None:
     await publish(client, site)
     existing = (await feed(client, site, 1))["events"][0]
-    hook = await register(client, site)
+    hook = await register_webhook(client, site, URL)
     assert tuple(map(int, hook["cursor"].split("-"))) > tuple(
         map(int, existing["cursor"].split("-"))
     )
-    from_start = await register(client, site, after="0-0")
+    from_start = await register_webhook(client, site, URL, after="0-0")
     assert from_start["cursor"] == "0-0"
 
 
 async def test_only_the_sites_moderators_see_its_webhooks(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     other_site: SiteKeys,
 ) -> None:
-    hook = await register(client, site)
+    hook = await register_webhook(client, site, URL)
     url = f"/v1/webhooks/{hook['id']}"
     for role in ("publisher", "subscriber"):
         assert (await client.get(url, headers=site.auth(role))).status == 403
@@ -121,7 +105,7 @@ async def test_only_the_sites_moderators_see_its_webhooks(
     ],
 )
 async def test_bad_registrations_are_refused_with_a_problem(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     body: dict[str, Any],
 ) -> None:
@@ -131,9 +115,8 @@ async def test_bad_registrations_are_refused_with_a_problem(
 
 
 @pytest.fixture
-async def strict_client(settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    strict = settings.model_copy(update={"webhooks_allow_private": False})
-    async with TestClient(TestServer(create_app(strict))) as served:
+async def strict_client(settings: Settings) -> AsyncIterator[Client]:
+    async with serving(settings, webhooks_allow_private=False) as served:
         yield served
 
 
@@ -150,7 +133,7 @@ async def strict_client(settings: Settings) -> AsyncIterator[TestClient]:  # typ
     ],
 )
 async def test_private_targets_need_the_setting(
-    strict_client: TestClient,  # type: ignore[type-arg]
+    strict_client: Client,
     site: SiteKeys,
     url: str,
 ) -> None:
@@ -158,7 +141,7 @@ async def test_private_targets_need_the_setting(
     response = await strict_client.post("/v1/webhooks", json={"url": url}, headers=moderator)
     assert response.status == 422, await response.text()
     assert "THREADLOG_WEBHOOKS_ALLOW_PRIVATE" in (await response.json())["detail"] or "[fd00" in url
-    hook = await register(strict_client, site, url="https://93.184.215.14/hook")
+    hook = await register_webhook(strict_client, site, "https://93.184.215.14/hook")
     patch = await strict_client.patch(
         f"/v1/webhooks/{hook['id']}", json={"url": url}, headers=moderator
     )
@@ -166,11 +149,11 @@ async def test_private_targets_need_the_setting(
 
 
 async def test_replay_moves_the_checkpoint_and_deliveries_page(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
 ) -> None:
     moderator = site.auth("moderator")
-    hook = await register(client, site)
+    hook = await register_webhook(client, site, URL)
     url = f"/v1/webhooks/{hook['id']}"
     response = await client.post(f"{url}/replay", json={"after": "12-34"}, headers=moderator)
     assert response.status == 202 and (await response.json())["cursor"] == "12-34"

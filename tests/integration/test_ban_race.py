@@ -11,8 +11,7 @@ from service.domain.commands import BanAuthor
 from service.domain.events import BanMatch
 from service.write import batches
 from service.write.application import Application
-from tests.commands import META, post_comment, publish_post
-from tests.conftest import make_site
+from tests.builders import META, make_site, post_comment, publish_post
 
 AUTHOR = {"author_ip_hash": "ip-of-the-troll"}
 
@@ -22,10 +21,10 @@ async def test_a_comment_written_while_a_ban_waits_is_removed_by_it(pool: asyncp
     application = Application(pool)
     try:
         for post_id in ("first", "second"):
-            await application.execute(publish_post(site, post_id), META)
-        first = post_comment(site, "first").model_copy(update=AUTHOR)
+            await application.execute(publish_post(post_id, site=site), META)
+        first = post_comment(site=site, post_id="first", **AUTHOR)
         await application.execute(first, META)
-        late = post_comment(site, "second").model_copy(update=AUTHOR)
+        late = post_comment(site=site, post_id="second", **AUTHOR)
         ban = BanAuthor(
             site=site,
             ban_id=str(uuid.uuid4()),

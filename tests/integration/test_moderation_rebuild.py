@@ -2,14 +2,10 @@
 bans, single comments and the threads they change."""
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from service.keys import REPRESENTATIONS
 from service.ops.rebuild import rebuild
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, comment, publish
 
 
 async def moderation_reads(

@@ -1,13 +1,11 @@
 """Read models ignore an older event delivered again after later ones."""
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id
 from service.projections import INLINE, tables
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import Client, SiteKeys, comment, publish
 
 
 async def rows(connection: asyncpg.Connection, site: str) -> dict[str, list[tuple[object, ...]]]:
@@ -19,7 +17,7 @@ async def rows(connection: asyncpg.Connection, site: str) -> dict[str, list[tupl
 
 
 async def test_each_older_event_applied_again_alone_changes_nothing(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     pool: asyncpg.Pool,
 ) -> None:

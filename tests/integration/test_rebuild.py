@@ -3,16 +3,12 @@
 import asyncio
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from service.keys import REPRESENTATIONS
 from service.ops.rebuild import rebuild
 from service.projections import tables
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import Client, SiteKeys, comment, publish
 from tests.replays import replay_into
-
-Client = TestClient  # type: ignore[type-arg]
 
 
 async def every_read(client: Client, site: SiteKeys, posts: list[str]) -> list[bytes]:

@@ -4,14 +4,10 @@ rebuilt from the events alone, and old comments behave exactly as before."""
 from typing import Any
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from service.ops.rebuild import rebuild
 from service.projections import INLINE, write_model
-from tests.conftest import SiteKeys
-from tests.helpers import publish, thread
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.builders import Client, SiteKeys, publish, thread
 
 
 async def post(client: Client, site: SiteKeys, post_id: str, **payload: Any) -> dict[str, Any]:

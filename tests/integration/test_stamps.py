@@ -4,16 +4,14 @@ import asyncio
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from service.read import threads
 from service.read.stamps import ThreadStamps
-from tests.conftest import SiteKeys
-from tests.helpers import comment, publish
+from tests.builders import Client, SiteKeys, comment, publish
 
 
 async def test_concurrent_readers_share_lookups(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     pool: asyncpg.Pool,
     monkeypatch: pytest.MonkeyPatch,
@@ -41,7 +39,7 @@ async def test_concurrent_readers_share_lookups(
 
 
 async def test_a_reader_sees_a_write_that_committed_before_it_asked(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     site: SiteKeys,
     pool: asyncpg.Pool,
 ) -> None:

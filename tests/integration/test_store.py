@@ -11,29 +11,15 @@ import pytest
 from service.domain.commands import DeleteComment
 from service.domain.events import Author, CommentPosted, DeletedBy
 from service.eventstore import store
-from service.eventstore.store import Cursor, NewEvent, RecordedEvent, StaleTransactionOrder
+from service.eventstore.store import Cursor, NewEvent, StaleTransactionOrder
 from service.eventstore.streams import post_stream_id
 from service.write import decision_state
 from service.write.application import Application
-from tests.commands import META
-from tests.commands import post_comment as comment
-from tests.commands import publish_post as publish
-from tests.conftest import make_site
+from tests.builders import META, make_site, post_comment, publish_post
+from tests.waiting import site_events
 
 WRITERS = 16
 PER_WRITER = 150
-
-
-async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[RecordedEvent]:
-    """The site's whole feed once it holds `expected` events (older transactions elsewhere on
-    the cluster hold the feed back until they end)."""
-    deadline = asyncio.get_running_loop().time() + 30
-    async with pool.acquire() as connection:
-        while True:
-            events = await store.read_all(connection, store.START, 1_000_000, site=site)
-            if len(events) >= expected or asyncio.get_running_loop().time() > deadline:
-                return events
-            await asyncio.sleep(0.01)
 
 
 async def test_a_subscriber_sees_every_event_exactly_once_under_16_writers(
@@ -43,7 +29,7 @@ async def test_a_subscriber_sees_every_event_exactly_once_under_16_writers(
     application = Application(pool)
     posts = [f"p{n}" for n in range(8)]
     for post_id in posts:
-        await application.execute(publish(site, post_id), META)
+        await application.execute(publish_post(post_id, site=site), META)
     expected = len(posts) + WRITERS * PER_WRITER
     done = asyncio.Event()
     seen: list[uuid.UUID] = []
@@ -64,7 +50,9 @@ async def test_a_subscriber_sees_every_event_exactly_once_under_16_writers(
     async def writer(number: int) -> None:
         for n in range(PER_WRITER):
             # Writers share posts, so appends to one stream also contend for its lock.
-            await application.execute(comment(site, posts[(number + n) % len(posts)]), META)
+            await application.execute(
+                post_comment(site=site, post_id=posts[(number + n) % len(posts)]), META
+            )
 
     reading = asyncio.create_task(subscriber())
     await asyncio.gather(*(writer(number) for number in range(WRITERS)))
@@ -85,12 +73,12 @@ async def test_within_a_post_the_feed_keeps_the_stream_order(
 ) -> None:
     site = (await make_site(pool)).site
     application = Application(pool, writers=writers, batch_size=batch_size)
-    await application.execute(publish(site, "hot"), META)
+    await application.execute(publish_post("hot", site=site), META)
 
     async def chain(depth: int) -> None:
         parent: str | None = None
         for _ in range(depth):
-            command = comment(site, "hot", parent)
+            command = post_comment(parent_id=parent, site=site, post_id="hot")
             await application.execute(command, META)
             parent = command.comment_id
         assert parent is not None
@@ -120,15 +108,15 @@ async def test_within_a_post_the_feed_keeps_the_stream_order(
 async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.Pool) -> None:
     site = (await make_site(pool)).site
     application = Application(pool)
-    await application.execute(publish(site, "p"), META)
+    await application.execute(publish_post(site=site), META)
     stream_id = post_stream_id(site, "p")
     async with pool.acquire() as early:
         transaction = early.transaction()
         await transaction.start()
         try:
             await early.fetchval("SELECT pg_current_xact_id()")  # takes its id now
-            await application.execute(comment(site, "p"), META)  # a newer id writes first
-            late = comment(site, "p")
+            await application.execute(post_comment(site=site), META)  # a newer id writes first
+            late = post_comment(site=site)
             threads = await decision_state.load_for_update(early, [(stream_id, late)])
             loaded = threads[stream_id]
             with pytest.raises(StaleTransactionOrder):
@@ -156,9 +144,9 @@ async def append_one(
 async def test_the_application_retries_a_stale_transaction(pool: asyncpg.Pool) -> None:
     site = (await make_site(pool)).site
     application = Application(pool)
-    await application.execute(publish(site, "p"), META)
+    await application.execute(publish_post(site=site), META)
     results = await asyncio.gather(
-        *(application.execute(comment(site, "p"), META) for _ in range(40))
+        *(application.execute(post_comment(site=site), META) for _ in range(40))
     )
     assert all(len(outcome.events) == 1 for outcome in results)
     assert len(await site_events(pool, site, 41)) == 41
@@ -166,7 +154,7 @@ async def test_the_application_retries_a_stale_transaction(pool: asyncpg.Pool) -
 
 async def test_events_cannot_be_updated_or_deleted(pool: asyncpg.Pool) -> None:
     site = (await make_site(pool)).site
-    await Application(pool).execute(publish(site, "p"), META)
+    await Application(pool).execute(publish_post(site=site), META)
     async with pool.acquire() as connection:
         for statement in (
             "UPDATE events SET type = 'x' WHERE site = $1",

@@ -4,7 +4,6 @@ models equal a replay of the log and are unchanged by any event applied again; a
 thread view or label index ever includes a held, rejected or deleted comment."""
 
 import asyncio
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -14,20 +13,18 @@ from hypothesis import strategies as st
 from service.db import Connection, Pool
 from service.domain import commands
 from service.domain.errors import DomainError
-from service.domain.events import Author, BanMatch, DeletedBy, RejectReason, ReportReason
+from service.domain.events import BanMatch, DeletedBy, RejectReason, ReportReason
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id, site_stream_id
 from service.http.queries import thread_body
 from service.projections import INLINE
 from service.read import threads
 from service.write.application import Application
-from tests.conftest import make_site
+from tests.builders import MODERATOR_META, TOKEN, make_site, post_comment, publish_post
 from tests.properties.test_projections import examples, replayed, rolled_back, site_rows
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 POSTS = ("p0", "p1")
-META = {"actor": {"kind": "key", "key_id": "moderator", "role": "moderator"},
-        "request_id": "property", "ip_hash": "x"}  # fmt: skip
 THRESHOLD = 2
 
 
@@ -170,17 +167,15 @@ def command_for(
     match step.kind:
         case "comment" | "reply":
             parent = target if step.kind == "reply" and comments else None
-            return commands.PostComment(
+            return post_comment(
+                parent_id=parent,
                 site=site,
                 post_id=model.post_of[parent] if parent else POSTS[step.post],
-                comment_id=str(uuid.uuid4()),
-                parent_id=parent,
-                author=Author(name="w"),
-                body="b",
-                body_html="<p>b</p>",
                 at=at,
-                delete_token_sha256=b"t" * 32,
                 honeypot=step.flag,
+                # The model tells authors apart by the name+IP hash alone.
+                author_email_hash=None,
+                author_ip_hash=None,
                 author_name_ip_hash=f"author-{step.author}",
             )
         case "ban":
@@ -216,7 +211,7 @@ def command_for(
         case "edit":
             return commands.EditComment(
                 site=site, comment_id=target, body="e", body_html="<p>e</p>",
-                delete_token_sha256=b"t" * 32, at=at,
+                delete_token_sha256=TOKEN, at=at,
             )  # fmt: skip
         case "report":
             return commands.ReportComment(
@@ -241,27 +236,19 @@ async def run(pool: Pool, history: list[Step]) -> tuple[str, Model]:
         setup: list[commands.Command] = [
             commands.ChangeSiteSettings(site=site, changes={"report_threshold": THRESHOLD}),
             *[
-                commands.PublishPost(
-                    site=site,
-                    post_id=post,
-                    title="T",
-                    url="https://b.example/",
-                    labels=("News",),
-                    published_at=START,
-                    at=START,
-                )
+                publish_post(post, site=site, labels=("News",), published_at=START, at=START)
                 for post in POSTS
             ],
         ]
         for command in setup:
-            await application.execute(command, META)
+            await application.execute(command, MODERATOR_META)
         comments: list[str] = []
         for index, step in enumerate(history):
             command = command_for(site, step, index, comments, model)
             allowed = model.allows(command)
             event(f"{step.kind} {'accepted' if allowed else 'refused'}")
             try:
-                await application.execute(command, META)
+                await application.execute(command, MODERATOR_META)
             except DomainError as error:
                 assert not allowed, (command, error)
                 continue

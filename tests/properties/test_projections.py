@@ -20,13 +20,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from service.db import Connection, Pool
-from service.domain.commands import PublishPost
 from service.domain.errors import DomainError
 from service.domain.labels import label_key, unique_labels
 from service.eventstore import store
@@ -36,14 +33,13 @@ from service.ops.rebuild import BATCH, prepare
 from service.projections import INLINE, apply_all, tables
 from service.read import threads
 from service.write.application import Application
-from tests.conftest import make_site
+from tests.builders import META, Client, make_site, publish_post
 from tests.properties.model import START, Model, post_id, same_label
 from tests.properties.strategies import POST_SLOTS, Step, histories
 from tests.replays import replay_into
 
 # Not "rebuild": that one belongs to `threadlog rebuild`.
 SCRATCH = "replay_check"
-META = {"actor": {"kind": "author"}, "request_id": "property", "ip_hash": "x"}
 POSTS = [post_id(slot) for slot in range(POST_SLOTS)]
 EVERYTHING = 1_000_000
 # How long a late-committing transaction elsewhere on the server may hide our events from
@@ -57,7 +53,6 @@ examples = settings(
 )
 
 Rows = dict[str, list[tuple[Any, ...]]]
-Client = TestClient[web.Request, web.Application]
 AfterGroup = Callable[[str, Model], Awaitable[None]]
 
 
@@ -397,10 +392,7 @@ async def test_a_title_cased_label_is_the_same_label(pool: Pool) -> None:
     site = (await make_site(pool)).site
     application = Application(pool)
     for number, label in enumerate((GREEK, GREEK.title())):
-        command = PublishPost(
-            site=site, post_id=post_id(number), title="T", url="https://blog.example/",
-            labels=unique_labels([label]), published_at=None, at=START,
-        )  # fmt: skip
+        command = publish_post(post_id(number), site=site, labels=unique_labels([label]), at=START)
         await application.execute(command, META)
     await application.close()
     index = await threads.labels(pool, site, by_count=False)
@@ -414,13 +406,7 @@ async def test_a_label_keeps_its_spelling_through_a_replay_when_two_posts_bring_
     # Two writers, as two processes (or two of one process's shards) would be.
     first, second = Application(pool), Application(pool)
 
-    def publish(post: str, *labels: str) -> PublishPost:
-        return PublishPost(
-            site=site, post_id=post, title="T", url="https://blog.example/", labels=labels,
-            published_at=None, at=START,
-        )  # fmt: skip
-
-    await first.execute(publish("p0"), META)
+    await first.execute(publish_post("p0", site=site, labels=(), at=START), META)
     async with pool.acquire() as holder:
         # Holds the first writer between its append (its transaction id is taken) and its
         # read-model updates, as a slow statement or a busy server can.
@@ -429,12 +415,14 @@ async def test_a_label_keeps_its_spelling_through_a_replay_when_two_posts_bring_
         await holder.execute(
             "SELECT FROM posts WHERE site = $1 AND post_id = 'p0' FOR UPDATE", site
         )
-        slow = asyncio.create_task(first.execute(publish("p0", "Python"), META))
+        slow = asyncio.create_task(
+            first.execute(publish_post("p0", site=site, labels=("Python",), at=START), META)
+        )
         for _ in range(500):
             if await pool.fetchval(LOCK_WAITERS):
                 break
             await asyncio.sleep(0.01)
-        await second.execute(publish("p1", "PYTHON"), META)
+        await second.execute(publish_post("p1", site=site, labels=("PYTHON",), at=START), META)
         await transaction.rollback()
     await slow
     await settled(pool, site)

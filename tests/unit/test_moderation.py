@@ -1,8 +1,7 @@
 """The moderation domain, pure: each check of the new-comment pipeline and its order, status
 transitions, reports, edits, closed threads, and the site stream's decisions."""
 
-import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from service.domain.commands import (
     ChangeSiteSettings,
     CloseThread,
     EditComment,
-    PostComment,
     RejectComment,
     ReopenThread,
     ReportComment,
@@ -33,80 +31,30 @@ from service.domain.errors import (
     WrongStatus,
 )
 from service.domain.events import (
-    Author,
+    AuthorBanned as AuthorBannedEvent,
+)
+from service.domain.events import (
     BanMatch,
     CommentApproved,
     CommentDeleted,
     CommentEdited,
     CommentHeld,
-    CommentPosted,
     CommentRejected,
     CommentReported,
     CommentRestored,
     CommentStatus,
     DeletedBy,
-    Event,
-    PostPublished,
     RejectReason,
     ReportReason,
     SiteSettingsChanged,
     ThreadReopened,
 )
-from service.domain.events import (
-    AuthorBanned as AuthorBannedEvent,
-)
 from service.domain.events import ThreadClosed as ThreadClosedEvent
 from service.domain.policy import HoldReason, Premoderation, SiteSettings, first_match
 from service.domain.site import decide_site, evolve_site
 from service.domain.state import BanState, SiteState
-from service.domain.thread import ThreadState, decide, evolve
-
-AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-TOKEN = hashlib.sha256(b"token").digest()
-PUBLISHED = PostPublished(
-    site="s", post_id="p", title="T", url="https://b.example/p", labels=(), published_at=AT
-)
-
-
-def given(*events: Event, **policy: Any) -> ThreadState:
-    state = ThreadState(**policy)
-    for event in (PUBLISHED, *events):
-        state = evolve(state, event)
-    return state
-
-
-def new(comment_id: str = "c1", body: str = "hello", **changes: Any) -> PostComment:
-    fields: dict[str, Any] = {
-        "site": "s",
-        "post_id": "p",
-        "comment_id": comment_id,
-        "parent_id": None,
-        "author": Author(name="Ann"),
-        "body": body,
-        "body_html": f"<p>{body}</p>",
-        "at": AT,
-        "delete_token_sha256": TOKEN,
-        "author_email_hash": "email",
-        "author_ip_hash": "ip",
-        "author_name_ip_hash": "name-ip",
-    }
-    return PostComment(**(fields | changes))
-
-
-def posted(comment_id: str = "c1") -> CommentPosted:
-    return CommentPosted(
-        site="s",
-        post_id="p",
-        comment_id=comment_id,
-        author=Author(name="Ann"),
-        body="hello",
-        body_html="<p>hello</p>",
-        created_at=AT,
-        delete_token_sha256=TOKEN,
-        author_email_hash="email",
-        author_ip_hash="ip",
-        author_name_ip_hash="name-ip",
-    )
+from service.domain.thread import decide, evolve
+from tests.builders import AT, PUBLISHED, TOKEN, given, post_comment, posted
 
 
 def ids(comment_id: str = "c1") -> dict[str, str]:
@@ -125,20 +73,20 @@ def settings(**changes: Any) -> SiteSettings:
 
 
 def test_a_comment_passing_every_check_is_published() -> None:
-    assert decide(new(), given()) == [posted()]
+    assert decide(post_comment("c1"), given(PUBLISHED)) == [posted()]
 
 
 def test_a_closed_thread_refuses_first() -> None:
-    state = given(ThreadClosedEvent(site="s", post_id="p"))
+    state = given(PUBLISHED, ThreadClosedEvent(site="s", post_id="p"))
     with pytest.raises(ThreadClosed):
-        decide(new(rate_limited=True, honeypot=True), state)
+        decide(post_comment("c1", rate_limited=True, honeypot=True), state)
 
 
 def test_threads_close_by_themselves_after_the_days_set() -> None:
-    state = given(settings=settings(close_after_days=3))
-    assert decide(new(at=AT + timedelta(days=2)), state)
+    state = given(PUBLISHED, settings=settings(close_after_days=3))
+    assert decide(post_comment("c1", at=AT + timedelta(days=2)), state)
     with pytest.raises(ThreadClosed):
-        decide(new(at=AT + timedelta(days=3)), state)
+        decide(post_comment("c1", at=AT + timedelta(days=3)), state)
 
 
 def ban(match: BanMatch, author_hash: str, **changes: Any) -> BanState:
@@ -153,14 +101,21 @@ def test_a_banned_author_is_refused_before_the_rate_limit(
     match: BanMatch, author_hash: str
 ) -> None:
     with pytest.raises(AuthorBanned):
-        decide(new(rate_limited=True), given(bans=(ban(match, author_hash),)))
+        decide(
+            post_comment("c1", rate_limited=True), given(PUBLISHED, bans=(ban(match, author_hash),))
+        )
 
 
 def test_a_ban_that_holds_holds_and_decides() -> None:
     state = given(
-        bans=(ban(BanMatch.IP, "ip", hold=True),), settings=settings(banned_words=("hello",))
+        PUBLISHED,
+        bans=(ban(BanMatch.IP, "ip", hold=True),),
+        settings=settings(banned_words=("hello",)),
     )
-    assert decide(new(rate_limited=True), state) == [posted(), held(reason=HoldReason.BANNED)]
+    assert decide(post_comment("c1", rate_limited=True), state) == [
+        posted(),
+        held(reason=HoldReason.BANNED),
+    ]
 
 
 def test_expired_lifted_and_other_bans_do_not_apply() -> None:
@@ -169,24 +124,32 @@ def test_expired_lifted_and_other_bans_do_not_apply() -> None:
         ban(BanMatch.EMAIL, "email", lifted=True),
         ban(BanMatch.NAME_IP, "someone else"),
     )
-    assert decide(new(), given(bans=bans)) == [posted()]
+    assert decide(post_comment("c1"), given(PUBLISHED, bans=bans)) == [posted()]
 
 
 def test_the_rate_limit_refuses_with_retry_after() -> None:
     with pytest.raises(RateLimited) as refused:
-        decide(new(rate_limited=True, retry_after_seconds=17, honeypot=True), given())
+        decide(
+            post_comment("c1", rate_limited=True, retry_after_seconds=17, honeypot=True),
+            given(PUBLISHED),
+        )
     assert refused.value.headers == {"Retry-After": "17"}
 
 
 def test_a_filled_honeypot_is_held_as_spam_before_the_word_checks() -> None:
-    state = given(settings=settings(banned_words=("hello",)))
-    assert decide(new(honeypot=True), state) == [posted(), held(reason=HoldReason.SPAM)]
+    state = given(PUBLISHED, settings=settings(banned_words=("hello",)))
+    assert decide(post_comment("c1", honeypot=True), state) == [
+        posted(),
+        held(reason=HoldReason.SPAM),
+    ]
 
 
 def test_banned_words_refuse_with_the_word() -> None:
-    state = given(settings=settings(banned_words=("cheap*",), premoderation=Premoderation.ALL))
+    state = given(
+        PUBLISHED, settings=settings(banned_words=("cheap*",), premoderation=Premoderation.ALL)
+    )
     with pytest.raises(BannedWord, match="cheap"):
-        decide(new(body="So CHEAPEST pills"), state)
+        decide(post_comment("c1", body="So CHEAPEST pills"), state)
 
 
 @pytest.mark.parametrize(
@@ -199,22 +162,24 @@ def test_banned_words_refuse_with_the_word() -> None:
     ],
 )
 def test_premoderation_holds(premoderation: Premoderation, body: str, reason: HoldReason) -> None:
-    state = given(settings=settings(premoderation=premoderation))
-    assert decide(new(body=body), state)[1:] == [held(reason=reason)]
+    state = given(PUBLISHED, settings=settings(premoderation=premoderation))
+    assert decide(post_comment("c1", body=body), state)[1:] == [held(reason=reason)]
 
 
 def test_a_known_author_passes_first_time_premoderation() -> None:
-    state = given(settings=settings(premoderation=Premoderation.FIRST_TIME))
+    state = given(PUBLISHED, settings=settings(premoderation=Premoderation.FIRST_TIME))
     known = state.model_copy(update={"known_authors": frozenset({"email"})})
-    assert decide(new(), known) == [posted()]
-    anonymous = new(author_email_hash=None)
+    assert decide(post_comment("c1"), known) == [posted()]
+    anonymous = post_comment("c1", author_email_hash=None)
     assert decide(anonymous, known)[1:] == [held(reason=HoldReason.FIRST_TIME)]
 
 
 def test_suspect_words_hold() -> None:
-    state = given(settings=settings(suspect_words=("*coin",)))
-    assert decide(new(body="buy Bitcoin"), state)[1:] == [held(reason=HoldReason.SUSPECT_WORD)]
-    assert len(decide(new(body="coins"), state)) == 1
+    state = given(PUBLISHED, settings=settings(suspect_words=("*coin",)))
+    assert decide(post_comment("c1", body="buy Bitcoin"), state)[1:] == [
+        held(reason=HoldReason.SUSPECT_WORD)
+    ]
+    assert len(decide(post_comment("c1", body="coins"), state)) == 1
 
 
 def test_words_match_whole_words_case_insensitively_with_wildcards() -> None:
@@ -229,9 +194,9 @@ def test_words_match_whole_words_case_insensitively_with_wildcards() -> None:
 
 
 def test_a_reply_to_a_held_comment_is_refused() -> None:
-    state = given(posted("c1"), held("c1"))
+    state = given(PUBLISHED, posted("c1"), held("c1"))
     with pytest.raises(ParentNotFound):
-        decide(new("c2", parent_id="c1"), state)
+        decide(post_comment("c2", parent_id="c1"), state)
 
 
 # --- moderator actions --------------------------------------------------------------------
@@ -250,8 +215,8 @@ def restore(comment_id: str = "c1") -> RestoreComment:
 
 
 def test_only_a_held_comment_is_approved() -> None:
-    assert decide(approve(), given(posted(), held())) == [CommentApproved(**ids())]
-    reported = given(posted(), CommentReported(**ids(), reason=ReportReason.SPAM))
+    assert decide(approve(), given(PUBLISHED, posted(), held())) == [CommentApproved(**ids())]
+    reported = given(PUBLISHED, posted(), CommentReported(**ids(), reason=ReportReason.SPAM))
     reported = reported.model_copy(
         update={
             "comments": {"c1": reported.comments["c1"].model_copy(update={"reporters": ("a",)})}
@@ -261,50 +226,53 @@ def test_only_a_held_comment_is_approved() -> None:
     assert dismissed == CommentApproved(**ids(), from_status=CommentStatus.PUBLISHED)
     assert evolve(reported, dismissed).comments["c1"].reporters == ()
     with pytest.raises(WrongStatus):
-        decide(approve(), given(posted()))
+        decide(approve(), given(PUBLISHED, posted()))
 
 
 def test_approving_makes_the_author_known() -> None:
-    state = given(posted(), held())
+    state = given(PUBLISHED, posted(), held())
     comments = state.comments | {"c1": state.comments["c1"].model_copy(update={"email_hash": "e"})}
     state = state.model_copy(update={"comments": comments})
     assert evolve(state, CommentApproved(**ids())).known_authors == {"e"}
 
 
 def test_reject_records_where_the_comment_was() -> None:
-    assert decide(reject(), given(posted(), held())) == [
+    assert decide(reject(), given(PUBLISHED, posted(), held())) == [
         CommentRejected(**ids(), reason=RejectReason.SPAM, from_status=CommentStatus.HELD)
     ]
-    assert decide(reject(), given(posted()))[0] == CommentRejected(
+    assert decide(reject(), given(PUBLISHED, posted()))[0] == CommentRejected(
         **ids(), reason=RejectReason.SPAM, from_status=CommentStatus.PUBLISHED
     )
-    rejected = given(posted(), *decide(reject(), given(posted())))
+    rejected = given(PUBLISHED, posted(), *decide(reject(), given(PUBLISHED, posted())))
     with pytest.raises(WrongStatus):
         decide(reject(), rejected)
 
 
 def test_restore_brings_back_deleted_and_rejected_comments_only() -> None:
     deleted = given(
+        PUBLISHED,
         posted(),
         CommentDeleted(**ids(), by=DeletedBy.MODERATOR, from_status=CommentStatus.PUBLISHED),
     )
     assert decide(restore(), deleted) == [
         CommentRestored(**ids(), from_status=CommentStatus.DELETED)
     ]
-    rejected = given(posted(), CommentRejected(**ids(), reason="spam", from_status="published"))
+    rejected = given(
+        PUBLISHED, posted(), CommentRejected(**ids(), reason="spam", from_status="published")
+    )
     assert decide(restore(), rejected)[0].from_status is CommentStatus.REJECTED  # type: ignore[attr-defined]
     with pytest.raises(WrongStatus):
-        decide(restore(), given(posted()))
+        decide(restore(), given(PUBLISHED, posted()))
 
 
 def test_close_and_reopen_change_nothing_twice() -> None:
     close = CloseThread(site="s", post_id="p")
     reopen = ReopenThread(site="s", post_id="p")
-    assert decide(close, given()) == [ThreadClosedEvent(site="s", post_id="p")]
-    closed = given(ThreadClosedEvent(site="s", post_id="p"))
+    assert decide(close, given(PUBLISHED)) == [ThreadClosedEvent(site="s", post_id="p")]
+    closed = given(PUBLISHED, ThreadClosedEvent(site="s", post_id="p"))
     assert decide(close, closed) == []
     assert decide(reopen, closed) == [ThreadReopened(site="s", post_id="p")]
-    assert decide(reopen, given()) == []
+    assert decide(reopen, given(PUBLISHED)) == []
 
 
 # --- readers and authors --------------------------------------------------------------------
@@ -317,7 +285,7 @@ def report(reporter: str) -> ReportComment:
 
 
 def test_reports_count_once_per_client_and_hold_at_the_threshold() -> None:
-    state = given(posted(), settings=settings(report_threshold=2))
+    state = given(PUBLISHED, posted(), settings=settings(report_threshold=2))
     first = decide(report("a"), state)
     assert first == [CommentReported(**ids(), reason=ReportReason.SPAM, reporter_hash="a")]
     reported = evolve(state, first[0])
@@ -333,13 +301,8 @@ def edit(body: str = "fixed", at: datetime = AT, token: bytes = TOKEN) -> EditCo
     )  # fmt: skip
 
 
-def with_token(state: ThreadState) -> ThreadState:
-    comment = state.comments["c1"].model_copy(update={"delete_token_sha256": TOKEN})
-    return state.model_copy(update={"comments": {"c1": comment}})
-
-
 def test_authors_edit_with_their_token_inside_the_window() -> None:
-    state = with_token(given(posted()))
+    state = given(PUBLISHED, posted())
     assert decide(edit(), state) == [
         CommentEdited(**ids(), body="fixed", body_html="<p>fixed</p>", edited_at=AT)
     ]
@@ -350,8 +313,8 @@ def test_authors_edit_with_their_token_inside_the_window() -> None:
 
 
 def test_an_edit_goes_through_the_word_checks_again() -> None:
-    state = with_token(
-        given(posted(), settings=settings(banned_words=("bad",), suspect_words=("hmm",)))
+    state = given(
+        PUBLISHED, posted(), settings=settings(banned_words=("bad",), suspect_words=("hmm",))
     )
     with pytest.raises(BannedWord):
         decide(edit("so bad"), state)
@@ -369,7 +332,7 @@ def test_settings_change_only_when_they_differ() -> None:
 
 
 def test_bans_name_a_comment_and_lift_once() -> None:
-    author = given(posted()).comments["c1"].model_copy(update={"ip_hash": "ip"})
+    author = given(PUBLISHED, posted()).comments["c1"].model_copy(update={"ip_hash": "ip"})
     command = BanAuthor(
         site="s", ban_id="b", comment_id="c1", match=BanMatch.IP, expires_at=None, at=AT
     )
@@ -385,6 +348,6 @@ def test_bans_name_a_comment_and_lift_once() -> None:
 
 
 def test_an_edit_that_adds_a_link_goes_back_to_the_queue_under_links() -> None:
-    state = with_token(given(posted(), settings=settings(premoderation=Premoderation.LINKS)))
+    state = given(PUBLISHED, posted(), settings=settings(premoderation=Premoderation.LINKS))
     assert decide(edit("see https://x.example"), state)[1:] == [held(reason=HoldReason.LINKS)]
     assert decide(edit("no link"), state)[1:] == []

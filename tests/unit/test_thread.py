@@ -1,11 +1,11 @@
 """Given events, when a command, then events or an error: the pure domain, no database."""
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from service.domain.commands import Command, DeleteComment, DeletePost, PostComment, PublishPost
+from service.domain.commands import Command, DeleteComment, DeletePost
 from service.domain.errors import (
     CommentAlreadyDeleted,
     CommentNotFound,
@@ -17,55 +17,18 @@ from service.domain.errors import (
     ReplyTooDeep,
     WrongDeleteToken,
 )
-from service.domain.events import (
-    Author,
-    CommentDeleted,
-    CommentPosted,
-    CommentReplied,
-    DeletedBy,
-    Event,
-    PostDeleted,
-    PostPublished,
-    PostUpdated,
+from service.domain.events import CommentDeleted, DeletedBy, Event, PostDeleted, PostUpdated
+from service.domain.thread import MAX_DEPTH, ThreadState, decide
+from tests.builders import (
+    AT,
+    PUBLISHED,
+    TOKEN,
+    given,
+    post_comment,
+    posted,
+    publish_post,
+    replied,
 )
-from service.domain.thread import MAX_DEPTH, ThreadState, decide, evolve
-
-AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-TOKEN = hashlib.sha256(b"token").digest()
-
-
-def given(*events: Event) -> ThreadState:
-    state = ThreadState()
-    for event in events:
-        state = evolve(state, event)
-    return state
-
-
-def publish(**changes: object) -> PublishPost:
-    fields: dict[str, object] = {
-        "site": "s",
-        "post_id": "p",
-        "title": "T",
-        "url": "https://b.example/p",
-        "labels": ("a",),
-        "published_at": None,
-        "at": AT,
-    }
-    return PublishPost(**(fields | changes))
-
-
-def post_comment(comment_id: str, parent_id: str | None = None) -> PostComment:
-    return PostComment(
-        site="s",
-        post_id="p",
-        comment_id=comment_id,
-        parent_id=parent_id,
-        author=Author(name="Ann"),
-        body="hi",
-        body_html="<p>hi</p>",
-        at=AT,
-        delete_token_sha256=TOKEN,
-    )
 
 
 def delete(
@@ -76,46 +39,24 @@ def delete(
     )
 
 
-PUBLISHED = PostPublished(
-    site="s", post_id="p", title="T", url="https://b.example/p", labels=("a",), published_at=AT
-)
-
-
-def posted(comment_id: str) -> CommentPosted:
-    return CommentPosted(
-        site="s",
-        post_id="p",
-        comment_id=comment_id,
-        author=Author(name="Ann"),
-        body="hi",
-        body_html="<p>hi</p>",
-        created_at=AT,
-        delete_token_sha256=TOKEN,
-    )
-
-
-def replied(comment_id: str, parent_id: str) -> CommentReplied:
-    return CommentReplied(**posted(comment_id).model_dump(), parent_id=parent_id)
-
-
 def test_first_publish_uses_the_command_time_when_none_is_given() -> None:
-    [event] = decide(publish(), ThreadState())
+    [event] = decide(publish_post(), ThreadState())
     assert event == PUBLISHED
 
 
 def test_a_changed_publish_is_an_update_keeping_the_original_date() -> None:
-    [event] = decide(publish(title="New", at=AT + timedelta(days=1)), given(PUBLISHED))
+    [event] = decide(publish_post(title="New", at=AT + timedelta(days=1)), given(PUBLISHED))
     assert isinstance(event, PostUpdated)
     assert (event.title, event.published_at) == ("New", AT)
 
 
 def test_an_unchanged_publish_appends_nothing() -> None:
-    assert decide(publish(at=AT + timedelta(days=3)), given(PUBLISHED)) == []
+    assert decide(publish_post(at=AT + timedelta(days=3)), given(PUBLISHED)) == []
 
 
 def test_a_deleted_post_id_is_not_reused() -> None:
     with pytest.raises(PostIdRetired):
-        decide(publish(), given(PUBLISHED, PostDeleted(site="s", post_id="p")))
+        decide(publish_post(), given(PUBLISHED, PostDeleted(site="s", post_id="p")))
 
 
 def test_a_top_level_comment_is_posted() -> None:

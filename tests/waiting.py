@@ -1,0 +1,61 @@
+"""Waiting, with one deadline, for what happens in the background: a condition, the feed, the
+log, a subprocess. Tests wait for what they need to see; they never sleep and hope."""
+
+import asyncio
+import signal
+import subprocess
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from service.eventstore import store
+from service.eventstore.store import RecordedEvent
+from tests.builders import Client, SiteKeys, json_body
+
+DEADLINE_SECONDS = 30.0
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
+async def feed(client: Client, site: SiteKeys, expected: int, **params: Any) -> dict[str, Any]:
+    """The site's feed once it holds `expected` events.
+
+    The feed shows an event only when every older transaction on the cluster has ended, so a
+    transaction elsewhere (another test run, a backup) can delay it for a moment.
+    """
+    page: dict[str, Any] = {}
+
+    async def complete() -> bool:
+        nonlocal page
+        response = await client.get("/v1/events", params=params, headers=site.auth("subscriber"))
+        page = await json_body(response, 200)
+        return len(page["events"]) >= expected
+
+    await wait_until(complete, f"{expected} events in the feed of {site.site}")
+    return page
+
+
+async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[RecordedEvent]:
+    """The site's whole log once it shows `expected` events (for the same reason as `feed`)."""
+    events: list[RecordedEvent] = []
+
+    async def complete() -> bool:
+        nonlocal events
+        events = await store.read_all(pool, store.START, 1_000_000, site=site)
+        return len(events) >= expected
+
+    await wait_until(complete, f"{expected} events of {site} in the log")
+    return events
+
+
+def stop(process: "subprocess.Popen[bytes]", how: signal.Signals) -> None:
+    """Signal `process` if it still runs, and wait for it to end."""
+    if process.poll() is None:
+        process.send_signal(how)
+    process.wait(timeout=DEADLINE_SECONDS)
