@@ -5,13 +5,14 @@ from aiohttp import web
 from service.access.credentials import Role
 from service.domain.labels import label_key
 from service.eventstore import store
+from service.eventstore.cloudevents import cloud_event
 from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
 from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_position
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
-from service.http.views import cloud_event, dumps, json_response, nest, post_view
+from service.http.views import dumps, json_response, nest, post_view
 from service.keys import POOL, REPRESENTATIONS, STAMPS
 from service.read import threads
 

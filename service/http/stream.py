@@ -13,12 +13,11 @@ from aiohttp import web
 from service.access.credentials import Role
 from service.domain.events import EVENT_TYPES
 from service.eventstore import store
-from service.eventstore.codec import compact
+from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import Cursor
 from service.http.auth import require_key
 from service.http.parsing import query_text
 from service.http.problems import Problem
-from service.http.views import cloud_event
 from service.keys import POOL, SETTINGS, WAKEUP
 
 PAGE = 500
@@ -46,7 +45,7 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
         events = await store.read_all(pool, cursor, PAGE, site=key.site, types=types)
         if events:
             chunk = "".join(
-                f"id: {event.cursor}\nevent: {event.type}\ndata: {compact(cloud_event(event))}\n\n"
+                f"id: {event.cursor}\nevent: {event.type}\ndata: {cloud_event_json(event)}\n\n"
                 for event in events
             )
             await send(request, response, chunk.encode(), settings.stream_write_timeout_seconds)

@@ -1,21 +1,14 @@
 """Response shapes. The same rows always give the same bytes (ETags and rebuilds rely on it)."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from service.domain.events import CommentReplied, NewComment
+from service.eventstore.cloudevents import format_time
 from service.eventstore.codec import compact
-from service.eventstore.store import RecordedEvent
 
 View = dict[str, Any]
-
-
-def format_time(value: datetime) -> str:
-    # timestamptz always comes back aware; a naive value can only mean UTC here.
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def dumps(body: object) -> bytes:
@@ -83,26 +76,4 @@ def new_comment_view(event: NewComment, status: str = "published") -> View:
         "deleted": None,
         "replies": [],
         "status": status,
-    }
-
-
-def subject_of(data: dict[str, Any]) -> str:
-    if "post_id" not in data:  # the site's own stream: settings and bans
-        return f"bans/{data['ban_id']}" if "ban_id" in data else "settings"
-    subject = f"posts/{data['post_id']}"
-    return f"{subject}/comments/{data['comment_id']}" if "comment_id" in data else subject
-
-
-def cloud_event(recorded: RecordedEvent) -> View:
-    """CloudEvents 1.0 JSON, plus the feed's `cursor` extension attribute."""
-    return {
-        "specversion": "1.0",
-        "id": str(recorded.event_id),
-        "source": f"/v1/sites/{recorded.data['site']}",
-        "type": recorded.type,
-        "subject": subject_of(recorded.data),
-        "time": format_time(recorded.recorded_at),
-        "datacontenttype": "application/json",
-        "cursor": str(recorded.cursor),
-        "data": recorded.data,
     }

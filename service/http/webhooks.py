@@ -11,13 +11,14 @@ from aiohttp import web
 
 from service.access.credentials import Role
 from service.eventstore import store
+from service.eventstore.cloudevents import format_time
 from service.eventstore.store import Cursor
 from service.http.auth import require_key
 from service.http.cursors import parse_position
 from service.http.parsing import parse_body, query_int, query_text
 from service.http.problems import Problem
 from service.http.schemas import ReplayBody, WebhookBody, WebhookChangeBody
-from service.http.views import format_time, json_response
+from service.http.views import json_response
 from service.keys import POOL, SETTINGS, TOKEN_KEY, WAKEUP
 from service.subscriptions import webhooks
 from service.subscriptions.targets import ForbiddenTarget, check_target

@@ -24,9 +24,9 @@ import asyncpg
 from service.access.credentials import TokenKey
 from service.db import Pool, create_pool
 from service.eventstore import store
+from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
-from service.http.views import cloud_event, dumps
 from service.settings import Settings
 from service.subscriptions import webhooks
 from service.subscriptions.targets import ForbiddenTarget, GuardedResolver, check_literal
@@ -246,7 +246,7 @@ class Dispatcher:
                 hook = replace(hook, cursor=event.cursor, attempts=0, updated_at=updated_at)
 
     async def attempt(self, hook: Webhook, secret: bytes, event: RecordedEvent) -> Attempt:
-        body = dumps(cloud_event(event))
+        body = cloud_event_json(event).encode()
         message_id, timestamp = str(event.event_id), int(time.time())
         headers = {
             "Content-Type": "application/cloudevents+json; charset=utf-8",

@@ -25,9 +25,9 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from service.eventstore import store
+from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import Cursor, RecordedEvent
 from service.eventstore.streams import lock_key
-from service.http.views import cloud_event, dumps
 from service.subscriptions.wakeup import CHANNEL
 
 log = logging.getLogger("threadlog.relay")
@@ -197,7 +197,7 @@ async def publish_page(client: Client, events: list[RecordedEvent], prefix: str)
                 headers["Nats-Expected-Last-Msg-Id"] = previous
             await client.publish(
                 subject_for(prefix, recorded),
-                dumps(cloud_event(recorded)),
+                cloud_event_json(recorded).encode(),
                 reply=f"{inbox}.{number}",
                 headers=headers,
             )
