@@ -17,20 +17,21 @@ query) and reads the log only when it moved, so many readers cost little more th
 
 import time
 from functools import partial
-from typing import Any
 
 from aiohttp import web
 
 from service.db import Pool
-from service.eventstore.codec import compact
+from service.eventstore import store
+from service.eventstore.codec import JsonObject, compact
+from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import post_stream_id
 from service.http.auth import known_site
 from service.http.live_pages import Page
 from service.http.problems import Problem
 from service.http.queries import post_deleted
 from service.http.stream import send
-from service.http.views import View, comment_view
 from service.keys import LIVE_PAGES, POOL, SETTINGS, STAMPS, WAKEUP
+from service.read import threads
 
 PAGE = 200
 POLL_SECONDS = 1.0
@@ -47,21 +48,6 @@ PUBLIC_TYPES = [
 ]
 MAX_VERSION = 2**31 - 1
 
-READ = """
-SELECT version, type, data->>'comment_id' AS comment_id
-FROM events
-WHERE stream_id = $1 AND version > $2 AND type = ANY($3::text[])
-ORDER BY version
-LIMIT $4
-"""
-COMMENTS = """
-SELECT comment_id, parent_id, author_name, author_website, body_html, created_at, edited_at,
-       status, deleted_by
-FROM thread_comments
-WHERE site = $1 AND post_id = $2 AND comment_id = ANY($3::text[])
-"""
-HEAD = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
-
 
 async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     site, post_id = request.match_info["site"], request.match_info["post"]
@@ -76,7 +62,7 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     pages = request.app[LIVE_PAGES]
     stream_id = post_stream_id(site, post_id)
     if after is None:
-        after = await pool.fetchval(HEAD, stream_id)
+        after = await store.stream_version(pool, stream_id)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -111,21 +97,22 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def read_page(pool: Pool, site: str, post_id: str, after: int) -> Page:
-    rows = await pool.fetch(READ, post_stream_id(site, post_id), after, PUBLIC_TYPES, PAGE)
-    if not rows:
+    stream_id = post_stream_id(site, post_id)
+    events = await store.read_stream_after(pool, stream_id, after, PUBLIC_TYPES, PAGE)
+    if not events:
         return None
-    ids = list({row["comment_id"] for row in rows})
-    found = await pool.fetch(COMMENTS, site, post_id, ids)
-    views = {view["id"]: view for view in map(comment_view, found)}
-    chunk = "".join(message(row, views) for row in rows)
-    return chunk.encode(), rows[-1]["version"]
+    ids = list({event.data["comment_id"] for event in events})
+    found = await threads.comments(pool, site, post_id, ids)
+    views = {view["id"]: view for view in map(threads.comment_view, found)}
+    chunk = "".join(message(event, views) for event in events)
+    return chunk.encode(), events[-1].version
 
 
-def message(row: Any, views: dict[str, View]) -> str:
-    data = views.get(row["comment_id"])
+def message(event: RecordedEvent, views: dict[str, JsonObject]) -> str:
+    data = views.get(event.data["comment_id"])
     if data is None:  # the read model is written with the event; only a rebuild's swap races
         return ""
-    return f"id: {row['version']}\nevent: {row['type']}\ndata: {compact(data)}\n\n"
+    return f"id: {event.version}\nevent: {event.type}\ndata: {compact(data)}\n\n"
 
 
 def resume_version(request: web.Request) -> int | None:

@@ -12,7 +12,7 @@ from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_posit
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
-from service.http.views import dumps, json_response, nest, post_view
+from service.http.views import json_response, post_view
 from service.keys import POOL, REPRESENTATIONS, STAMPS
 from service.read import threads
 
@@ -54,20 +54,10 @@ async def get_thread(request: web.Request) -> web.Response:
     )
     if page is None or page.deleted:
         raise Problem(404, f"post {post_id!r} does not exist")
-    representation = Representation.of(page.position, thread_body(post_id, page, newest_first))
+    body = threads.thread_body(post_id, page, newest_first)
+    representation = Representation.of(page.position, body)
     request.app[REPRESENTATIONS].put(key, representation)
     return representation.response(request)
-
-
-def thread_body(post_id: str, page: threads.ThreadPage, newest_first: bool) -> bytes:
-    roots = nest(page.rows)
-    if newest_first:
-        roots.reverse()
-    next_cursor = None
-    if page.has_more and roots:
-        root_positions = [row["position"] for row in page.rows if row["parent_id"] is None]
-        next_cursor = str(min(root_positions) if newest_first else max(root_positions))
-    return dumps({"post": post_id, "total": page.total, "comments": roots, "next": next_cursor})
 
 
 async def get_labels(request: web.Request) -> web.Response:

@@ -17,9 +17,9 @@ from service.domain.errors import DomainError
 from service.domain.events import Author, BanMatch, DeletedBy, RejectReason, ReportReason
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id, site_stream_id
-from service.http.queries import thread_body
 from service.projections import INLINE
 from service.read import threads
+from service.read.threads import thread_body
 from service.write.application import Application
 from tests.conftest import make_site
 from tests.properties.test_projections import examples, replayed, rolled_back, site_rows
