@@ -25,10 +25,9 @@ from service.eventstore import store
 from service.eventstore.codec import JsonObject, compact
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import post_stream_id
-from service.http.auth import known_site
+from service.http.existence import current_thread
 from service.http.live_pages import Page
 from service.http.problems import Problem
-from service.http.queries import post_deleted
 from service.http.stream import send
 from service.keys import LIVE_PAGES, POOL, SETTINGS, STAMPS, WAKEUP
 from service.read import threads
@@ -52,12 +51,7 @@ MAX_VERSION = 2**31 - 1
 async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     site, post_id = request.match_info["site"], request.match_info["post"]
     after = resume_version(request)
-    stamp = await request.app[STAMPS].get(site, post_id)
-    if stamp is None:
-        await known_site(request, site)
-        raise Problem(404, f"post {post_id!r} does not exist")
-    if stamp.deleted:
-        raise post_deleted(post_id)
+    await current_thread(request, site, post_id)
     settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
     pages = request.app[LIVE_PAGES]
     stream_id = post_stream_id(site, post_id)
