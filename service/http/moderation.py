@@ -25,7 +25,7 @@ from service.domain.errors import DomainError
 from service.domain.events import DeletedBy, RejectReason, SiteSettingsChanged
 from service.domain.policy import SiteSettings
 from service.http import auth
-from service.http.commands import metadata
+from service.http.auth import metadata
 from service.http.moderation_schemas import (
     Action,
     ActionsBody,

@@ -9,7 +9,7 @@ from service.access.credentials import client_hash, sha256
 from service.domain.commands import EditComment, ReportComment
 from service.domain.errors import RateLimited
 from service.http import auth
-from service.http.commands import metadata
+from service.http.auth import metadata
 from service.http.moderation_schemas import EditBody, ReportBody
 from service.http.moderation_views import comment_detail
 from service.http.parsing import parse_body
