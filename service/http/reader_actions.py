@@ -1,4 +1,4 @@
-"""Readers' and authors' moderation handlers: reporting a comment, editing one's own."""
+"""Write handlers for readers without a key: reporting a comment, and its author editing it."""
 
 from datetime import UTC, datetime
 
