@@ -15,7 +15,6 @@ thread's stamp (the last event applied to the post, looked up for all waiting re
 query) and reads the log only when it moved, so many readers cost little more than one.
 """
 
-import time
 from functools import partial
 
 from aiohttp import web
@@ -28,7 +27,7 @@ from service.eventstore.streams import post_stream_id
 from service.http.existence import current_thread
 from service.http.live_pages import Page
 from service.http.problems import Problem
-from service.http.stream import send
+from service.http.sse import EventStream
 from service.keys import LIVE_PAGES, POOL, SETTINGS, STAMPS, WAKEUP
 from service.read import threads
 
@@ -52,42 +51,30 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     site, post_id = request.match_info["site"], request.match_info["post"]
     after = resume_version(request)
     await current_thread(request, site, post_id)
-    settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
-    pages = request.app[LIVE_PAGES]
+    wakeup, pool, pages = request.app[WAKEUP], request.app[POOL], request.app[LIVE_PAGES]
     stream_id = post_stream_id(site, post_id)
     if after is None:
         after = await store.stream_version(pool, stream_id)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    await response.prepare(request)
-    patience = settings.stream_write_timeout_seconds
-    await send(request, response, f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode(), patience)
-    last_sent = time.monotonic()
+    stream = EventStream(request, request.app[SETTINGS])
+    await stream.open()
+    await stream.send(f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode())
     seen: int | None = None  # the stamp whose events have all been sent
-    while request.transport is not None and not request.transport.is_closing():
+    while stream.connected:
         generation = wakeup.generation
         stamp = await request.app[STAMPS].get(site, post_id)
         if stamp is None or stamp.deleted:
             break
         if stamp.position != seen:
-            key = (stream_id, after, stamp.position)
-            page = await pages.read(key, partial(read_page, pool, site, post_id, after))
+            page_key = (stream_id, after, stamp.position)
+            page = await pages.read(page_key, partial(read_page, pool, site, post_id, after))
             if page is not None:
                 chunk, after = page
-                await send(request, response, chunk, patience)
-                last_sent = time.monotonic()
+                await stream.send(chunk)
                 continue
             seen = stamp.position
-        if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
-            await send(request, response, b": heartbeat\n\n", patience)
-            last_sent = time.monotonic()
+        await stream.keep_alive()
         await wakeup.wait(generation, POLL_SECONDS)
-    return response
+    return stream.response
 
 
 async def read_page(pool: Pool, site: str, post_id: str, after: int) -> Page:
