@@ -22,11 +22,11 @@ from tqdm import tqdm
 
 from service.access import credentials
 from service.access.credentials import Role
+from service.access.site_settings import SettingsChange
 from service.app import create_app
 from service.db import create_pool
 from service.domain.commands import ChangeSiteSettings
 from service.domain.policy import Premoderation, SiteSettings
-from service.http.moderation_schemas import SettingsBody
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.embedded import start_embedded
@@ -258,14 +258,14 @@ def add_settings_parser(sites: "argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def settings_changes(arguments: argparse.Namespace) -> dict[str, Any]:
-    """The options given, as a settings body; raises ValueError when one is out of range."""
+    """The options given, as a settings change; raises ValueError when one is out of range."""
     names = ("premoderation", "banned_words", "suspect_words", "report_threshold",
              "rate_limit_per_minute", "edit_window_minutes", "close_after_days")  # fmt: skip
     given = {name: getattr(arguments, name) for name in names}
     given = {name: value for name, value in given.items() if value is not None}
     given |= {"banned_words": []} if arguments.no_banned_words else {}
     given |= {"suspect_words": []} if arguments.no_suspect_words else {}
-    return SettingsBody.model_validate(given).changes()
+    return SettingsChange.model_validate(given).changes()
 
 
 async def change_site_settings(url: str, site: str, changes: dict[str, Any]) -> SiteSettings:

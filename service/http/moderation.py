@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from service.access.credentials import ApiKey, Role
+from service.access.site_settings import SettingsChange
 from service.access.sites import Site
 from service.domain.commands import (
     ApproveComment,
@@ -32,7 +33,6 @@ from service.http.moderation_schemas import (
     BanBody,
     NoteBody,
     RejectBody,
-    SettingsBody,
     ThreadBody,
 )
 from service.http.moderation_views import ban_view, comment_detail, settings_view
@@ -67,7 +67,7 @@ async def get_site_settings(request: web.Request) -> web.Response:
 
 async def patch_site_settings(request: web.Request) -> web.Response:
     site_id, site, key = await moderator(request)
-    body = await parse_body(request, SettingsBody)
+    body = await parse_body(request, SettingsChange)
     command = ChangeSiteSettings(site=site_id, changes=body.changes())
     outcome = await request.app[APPLICATION].execute(command, metadata(request, site, key))
     request.app[SITES].forget(site_id)
