@@ -11,7 +11,7 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,13 +24,14 @@ from service.access import credentials
 from service.access.credentials import Role
 from service.access.site_settings import SettingsChange
 from service.app import create_app
-from service.db import create_pool
+from service.db import Pool, create_pool
 from service.domain.commands import ChangeSiteSettings
 from service.domain.policy import Premoderation, SiteSettings
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.embedded import start_embedded
 from service.ops.rebuild import count_events, rebuild
+from service.read import moderation as moderation_reads
 from service.settings import Settings
 from service.subscriptions.dispatcher import run_dispatcher
 from service.subscriptions.nats_relay import run_relay
@@ -148,21 +149,28 @@ async def prepare_demo(url: str, origins: Sequence[str] = ()) -> str:
     moderator key."""
     connection = await asyncpg.connect(url)
     try:
-        if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", DEMO_SITE):
+        if not await credentials.site_exists(connection, DEMO_SITE):
             await credentials.create_site(connection, DEMO_SITE, "threadlog demo", origins)
         await allow_origins(connection, DEMO_SITE, origins)
         key = await credentials.create_key(connection, DEMO_SITE, Role.MODERATOR)
     finally:
         await connection.close()
+    async with command_application(url) as (_, application):
+        # Publishing again with the same content appends nothing, so restarts are quiet.
+        await seed_demo(application)
+    return key
+
+
+@contextlib.asynccontextmanager
+async def command_application(url: str) -> AsyncIterator[tuple[Pool, Application]]:
+    """A small pool, and the write side on it, for one command's writes."""
     pool = await create_pool(Settings(pool_min_size=1, pool_max_size=2), url)
     application = Application(pool)
     try:
-        # Publishing again with the same content appends nothing, so restarts are quiet.
-        await seed_demo(application)
+        yield pool, application
     finally:
         await application.close()
         await pool.close()
-    return key
 
 
 async def allow_origins(connection: asyncpg.Connection, site: str, origins: Sequence[str]) -> None:
@@ -272,18 +280,12 @@ async def change_site_settings(url: str, site: str, changes: dict[str, Any]) -> 
     """Change a site's settings as an operator (recorded as such in the audit trail)."""
     connection = await asyncpg.connect(url)
     try:
-        if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", site):
+        if not await credentials.site_exists(connection, site):
             raise credentials.UnknownSite(site)
     finally:
         await connection.close()
-    pool = await create_pool(Settings(pool_min_size=1, pool_max_size=2), url)
-    application = Application(pool)
-    try:
+    async with command_application(url) as (pool, application):
         meta = {"actor": {"kind": "operator", "user": getpass.getuser()},
                 "request_id": "cli", "ip_hash": ""}  # fmt: skip
         await application.execute(ChangeSiteSettings(site=site, changes=changes), meta)
-        stored = await pool.fetchval("SELECT settings FROM site_settings WHERE site = $1", site)
-    finally:
-        await application.close()
-        await pool.close()
-    return SiteSettings() if stored is None else SiteSettings.model_validate_json(stored)
+        return await moderation_reads.settings(pool, site)

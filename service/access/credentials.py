@@ -61,9 +61,13 @@ async def create_site(
         raise SiteExists(site)
 
 
+async def site_exists(connection: Connection | Pool, site: str) -> bool:
+    return bool(await connection.fetchval("SELECT true FROM sites WHERE site = $1", site))
+
+
 async def create_key(connection: Connection, site: str, role: Role) -> str:
     """Create a key and return it; only its digest is kept."""
-    if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", site):
+    if not await site_exists(connection, site):
         raise UnknownSite(site)
     key_id = secrets.token_hex(6)
     secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")

@@ -24,7 +24,6 @@ from service.domain.commands import (
 )
 from service.domain.errors import DomainError
 from service.domain.events import DeletedBy, RejectReason, SiteSettingsChanged
-from service.domain.policy import SiteSettings
 from service.http import auth
 from service.http.auth import metadata
 from service.http.moderation_schemas import (
@@ -55,14 +54,9 @@ async def moderator(request: web.Request) -> tuple[str, Site, ApiKey]:
     return site_id, await auth.known_site(request, site_id), key
 
 
-async def current_settings(request: web.Request, site: str) -> SiteSettings:
-    stored = await moderation_reads.settings(request.app[POOL], site)
-    return SiteSettings() if stored is None else SiteSettings.model_validate_json(stored)
-
-
 async def get_site_settings(request: web.Request) -> web.Response:
     site_id, _, _ = await moderator(request)
-    return json_response(settings_view(await current_settings(request, site_id)))
+    return json_response(settings_view(await moderation_reads.settings(request.app[POOL], site_id)))
 
 
 async def patch_site_settings(request: web.Request) -> web.Response:
@@ -72,7 +66,9 @@ async def patch_site_settings(request: web.Request) -> web.Response:
     outcome = await request.app[APPLICATION].execute(command, metadata(request, site, key))
     request.app[SITES].forget(site_id)
     changed = [e.event for e in outcome.events if isinstance(e.event, SiteSettingsChanged)]
-    settings = changed[-1].settings if changed else await current_settings(request, site_id)
+    if changed:
+        return json_response(settings_view(changed[-1].settings))
+    settings = await moderation_reads.settings(request.app[POOL], site_id)
     return json_response(settings_view(settings))
 
 
