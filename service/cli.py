@@ -32,12 +32,10 @@ from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.embedded import start_embedded
 from service.ops.rebuild import count_events, rebuild
 from service.read import moderation as moderation_reads
-from service.settings import Settings
+from service.settings import DEFAULT_NATS_URL, Settings
 from service.subscriptions.dispatcher import run_dispatcher
 from service.subscriptions.nats_relay import run_relay
 from service.write.application import Application
-
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
 def parser() -> argparse.ArgumentParser:
