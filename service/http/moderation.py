@@ -85,14 +85,7 @@ async def answer_with_comment(request: web.Request, site_id: str, comment_id: st
 
 
 async def approve_comment(request: web.Request) -> web.Response:
-    site_id, site, key = await moderator(request)
-    comment_id = request.match_info["comment"]
-    reason = await optional_note(request)
-    command = ApproveComment(
-        site=site_id, comment_id=comment_id, reason=reason, at=datetime.now(UTC)
-    )
-    await request.app[APPLICATION].execute(command, metadata(request, site, key))
-    return await answer_with_comment(request, site_id, comment_id)
+    return await noted_action(request, ApproveComment)
 
 
 async def reject_comment(request: web.Request) -> web.Response:
@@ -111,12 +104,17 @@ async def reject_comment(request: web.Request) -> web.Response:
 
 
 async def restore_comment(request: web.Request) -> web.Response:
+    return await noted_action(request, RestoreComment)
+
+
+async def noted_action(
+    request: web.Request, command_type: type[ApproveComment] | type[RestoreComment]
+) -> web.Response:
+    """Approving and restoring take the same request: an optional note."""
     site_id, site, key = await moderator(request)
     comment_id = request.match_info["comment"]
     reason = await optional_note(request)
-    command = RestoreComment(
-        site=site_id, comment_id=comment_id, reason=reason, at=datetime.now(UTC)
-    )
+    command = command_type(site=site_id, comment_id=comment_id, reason=reason, at=datetime.now(UTC))
     await request.app[APPLICATION].execute(command, metadata(request, site, key))
     return await answer_with_comment(request, site_id, comment_id)
 
