@@ -17,7 +17,8 @@ from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
 from service.http.views import json_response, new_comment_view, post_view
-from service.keys import APPLICATION, POOL, TOKEN_KEY
+from service.keys import APPLICATION, POOL
+from service.keys import SERVER_SECRET as TOKEN_KEY
 from service.read import threads
 from service.write.idempotency import Idempotency, StoredResponse
 from service.write.rendering import render_markdown

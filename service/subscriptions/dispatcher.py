@@ -21,7 +21,7 @@ from datetime import datetime
 import aiohttp
 import asyncpg
 
-from service.access.credentials import TokenKey
+from service.access.credentials import ServerSecret
 from service.db import Pool, create_pool
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
@@ -157,7 +157,7 @@ class Dispatcher:
         self.settings = settings
         self.wakeup = wakeup
 
-    async def run(self, token_key: TokenKey) -> None:
+    async def run(self, server_secret: ServerSecret) -> None:
         """Deliver until cancelled; losing the database only pauses delivery."""
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self.settings.webhooks_allow_private), limit=100
@@ -172,8 +172,8 @@ class Dispatcher:
         ) as self.session:
             while True:
                 try:
-                    # Signing secrets derive from the server key (see webhooks.py).
-                    self.server_key = await token_key.get()
+                    # Signing secrets derive from the server secret (see webhooks.py).
+                    self.server_secret = await server_secret.get()
                     await self.lead()
                 except Exception as error:
                     log.warning("webhook dispatch stopped (%r); starting over", error)
@@ -235,7 +235,7 @@ class Dispatcher:
             if not events:
                 await self.wakeup.wait(generation, POLL_SECONDS)
                 continue
-            secret = webhooks.signing_secret(self.server_key, hook.webhook_id, hook.secret_salt)
+            secret = webhooks.signing_secret(self.server_secret, hook.webhook_id, hook.secret_salt)
             for event in events:
                 if owner.connection.is_closed():
                     return  # another process may own the webhook now
@@ -278,7 +278,7 @@ class Dispatcher:
         return Attempt(status_code, error, latency_ms)
 
 
-async def run_dispatcher(settings: Settings, server_key: bytes | None) -> None:
+async def run_dispatcher(settings: Settings, configured_secret: bytes | None) -> None:
     """`threadlog webhooks dispatch`: deliver with a pool and wake-ups of its own."""
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
@@ -286,7 +286,7 @@ async def run_dispatcher(settings: Settings, server_key: bytes | None) -> None:
     try:
         await wakeup.start(settings.database_url)
         dispatcher = Dispatcher(pool, settings.database_url, settings, wakeup)
-        await dispatcher.run(TokenKey(pool, server_key))
+        await dispatcher.run(ServerSecret(pool, configured_secret))
     finally:
         await wakeup.stop()
         await pool.close()

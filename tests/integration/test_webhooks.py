@@ -19,7 +19,7 @@ import pytest
 import standardwebhooks
 from aiohttp.test_utils import TestClient
 
-from service.access.credentials import TokenKey
+from service.access.credentials import ServerSecret as TokenKey
 from service.eventstore import store
 from service.eventstore.streams import lock_key
 from service.settings import Settings
