@@ -63,9 +63,11 @@ def delete_token(request: web.Request) -> str | None:
     return token
 
 
-def metadata(request: web.Request, site: Site, key: ApiKey | None) -> dict[str, Any]:
+def metadata(request: web.Request, site: Site, api_key: ApiKey | None) -> dict[str, Any]:
     actor = (
-        {"kind": "key", "key_id": key.key_id, "role": key.role.value} if key else {"kind": "author"}
+        {"kind": "key", "key_id": api_key.key_id, "role": api_key.role.value}
+        if api_key
+        else {"kind": "author"}
     )
     return {
         "actor": actor,

@@ -37,8 +37,8 @@ async def get_thread(request: web.Request) -> web.Response:
     after = parse_position(cursor) if cursor is not None else None
     pool = request.app[POOL]
     stamp = await current_thread(request, site, post_id)
-    key = (site, post_id, newest_first, after, limit)
-    cached = request.app[REPRESENTATIONS].get(key, stamp.position)
+    cache_key = (site, post_id, newest_first, after, limit)
+    cached = request.app[REPRESENTATIONS].get(cache_key, stamp.position)
     if cached is not None:
         return cached.response(request)
     page = await threads.thread_page(
@@ -48,7 +48,7 @@ async def get_thread(request: web.Request) -> web.Response:
         raise Problem(404, f"post {post_id!r} does not exist")
     body = threads.thread_body(post_id, page, newest_first)
     representation = Representation.of(page.position, body)
-    request.app[REPRESENTATIONS].put(key, representation)
+    request.app[REPRESENTATIONS].put(cache_key, representation)
     return representation.response(request)
 
 

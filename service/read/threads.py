@@ -136,7 +136,7 @@ async def labels(connection: Pool, site: str, by_count: bool) -> list[Any]:
 async def label_posts(
     connection: Pool,
     site: str,
-    key: str,
+    label_key: str,
     before: tuple[datetime, str] | None,
     limit: int,
 ) -> list[Any]:
@@ -149,7 +149,7 @@ async def label_posts(
             ORDER BY lp.published_at DESC, lp.post_id DESC
             LIMIT $5""",
         site,
-        key,
+        label_key,
         before[0] if before else None,
         before[1] if before else None,
         limit + 1,
