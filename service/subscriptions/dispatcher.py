@@ -29,6 +29,7 @@ from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions import webhooks
+from service.subscriptions.sessions import lock_session
 from service.subscriptions.targets import ForbiddenTarget, GuardedResolver, check_literal
 from service.subscriptions.wakeup import Wakeup
 from service.subscriptions.webhooks import Webhook, WebhookStatus
@@ -182,32 +183,25 @@ class Dispatcher:
     async def lead(self) -> None:
         """Take the webhooks no other process delivers, and deliver them while the owner
         connection lasts; its failure ends every worker."""
-        connection = await asyncpg.connect(
-            self.database_url,
-            command_timeout=30,
-            server_settings={"application_name": "threadlog-webhooks"},
-        )
-        owner = Owner(connection)
-        workers: dict[uuid.UUID, asyncio.Task[None]] = {}
-        try:
-            while True:
-                for webhook_id, task in list(workers.items()):
-                    if task.done():
-                        del workers[webhook_id]
-                        await self.finished(owner, webhook_id, task)
-                for webhook_id in await owner.active() - workers.keys():
-                    if await owner.take(webhook_id):
-                        workers[webhook_id] = asyncio.create_task(self.deliver(owner, webhook_id))
-                await asyncio.sleep(SUPERVISE_SECONDS)
-        finally:
-            for task in workers.values():
-                task.cancel()
-            await asyncio.gather(*workers.values(), return_exceptions=True)
-            # Ending the session releases its advisory locks.
+        async with lock_session(self.database_url, "threadlog-webhooks") as connection:
+            owner = Owner(connection)
+            workers: dict[uuid.UUID, asyncio.Task[None]] = {}
             try:
-                await connection.close(timeout=5)
-            except Exception:
-                connection.terminate()
+                while True:
+                    for webhook_id, task in list(workers.items()):
+                        if task.done():
+                            del workers[webhook_id]
+                            await self.finished(owner, webhook_id, task)
+                    for webhook_id in await owner.active() - workers.keys():
+                        if await owner.take(webhook_id):
+                            delivery = self.deliver(owner, webhook_id)
+                            workers[webhook_id] = asyncio.create_task(delivery)
+                    await asyncio.sleep(SUPERVISE_SECONDS)
+            finally:
+                # Before the session ends: a worker must not outlive its webhook's lock.
+                for task in workers.values():
+                    task.cancel()
+                await asyncio.gather(*workers.values(), return_exceptions=True)
 
     async def finished(
         self, owner: Owner, webhook_id: uuid.UUID, task: "asyncio.Task[None]"
