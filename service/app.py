@@ -20,10 +20,10 @@ from service.keys import (
     LIVE_PAGES,
     POOL,
     REPRESENTATIONS,
+    SERVER_SECRET,
     SETTINGS,
     SITES,
     STAMPS,
-    TOKEN_KEY,
     WAKEUP,
 )
 from service.ops.maintenance import upkeep
@@ -69,7 +69,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[REPRESENTATIONS] = RepresentationCache()
     app[STAMPS] = ThreadStamps(pool)
     app[LIVE_PAGES] = SharedPages()
-    app[TOKEN_KEY] = credentials.TokenKey(pool, settings.token_key_bytes())
+    app[SERVER_SECRET] = credentials.ServerSecret(pool, settings.token_key_bytes())
     yield
     await app[APPLICATION].close()
     await wakeup.stop()
@@ -96,7 +96,7 @@ async def webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url is not None
     dispatcher = Dispatcher(app[POOL], settings.database_url, settings, app[WAKEUP])
-    task = asyncio.create_task(dispatcher.run(app[TOKEN_KEY]))
+    task = asyncio.create_task(dispatcher.run(app[SERVER_SECRET]))
     yield
     # At least once: a delivery cut short is sent again from the checkpoint.
     task.cancel()

@@ -11,7 +11,7 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,21 +22,20 @@ from tqdm import tqdm
 
 from service.access import credentials
 from service.access.credentials import Role
+from service.access.site_settings import SettingsChange
 from service.app import create_app
-from service.db import create_pool
+from service.db import Pool, create_pool
 from service.domain.commands import ChangeSiteSettings
 from service.domain.policy import Premoderation, SiteSettings
-from service.http.moderation_schemas import SettingsBody
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.embedded import start_embedded
 from service.ops.rebuild import count_events, rebuild
-from service.settings import Settings
+from service.read import moderation as moderation_reads
+from service.settings import DEFAULT_NATS_URL, Settings
 from service.subscriptions.dispatcher import run_dispatcher
 from service.subscriptions.nats_relay import run_relay
 from service.write.application import Application
-
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -148,21 +147,28 @@ async def prepare_demo(url: str, origins: Sequence[str] = ()) -> str:
     moderator key."""
     connection = await asyncpg.connect(url)
     try:
-        if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", DEMO_SITE):
+        if not await credentials.site_exists(connection, DEMO_SITE):
             await credentials.create_site(connection, DEMO_SITE, "threadlog demo", origins)
         await allow_origins(connection, DEMO_SITE, origins)
         key = await credentials.create_key(connection, DEMO_SITE, Role.MODERATOR)
     finally:
         await connection.close()
+    async with command_application(url) as (_, application):
+        # Publishing again with the same content appends nothing, so restarts are quiet.
+        await seed_demo(application)
+    return key
+
+
+@contextlib.asynccontextmanager
+async def command_application(url: str) -> AsyncIterator[tuple[Pool, Application]]:
+    """A small pool, and the write side on it, for one command's writes."""
     pool = await create_pool(Settings(pool_min_size=1, pool_max_size=2), url)
     application = Application(pool)
     try:
-        # Publishing again with the same content appends nothing, so restarts are quiet.
-        await seed_demo(application)
+        yield pool, application
     finally:
         await application.close()
         await pool.close()
-    return key
 
 
 async def allow_origins(connection: asyncpg.Connection, site: str, origins: Sequence[str]) -> None:
@@ -258,32 +264,26 @@ def add_settings_parser(sites: "argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def settings_changes(arguments: argparse.Namespace) -> dict[str, Any]:
-    """The options given, as a settings body; raises ValueError when one is out of range."""
+    """The options given, as a settings change; raises ValueError when one is out of range."""
     names = ("premoderation", "banned_words", "suspect_words", "report_threshold",
              "rate_limit_per_minute", "edit_window_minutes", "close_after_days")  # fmt: skip
     given = {name: getattr(arguments, name) for name in names}
     given = {name: value for name, value in given.items() if value is not None}
     given |= {"banned_words": []} if arguments.no_banned_words else {}
     given |= {"suspect_words": []} if arguments.no_suspect_words else {}
-    return SettingsBody.model_validate(given).changes()
+    return SettingsChange.model_validate(given).changes()
 
 
 async def change_site_settings(url: str, site: str, changes: dict[str, Any]) -> SiteSettings:
     """Change a site's settings as an operator (recorded as such in the audit trail)."""
     connection = await asyncpg.connect(url)
     try:
-        if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", site):
+        if not await credentials.site_exists(connection, site):
             raise credentials.UnknownSite(site)
     finally:
         await connection.close()
-    pool = await create_pool(Settings(pool_min_size=1, pool_max_size=2), url)
-    application = Application(pool)
-    try:
+    async with command_application(url) as (pool, application):
         meta = {"actor": {"kind": "operator", "user": getpass.getuser()},
                 "request_id": "cli", "ip_hash": ""}  # fmt: skip
         await application.execute(ChangeSiteSettings(site=site, changes=changes), meta)
-        stored = await pool.fetchval("SELECT settings FROM site_settings WHERE site = $1", site)
-    finally:
-        await application.close()
-        await pool.close()
-    return SiteSettings() if stored is None else SiteSettings.model_validate_json(stored)
+        return await moderation_reads.settings(pool, site)

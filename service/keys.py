@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from service.access.credentials import TokenKey
+from service.access.credentials import ServerSecret
 from service.access.sites import SiteDirectory
 from service.db import Pool
 from service.http.assets import Assets
@@ -20,7 +20,7 @@ SITES = web.AppKey("sites", SiteDirectory)
 REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
 STAMPS = web.AppKey("stamps", ThreadStamps)
 WAKEUP = web.AppKey("wakeup", Wakeup)
-TOKEN_KEY = web.AppKey("token_key", TokenKey)
+SERVER_SECRET = web.AppKey("server_secret", ServerSecret)
 REQUEST_ID = web.RequestKey("request_id", str)
 # The embed widget's static files, and the allowed cross-origin caller of a request.
 ASSETS = web.AppKey("assets", Assets)

@@ -5,6 +5,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Where `relay nats` publishes when neither --url nor THREADLOG_NATS_URL says.
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THREADLOG_", frozen=True, extra="ignore")

@@ -61,9 +61,13 @@ async def create_site(
         raise SiteExists(site)
 
 
+async def site_exists(connection: Connection | Pool, site: str) -> bool:
+    return bool(await connection.fetchval("SELECT true FROM sites WHERE site = $1", site))
+
+
 async def create_key(connection: Connection, site: str, role: Role) -> str:
     """Create a key and return it; only its digest is kept."""
-    if not await connection.fetchval("SELECT true FROM sites WHERE site = $1", site):
+    if not await site_exists(connection, site):
         raise UnknownSite(site)
     key_id = secrets.token_hex(6)
     secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
@@ -93,8 +97,9 @@ async def verify_key(connection: Connection | Pool, presented: str) -> ApiKey | 
     return ApiKey(key_id, row["site"], Role(row["role"]))
 
 
-async def token_key(connection: Connection, configured: bytes | None) -> bytes:
-    """The key that derives delete tokens: configured, or made once and kept in the database."""
+async def load_server_secret(connection: Connection, configured: bytes | None) -> bytes:
+    """The secret that delete tokens and webhook signing secrets derive from: configured
+    (THREADLOG_TOKEN_KEY), or made once and kept in the database."""
     if configured:
         return configured
     await connection.execute(
@@ -108,25 +113,26 @@ async def token_key(connection: Connection, configured: bytes | None) -> bytes:
     return secret
 
 
-class TokenKey:
-    """The delete-token key, loaded on first use: a service started before `threadlog migrate`
+class ServerSecret:
+    """The server secret, loaded on first use: a service started before `threadlog migrate`
     serves /readyz (503) instead of failing to start."""
 
     def __init__(self, pool: Pool, configured: bytes | None) -> None:
         self.pool = pool
-        self.key = configured
+        self.value = configured
 
     async def get(self) -> bytes:
-        if self.key is None:
+        if self.value is None:
             async with self.pool.acquire() as connection:
-                self.key = await token_key(connection, None)
-        return self.key
+                self.value = await load_server_secret(connection, None)
+        return self.value
 
 
-def delete_token(key: bytes, site: str, comment_id: str) -> str:
+def delete_token(server_secret: bytes, site: str, comment_id: str) -> str:
     """A comment's delete token. Derived, so a retried POST can hand out the same token again
     without the token ever being stored."""
-    digest = hmac.new(key, f"delete\n{site}\n{comment_id}".encode(), hashlib.sha256).digest()
+    message = f"delete\n{site}\n{comment_id}".encode()
+    digest = hmac.new(server_secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 

@@ -218,3 +218,33 @@ async def read_events(connection: Connection, event_ids: list[uuid.UUID]) -> lis
         SELECT_EVENTS + "WHERE event_id = ANY($1::uuid[]) ORDER BY position", event_ids
     )
     return [recorded_from_row(row) for row in rows]
+
+
+READ_STREAM_AFTER = (
+    SELECT_EVENTS
+    + """
+WHERE stream_id = $1 AND version > $2 AND type = ANY($3::text[])
+ORDER BY version
+LIMIT $4
+"""
+)
+
+
+async def read_stream_after(
+    connection: Connection | Pool, stream_id: str, after_version: int, types: list[str], limit: int
+) -> list[RecordedEvent]:
+    """One stream's events of `types` after `after_version`, in version order.
+
+    Appends hold their stream's lock until they commit, so one stream's versions commit in
+    order: a version is a cursor that never skips a late commit.
+    """
+    rows = await connection.fetch(READ_STREAM_AFTER, stream_id, after_version, types, limit)
+    return [recorded_from_row(row) for row in rows]
+
+
+async def stream_version(connection: Connection | Pool, stream_id: str) -> int:
+    """The stream's last version; 0 while it has no events."""
+    version: int = await connection.fetchval(
+        "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+    )
+    return version

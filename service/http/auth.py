@@ -1,13 +1,15 @@
-"""Who is asking: API keys by role and site, and the author's delete token."""
+"""Who is asking: API keys by role and site, the author's delete token, and the metadata that
+records on each event who asked."""
 
 import re
+from typing import Any
 
 from aiohttp import web
 
-from service.access.credentials import ApiKey, Role, verify_key
+from service.access.credentials import ApiKey, Role, client_hash, verify_key
 from service.access.sites import Site
 from service.http.problems import Problem, unauthorized
-from service.keys import POOL, SITES
+from service.keys import POOL, REQUEST_ID, SITES
 
 MAX_CREDENTIAL_LENGTH = 200
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -59,3 +61,16 @@ def delete_token(request: web.Request) -> str | None:
     if not TOKEN_PATTERN.fullmatch(token):
         raise unauthorized("the X-Delete-Token header is malformed")
     return token
+
+
+def metadata(request: web.Request, site: Site, api_key: ApiKey | None) -> dict[str, Any]:
+    actor = (
+        {"kind": "key", "key_id": api_key.key_id, "role": api_key.role.value}
+        if api_key
+        else {"kind": "author"}
+    )
+    return {
+        "actor": actor,
+        "request_id": request[REQUEST_ID],
+        "ip_hash": client_hash(site.ip_salt, request.remote or ""),
+    }

@@ -2,38 +2,26 @@
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
 
 from aiohttp import web
 
-from service.access.credentials import ApiKey, Role, client_hash, delete_token, sha256
-from service.access.sites import Site
+from service.access.credentials import Role, delete_token, sha256
 from service.domain.commands import DeleteComment, DeletePost, PublishPost
 from service.domain.events import Author, DeletedBy, NewComment
 from service.domain.labels import unique_labels
 from service.http import auth
+from service.http.auth import metadata
 from service.http.parsing import parse_body, parse_json, read_body
 from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
 from service.http.views import json_response, new_comment_view, post_view
-from service.keys import APPLICATION, POOL, REQUEST_ID, SETTINGS, TOKEN_KEY
+from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS
 from service.read import threads
 from service.write.batches import Outcome
 from service.write.comments import Submission, comment_command
 from service.write.idempotency import Idempotency
 
 IDEMPOTENCY_KEY_MAX = 255
-
-
-def metadata(request: web.Request, site: Site, key: ApiKey | None) -> dict[str, Any]:
-    actor = (
-        {"kind": "key", "key_id": key.key_id, "role": key.role.value} if key else {"kind": "author"}
-    )
-    return {
-        "actor": actor,
-        "request_id": request[REQUEST_ID],
-        "ip_hash": client_hash(site.ip_salt, request.remote or ""),
-    }
 
 
 async def put_post(request: web.Request) -> web.Response:
@@ -70,7 +58,7 @@ async def post_comment(request: web.Request) -> web.Response:
     site = await auth.known_site(request, request.match_info["site"])
     raw = await read_body(request)
     body = parse_json(CommentBody, raw)
-    token_secret = await request.app[TOKEN_KEY].get()
+    token_secret = await request.app[SERVER_SECRET].get()
     command = await comment_command(
         request.app[POOL],
         site,

@@ -16,19 +16,19 @@ def parse_position(cursor: str) -> int:
     return int(cursor)
 
 
-def keyset_cursor(moment: datetime, key: str) -> str:
-    """The place after a row ordered by (a time, a text key)."""
-    text = json.dumps([moment.isoformat(), key])
+def keyset_cursor(moment: datetime, row_id: str) -> str:
+    """The place after a row ordered by (a time, its id)."""
+    text = json.dumps([moment.isoformat(), row_id])
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def parse_keyset_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        moment, key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        moment, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         at = datetime.fromisoformat(moment)
-        if not isinstance(key, str) or "\x00" in key or at.tzinfo is None:
-            raise ValueError(key)
-        return utc(at), key
+        if not isinstance(row_id, str) or "\x00" in row_id or at.tzinfo is None:
+            raise ValueError(row_id)
+        return utc(at), row_id
     except (ValueError, TypeError, UnicodeError):
         raise Problem(400, MALFORMED) from None

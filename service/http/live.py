@@ -15,22 +15,21 @@ thread's stamp (the last event applied to the post, looked up for all waiting re
 query) and reads the log only when it moved, so many readers cost little more than one.
 """
 
-import time
 from functools import partial
-from typing import Any
 
 from aiohttp import web
 
 from service.db import Pool
-from service.eventstore.codec import compact
+from service.eventstore import store
+from service.eventstore.codec import JsonObject, compact
+from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import post_stream_id
-from service.http.auth import known_site
+from service.http.existence import current_thread
 from service.http.live_pages import Page
 from service.http.problems import Problem
-from service.http.queries import post_deleted
-from service.http.stream import send
-from service.http.views import View, comment_view
+from service.http.sse import EventStream
 from service.keys import LIVE_PAGES, POOL, SETTINGS, STAMPS, WAKEUP
+from service.read import threads
 
 PAGE = 200
 POLL_SECONDS = 1.0
@@ -47,85 +46,54 @@ PUBLIC_TYPES = [
 ]
 MAX_VERSION = 2**31 - 1
 
-READ = """
-SELECT version, type, data->>'comment_id' AS comment_id
-FROM events
-WHERE stream_id = $1 AND version > $2 AND type = ANY($3::text[])
-ORDER BY version
-LIMIT $4
-"""
-COMMENTS = """
-SELECT comment_id, parent_id, author_name, author_website, body_html, created_at, edited_at,
-       status, deleted_by
-FROM thread_comments
-WHERE site = $1 AND post_id = $2 AND comment_id = ANY($3::text[])
-"""
-HEAD = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
-
 
 async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     site, post_id = request.match_info["site"], request.match_info["post"]
     after = resume_version(request)
-    stamp = await request.app[STAMPS].get(site, post_id)
-    if stamp is None:
-        await known_site(request, site)
-        raise Problem(404, f"post {post_id!r} does not exist")
-    if stamp.deleted:
-        raise post_deleted(post_id)
-    settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
-    pages = request.app[LIVE_PAGES]
+    await current_thread(request, site, post_id)
+    wakeup, pool, pages = request.app[WAKEUP], request.app[POOL], request.app[LIVE_PAGES]
     stream_id = post_stream_id(site, post_id)
     if after is None:
-        after = await pool.fetchval(HEAD, stream_id)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    await response.prepare(request)
-    patience = settings.stream_write_timeout_seconds
-    await send(request, response, f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode(), patience)
-    last_sent = time.monotonic()
+        after = await store.stream_version(pool, stream_id)
+    stream = EventStream(request, request.app[SETTINGS])
+    await stream.open()
+    await stream.send(f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode())
     seen: int | None = None  # the stamp whose events have all been sent
-    while request.transport is not None and not request.transport.is_closing():
+    while stream.connected:
         generation = wakeup.generation
         stamp = await request.app[STAMPS].get(site, post_id)
         if stamp is None or stamp.deleted:
             break
         if stamp.position != seen:
-            key = (stream_id, after, stamp.position)
-            page = await pages.read(key, partial(read_page, pool, site, post_id, after))
+            page_key = (stream_id, after, stamp.position)
+            page = await pages.read(page_key, partial(read_page, pool, site, post_id, after))
             if page is not None:
                 chunk, after = page
-                await send(request, response, chunk, patience)
-                last_sent = time.monotonic()
+                await stream.send(chunk)
                 continue
             seen = stamp.position
-        if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
-            await send(request, response, b": heartbeat\n\n", patience)
-            last_sent = time.monotonic()
+        await stream.keep_alive()
         await wakeup.wait(generation, POLL_SECONDS)
-    return response
+    return stream.response
 
 
 async def read_page(pool: Pool, site: str, post_id: str, after: int) -> Page:
-    rows = await pool.fetch(READ, post_stream_id(site, post_id), after, PUBLIC_TYPES, PAGE)
-    if not rows:
+    stream_id = post_stream_id(site, post_id)
+    events = await store.read_stream_after(pool, stream_id, after, PUBLIC_TYPES, PAGE)
+    if not events:
         return None
-    ids = list({row["comment_id"] for row in rows})
-    found = await pool.fetch(COMMENTS, site, post_id, ids)
-    views = {view["id"]: view for view in map(comment_view, found)}
-    chunk = "".join(message(row, views) for row in rows)
-    return chunk.encode(), rows[-1]["version"]
+    ids = list({event.data["comment_id"] for event in events})
+    found = await threads.comments(pool, site, post_id, ids)
+    views = {view["id"]: view for view in map(threads.comment_view, found)}
+    chunk = "".join(message(event, views) for event in events)
+    return chunk.encode(), events[-1].version
 
 
-def message(row: Any, views: dict[str, View]) -> str:
-    data = views.get(row["comment_id"])
+def message(event: RecordedEvent, views: dict[str, JsonObject]) -> str:
+    data = views.get(event.data["comment_id"])
     if data is None:  # the read model is written with the event; only a rebuild's swap races
         return ""
-    return f"id: {row['version']}\nevent: {row['type']}\ndata: {compact(data)}\n\n"
+    return f"id: {event.version}\nevent: {event.type}\ndata: {compact(data)}\n\n"
 
 
 def resume_version(request: web.Request) -> int | None:

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from service.access.credentials import ApiKey, Role
+from service.access.site_settings import SettingsChange
 from service.access.sites import Site
 from service.domain.commands import (
     ApproveComment,
@@ -23,16 +24,14 @@ from service.domain.commands import (
 )
 from service.domain.errors import DomainError
 from service.domain.events import DeletedBy, RejectReason, SiteSettingsChanged
-from service.domain.policy import SiteSettings
 from service.http import auth
-from service.http.commands import metadata
+from service.http.auth import metadata
 from service.http.moderation_schemas import (
     Action,
     ActionsBody,
     BanBody,
     NoteBody,
     RejectBody,
-    SettingsBody,
     ThreadBody,
 )
 from service.http.moderation_views import ban_view, comment_detail, settings_view
@@ -55,24 +54,21 @@ async def moderator(request: web.Request) -> tuple[str, Site, ApiKey]:
     return site_id, await auth.known_site(request, site_id), key
 
 
-async def current_settings(request: web.Request, site: str) -> SiteSettings:
-    stored = await moderation_reads.settings(request.app[POOL], site)
-    return SiteSettings() if stored is None else SiteSettings.model_validate_json(stored)
-
-
 async def get_site_settings(request: web.Request) -> web.Response:
     site_id, _, _ = await moderator(request)
-    return json_response(settings_view(await current_settings(request, site_id)))
+    return json_response(settings_view(await moderation_reads.settings(request.app[POOL], site_id)))
 
 
 async def patch_site_settings(request: web.Request) -> web.Response:
     site_id, site, key = await moderator(request)
-    body = await parse_body(request, SettingsBody)
+    body = await parse_body(request, SettingsChange)
     command = ChangeSiteSettings(site=site_id, changes=body.changes())
     outcome = await request.app[APPLICATION].execute(command, metadata(request, site, key))
     request.app[SITES].forget(site_id)
     changed = [e.event for e in outcome.events if isinstance(e.event, SiteSettingsChanged)]
-    settings = changed[-1].settings if changed else await current_settings(request, site_id)
+    if changed:
+        return json_response(settings_view(changed[-1].settings))
+    settings = await moderation_reads.settings(request.app[POOL], site_id)
     return json_response(settings_view(settings))
 
 
@@ -89,14 +85,7 @@ async def answer_with_comment(request: web.Request, site_id: str, comment_id: st
 
 
 async def approve_comment(request: web.Request) -> web.Response:
-    site_id, site, key = await moderator(request)
-    comment_id = request.match_info["comment"]
-    reason = await optional_note(request)
-    command = ApproveComment(
-        site=site_id, comment_id=comment_id, reason=reason, at=datetime.now(UTC)
-    )
-    await request.app[APPLICATION].execute(command, metadata(request, site, key))
-    return await answer_with_comment(request, site_id, comment_id)
+    return await noted_action(request, ApproveComment)
 
 
 async def reject_comment(request: web.Request) -> web.Response:
@@ -115,12 +104,17 @@ async def reject_comment(request: web.Request) -> web.Response:
 
 
 async def restore_comment(request: web.Request) -> web.Response:
+    return await noted_action(request, RestoreComment)
+
+
+async def noted_action(
+    request: web.Request, command_type: type[ApproveComment] | type[RestoreComment]
+) -> web.Response:
+    """Approving and restoring take the same request: an optional note."""
     site_id, site, key = await moderator(request)
     comment_id = request.match_info["comment"]
     reason = await optional_note(request)
-    command = RestoreComment(
-        site=site_id, comment_id=comment_id, reason=reason, at=datetime.now(UTC)
-    )
+    command = command_type(site=site_id, comment_id=comment_id, reason=reason, at=datetime.now(UTC))
     await request.app[APPLICATION].execute(command, metadata(request, site, key))
     return await answer_with_comment(request, site_id, comment_id)
 

@@ -13,7 +13,7 @@ from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.schemas import utc
 from service.http.views import json_response
-from service.keys import POOL, TOKEN_KEY
+from service.keys import POOL, SERVER_SECRET
 from service.read import moderation as moderation_reads
 from service.read.moderation import AuditFilter
 
@@ -29,7 +29,7 @@ async def get_comment(request: web.Request) -> web.Response:
     await auth.known_site(request, site_id)
     row = await moderation_reads.comment(request.app[POOL], site_id, comment_id)
     if token is not None:
-        expected = delete_token(await request.app[TOKEN_KEY].get(), site_id, comment_id)
+        expected = delete_token(await request.app[SERVER_SECRET].get(), site_id, comment_id)
         if not hmac.compare_digest(expected, token):
             raise Problem(403, "the X-Delete-Token does not match this comment")
     elif key is None and row is not None and row["status"] != "published":

@@ -1,4 +1,5 @@
-"""Request bodies of moderation: site settings, moderator actions, bans, reports, edits."""
+"""Request bodies of moderation: moderator actions, bans, reports, edits. (A site settings
+change is validated the same way for the CLI: access/site_settings.py.)"""
 
 from enum import StrEnum
 from typing import Annotated
@@ -6,34 +7,9 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field, Strict
 
 from service.domain.events import BanMatch, RejectReason, ReportReason
-from service.domain.policy import Premoderation, SiteSettings
-from service.http.schemas import Body, CommentId, Markdown, Reason, line, utc
+from service.http.schemas import Body, CommentId, Markdown, Reason, utc
 
-Word = Annotated[str, *line(100)]
-Count = Annotated[int, Strict()]
 Moment = Annotated[AwareDatetime, Strict(), AfterValidator(utc)]
-
-
-class SettingsBody(Body):
-    """Every field is optional: only those given change."""
-
-    premoderation: Premoderation | None = None
-    banned_words: list[Word] | None = Field(default=None, max_length=500)
-    suspect_words: list[Word] | None = Field(default=None, max_length=500)
-    report_threshold: Annotated[Count, Field(ge=1, le=1000)] | None = None
-    rate_limit_per_minute: Annotated[Count, Field(ge=0, le=10_000)] | None = None
-    edit_window_minutes: Annotated[Count, Field(ge=0, le=10_080)] | None = None
-    close_after_days: Annotated[Count, Field(ge=1, le=36_500)] | None = None
-
-    def changes(self) -> dict[str, object]:
-        """The fields the request named; an explicit null puts a field back to its default."""
-        given = self.model_dump(exclude_unset=True)
-        for name, value in given.items():
-            if value is None:
-                given[name] = SiteSettings.model_fields[name].get_default()
-            elif name in ("banned_words", "suspect_words"):
-                given[name] = tuple(value)
-        return given
 
 
 class RejectBody(Body):

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from service.domain.policy import SiteSettings
-from service.http.views import View, format_time
+from service.eventstore.cloudevents import format_time
+from service.http.views import View
 
 
 def time_or_none(value: datetime | None) -> str | None:

@@ -3,31 +3,29 @@
 from aiohttp import web
 
 from service.access.credentials import Role
+from service.domain.errors import PostGone
 from service.domain.labels import label_key
 from service.eventstore import store
+from service.eventstore.cloudevents import cloud_event
 from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
 from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_position
+from service.http.existence import current_thread, missing_post
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
-from service.http.views import cloud_event, dumps, json_response, nest, post_view
-from service.keys import POOL, REPRESENTATIONS, STAMPS
+from service.http.views import json_response, post_view
+from service.keys import POOL, REPRESENTATIONS
 from service.read import threads
-
-
-def post_deleted(post_id: str) -> Problem:
-    return Problem(410, f"post {post_id!r} was deleted", slug="post-deleted", title="Post deleted")
 
 
 async def get_post(request: web.Request) -> web.Response:
     site, post_id = request.match_info["site"], request.match_info["post"]
     row = await threads.post(request.app[POOL], site, post_id)
     if row is None:
-        await known_site(request, site)
-        raise Problem(404, f"post {post_id!r} does not exist")
+        await missing_post(request, site, post_id)
     if row["deleted"]:
-        raise post_deleted(post_id)
+        raise PostGone(f"post {post_id!r} was deleted")
     return json_response(post_view(row))
 
 
@@ -38,14 +36,9 @@ async def get_thread(request: web.Request) -> web.Response:
     cursor = query_text(request, "cursor")
     after = parse_position(cursor) if cursor is not None else None
     pool = request.app[POOL]
-    stamp = await request.app[STAMPS].get(site, post_id)
-    if stamp is None:
-        await known_site(request, site)
-        raise Problem(404, f"post {post_id!r} does not exist")
-    if stamp.deleted:
-        raise post_deleted(post_id)
-    key = (site, post_id, newest_first, after, limit)
-    cached = request.app[REPRESENTATIONS].get(key, stamp.position)
+    stamp = await current_thread(request, site, post_id)
+    cache_key = (site, post_id, newest_first, after, limit)
+    cached = request.app[REPRESENTATIONS].get(cache_key, stamp.position)
     if cached is not None:
         return cached.response(request)
     page = await threads.thread_page(
@@ -53,20 +46,10 @@ async def get_thread(request: web.Request) -> web.Response:
     )
     if page is None or page.deleted:
         raise Problem(404, f"post {post_id!r} does not exist")
-    representation = Representation.of(page.position, thread_body(post_id, page, newest_first))
-    request.app[REPRESENTATIONS].put(key, representation)
+    body = threads.thread_body(post_id, page, newest_first)
+    representation = Representation.of(page.position, body)
+    request.app[REPRESENTATIONS].put(cache_key, representation)
     return representation.response(request)
-
-
-def thread_body(post_id: str, page: threads.ThreadPage, newest_first: bool) -> bytes:
-    roots = nest(page.rows)
-    if newest_first:
-        roots.reverse()
-    next_cursor = None
-    if page.has_more and roots:
-        root_positions = [row["position"] for row in page.rows if row["parent_id"] is None]
-        next_cursor = str(min(root_positions) if newest_first else max(root_positions))
-    return dumps({"post": post_id, "total": page.total, "comments": roots, "next": next_cursor})
 
 
 async def get_labels(request: web.Request) -> web.Response:

@@ -15,23 +15,11 @@ from pydantic import (
     StringConstraints,
 )
 
+from service.access.text import line, no_controls
 from service.domain.events import EVENT_TYPES
 from service.eventstore.store import Cursor
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def no_controls(value: str) -> str:
-    if CONTROL.search(value):
-        raise ValueError("must not contain NUL or other control characters")
-    return value
-
-
-def single_line(value: str) -> str:
-    if "\n" in value or "\r" in value or "\t" in value:
-        raise ValueError("must be a single line")
-    return value
 
 
 def not_blank(value: str) -> str:
@@ -67,14 +55,6 @@ def utc(value: datetime) -> datetime:
     if not EARLIEST < moment < LATEST:
         raise ValueError("must be after 0001-01-01T00:00:00Z and before 10000-01-01T00:00:00Z")
     return moment
-
-
-def line(max_length: int) -> tuple[object, ...]:
-    return (
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(no_controls),
-        AfterValidator(single_line),
-    )
 
 
 Name = Annotated[str, *line(100)]

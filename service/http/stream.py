@@ -5,20 +5,17 @@ missed wake-up delays an event and never loses it. `id:` is the event's cursor, 
 that reconnects with Last-Event-ID resumes exactly after the last event it received.
 """
 
-import asyncio
-import time
-
 from aiohttp import web
 
 from service.access.credentials import Role
 from service.domain.events import EVENT_TYPES
 from service.eventstore import store
-from service.eventstore.codec import compact
+from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import Cursor
 from service.http.auth import require_key
 from service.http.parsing import query_text
 from service.http.problems import Problem
-from service.http.views import cloud_event
+from service.http.sse import EventStream
 from service.keys import POOL, SETTINGS, WAKEUP
 
 PAGE = 500
@@ -31,45 +28,23 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
     key = await require_key(request, None, Role.SUBSCRIBER, Role.MODERATOR)
     cursor = resume_cursor(request)
     types = type_filter(request)
-    settings, wakeup, pool = request.app[SETTINGS], request.app[WAKEUP], request.app[POOL]
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    await response.prepare(request)
-    last_sent = time.monotonic()
-    while request.transport is not None and not request.transport.is_closing():
+    wakeup, pool = request.app[WAKEUP], request.app[POOL]
+    stream = EventStream(request, request.app[SETTINGS])
+    await stream.open()
+    while stream.connected:
         generation = wakeup.generation
         events = await store.read_all(pool, cursor, PAGE, site=key.site, types=types)
         if events:
             chunk = "".join(
-                f"id: {event.cursor}\nevent: {event.type}\ndata: {compact(cloud_event(event))}\n\n"
+                f"id: {event.cursor}\nevent: {event.type}\ndata: {cloud_event_json(event)}\n\n"
                 for event in events
             )
-            await send(request, response, chunk.encode(), settings.stream_write_timeout_seconds)
-            cursor, last_sent = events[-1].cursor, time.monotonic()
+            await stream.send(chunk.encode())
+            cursor = events[-1].cursor
             continue
-        if time.monotonic() - last_sent >= settings.stream_heartbeat_seconds:
-            await send(request, response, b": heartbeat\n\n", settings.stream_write_timeout_seconds)
-            last_sent = time.monotonic()
+        await stream.keep_alive()
         await wakeup.wait(generation, POLL_SECONDS)
-    return response
-
-
-async def send(
-    request: web.Request, response: web.StreamResponse, chunk: bytes, patience: float
-) -> None:
-    """Write, or drop a client that does not read: nothing is buffered without bound."""
-    try:
-        await asyncio.wait_for(response.write(chunk), patience)
-    except TimeoutError:
-        # Closing would wait for the unread buffer to drain; aborting frees it now.
-        if request.transport is not None:
-            request.transport.abort()
-        raise ConnectionResetError("the client stopped reading") from None
+    return stream.response
 
 
 def resume_cursor(request: web.Request) -> Cursor:

@@ -11,14 +11,15 @@ from aiohttp import web
 
 from service.access.credentials import Role
 from service.eventstore import store
+from service.eventstore.cloudevents import format_time
 from service.eventstore.store import Cursor
 from service.http.auth import require_key
 from service.http.cursors import parse_position
 from service.http.parsing import parse_body, query_int, query_text
 from service.http.problems import Problem
 from service.http.schemas import ReplayBody, WebhookBody, WebhookChangeBody
-from service.http.views import format_time, json_response
-from service.keys import POOL, SETTINGS, TOKEN_KEY, WAKEUP
+from service.http.views import json_response
+from service.keys import POOL, SERVER_SECRET, SETTINGS, WAKEUP
 from service.subscriptions import webhooks
 from service.subscriptions.targets import ForbiddenTarget, check_target
 from service.subscriptions.webhooks import Webhook, WebhookStatus
@@ -42,8 +43,8 @@ def webhook_view(hook: Webhook) -> dict[str, Any]:
 
 
 async def with_secret(request: web.Request, hook: Webhook) -> dict[str, Any]:
-    server_key = await request.app[TOKEN_KEY].get()
-    secret = webhooks.signing_secret(server_key, hook.webhook_id, hook.secret_salt)
+    server_secret = await request.app[SERVER_SECRET].get()
+    secret = webhooks.signing_secret(server_secret, hook.webhook_id, hook.secret_salt)
     return webhook_view(hook) | {"secret": webhooks.secret_text(secret)}
 
 

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.db import Pool
+from service.db import Connection, Pool
+from service.domain.policy import SiteSettings
 
 COMMENT_COLUMNS = """
 c.comment_id, c.post_id, c.parent_id, c.author_name, c.author_website, c.body_html,
@@ -107,8 +108,7 @@ async def ban(pool: Pool, site: str, ban_id: str) -> Any:
     )
 
 
-async def settings(pool: Pool, site: str) -> str | None:
-    found: str | None = await pool.fetchval(
-        "SELECT settings FROM site_settings WHERE site = $1", site
-    )
-    return found
+async def settings(connection: Connection | Pool, site: str) -> SiteSettings:
+    """The site's settings: the defaults until the first change."""
+    stored = await connection.fetchval("SELECT settings FROM site_settings WHERE site = $1", site)
+    return SiteSettings() if stored is None else SiteSettings.model_validate_json(stored)

@@ -1,10 +1,14 @@
-"""Read-side SQL: projection tables only, one statement per read."""
+"""The public thread's reads: projection tables only, one statement per read, and the JSON
+that readers get of it. The same rows always give the same bytes (ETags and rebuilds rely on
+it)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from service.db import Connection, Pool
+from service.eventstore.cloudevents import format_time
+from service.eventstore.codec import JsonObject, compact
 
 POST_COLUMNS = "post_id, title, url, labels, published_at, comment_count, deleted"
 
@@ -31,6 +35,12 @@ ORDER BY c.position
 THREAD_OLDEST = THREAD.format(after=">", direction="ASC")
 THREAD_NEWEST = THREAD.format(after="<", direction="DESC")
 NEWEST_START = 2**63 - 1
+COMMENTS = """
+SELECT comment_id, parent_id, author_name, author_website, body_html, created_at, edited_at,
+       status, deleted_by
+FROM thread_comments
+WHERE site = $1 AND post_id = $2 AND comment_id = ANY($3::text[])
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,13 @@ async def thread_page(
     )
 
 
+async def comments(
+    connection: Connection | Pool, site: str, post_id: str, comment_ids: list[str]
+) -> list[Any]:
+    """The rows of these comments of a post, whatever their status, in no particular order."""
+    return await connection.fetch(COMMENTS, site, post_id, comment_ids)
+
+
 async def post(connection: Pool, site: str, post_id: str) -> Any:
     return await connection.fetchrow(
         f"SELECT {POST_COLUMNS} FROM posts WHERE site = $1 AND post_id = $2", site, post_id
@@ -119,7 +136,7 @@ async def labels(connection: Pool, site: str, by_count: bool) -> list[Any]:
 async def label_posts(
     connection: Pool,
     site: str,
-    key: str,
+    label_key: str,
     before: tuple[datetime, str] | None,
     limit: int,
 ) -> list[Any]:
@@ -132,8 +149,51 @@ async def label_posts(
             ORDER BY lp.published_at DESC, lp.post_id DESC
             LIMIT $5""",
         site,
-        key,
+        label_key,
         before[0] if before else None,
         before[1] if before else None,
         limit + 1,
     )
+
+
+def comment_view(row: Any) -> JsonObject:
+    """A hidden comment (held, rejected or deleted) shows as a tombstone; only its replies
+    keep it in the thread."""
+    hidden = row["status"] != "published"
+    edited_at = row["edited_at"]
+    author = {"name": row["author_name"], "website": row["author_website"]}
+    return {
+        "id": row["comment_id"],
+        "parent_id": row["parent_id"],
+        "author": None if hidden else author,
+        "body_html": None if hidden else row["body_html"],
+        "created_at": format_time(row["created_at"]),
+        "edited_at": None if hidden or edited_at is None else format_time(edited_at),
+        "deleted": {"by": row["deleted_by"] or "moderator"} if hidden else None,
+        "replies": [],
+    }
+
+
+def nest(rows: list[Any]) -> list[JsonObject]:
+    """Rows in log order -> top-level views with replies nested; a parent precedes its replies."""
+    views: dict[str, JsonObject] = {}
+    roots: list[JsonObject] = []
+    for row in rows:
+        view = comment_view(row)
+        views[view["id"]] = view
+        parent = views.get(view["parent_id"]) if view["parent_id"] else None
+        (parent["replies"] if parent is not None else roots).append(view)
+    return roots
+
+
+def thread_body(post_id: str, page: ThreadPage, newest_first: bool) -> bytes:
+    """A page of the public thread as JSON; the next page starts after its last root."""
+    roots = nest(page.rows)
+    if newest_first:
+        roots.reverse()
+    next_cursor = None
+    if page.has_more and roots:
+        root_positions = [row["position"] for row in page.rows if row["parent_id"] is None]
+        next_cursor = str(min(root_positions) if newest_first else max(root_positions))
+    body = {"post": post_id, "total": page.total, "comments": roots, "next": next_cursor}
+    return compact(body).encode()

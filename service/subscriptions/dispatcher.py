@@ -21,14 +21,15 @@ from datetime import datetime
 import aiohttp
 import asyncpg
 
-from service.access.credentials import TokenKey
+from service.access.credentials import ServerSecret
 from service.db import Pool, create_pool
 from service.eventstore import store
+from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
-from service.http.views import cloud_event, dumps
 from service.settings import Settings
 from service.subscriptions import webhooks
+from service.subscriptions.sessions import lock_session
 from service.subscriptions.targets import ForbiddenTarget, GuardedResolver, check_literal
 from service.subscriptions.wakeup import Wakeup
 from service.subscriptions.webhooks import Webhook, WebhookStatus
@@ -157,7 +158,7 @@ class Dispatcher:
         self.settings = settings
         self.wakeup = wakeup
 
-    async def run(self, token_key: TokenKey) -> None:
+    async def run(self, server_secret: ServerSecret) -> None:
         """Deliver until cancelled; losing the database only pauses delivery."""
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self.settings.webhooks_allow_private), limit=100
@@ -172,8 +173,8 @@ class Dispatcher:
         ) as self.session:
             while True:
                 try:
-                    # Signing secrets derive from the server key (see webhooks.py).
-                    self.server_key = await token_key.get()
+                    # Signing secrets derive from the server secret (see webhooks.py).
+                    self.server_secret = await server_secret.get()
                     await self.lead()
                 except Exception as error:
                     log.warning("webhook dispatch stopped (%r); starting over", error)
@@ -182,32 +183,25 @@ class Dispatcher:
     async def lead(self) -> None:
         """Take the webhooks no other process delivers, and deliver them while the owner
         connection lasts; its failure ends every worker."""
-        connection = await asyncpg.connect(
-            self.database_url,
-            command_timeout=30,
-            server_settings={"application_name": "threadlog-webhooks"},
-        )
-        owner = Owner(connection)
-        workers: dict[uuid.UUID, asyncio.Task[None]] = {}
-        try:
-            while True:
-                for webhook_id, task in list(workers.items()):
-                    if task.done():
-                        del workers[webhook_id]
-                        await self.finished(owner, webhook_id, task)
-                for webhook_id in await owner.active() - workers.keys():
-                    if await owner.take(webhook_id):
-                        workers[webhook_id] = asyncio.create_task(self.deliver(owner, webhook_id))
-                await asyncio.sleep(SUPERVISE_SECONDS)
-        finally:
-            for task in workers.values():
-                task.cancel()
-            await asyncio.gather(*workers.values(), return_exceptions=True)
-            # Ending the session releases its advisory locks.
+        async with lock_session(self.database_url, "threadlog-webhooks") as connection:
+            owner = Owner(connection)
+            workers: dict[uuid.UUID, asyncio.Task[None]] = {}
             try:
-                await connection.close(timeout=5)
-            except Exception:
-                connection.terminate()
+                while True:
+                    for webhook_id, task in list(workers.items()):
+                        if task.done():
+                            del workers[webhook_id]
+                            await self.finished(owner, webhook_id, task)
+                    for webhook_id in await owner.active() - workers.keys():
+                        if await owner.take(webhook_id):
+                            delivery = self.deliver(owner, webhook_id)
+                            workers[webhook_id] = asyncio.create_task(delivery)
+                    await asyncio.sleep(SUPERVISE_SECONDS)
+            finally:
+                # Before the session ends: a worker must not outlive its webhook's lock.
+                for task in workers.values():
+                    task.cancel()
+                await asyncio.gather(*workers.values(), return_exceptions=True)
 
     async def finished(
         self, owner: Owner, webhook_id: uuid.UUID, task: "asyncio.Task[None]"
@@ -235,7 +229,7 @@ class Dispatcher:
             if not events:
                 await self.wakeup.wait(generation, POLL_SECONDS)
                 continue
-            secret = webhooks.signing_secret(self.server_key, hook.webhook_id, hook.secret_salt)
+            secret = webhooks.signing_secret(self.server_secret, hook.webhook_id, hook.secret_salt)
             for event in events:
                 if owner.connection.is_closed():
                     return  # another process may own the webhook now
@@ -246,7 +240,7 @@ class Dispatcher:
                 hook = replace(hook, cursor=event.cursor, attempts=0, updated_at=updated_at)
 
     async def attempt(self, hook: Webhook, secret: bytes, event: RecordedEvent) -> Attempt:
-        body = dumps(cloud_event(event))
+        body = cloud_event_json(event).encode()
         message_id, timestamp = str(event.event_id), int(time.time())
         headers = {
             "Content-Type": "application/cloudevents+json; charset=utf-8",
@@ -278,7 +272,7 @@ class Dispatcher:
         return Attempt(status_code, error, latency_ms)
 
 
-async def run_dispatcher(settings: Settings, server_key: bytes | None) -> None:
+async def run_dispatcher(settings: Settings, configured_secret: bytes | None) -> None:
     """`threadlog webhooks dispatch`: deliver with a pool and wake-ups of its own."""
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
@@ -286,7 +280,7 @@ async def run_dispatcher(settings: Settings, server_key: bytes | None) -> None:
     try:
         await wakeup.start(settings.database_url)
         dispatcher = Dispatcher(pool, settings.database_url, settings, wakeup)
-        await dispatcher.run(TokenKey(pool, server_key))
+        await dispatcher.run(ServerSecret(pool, configured_secret))
     finally:
         await wakeup.stop()
         await pool.close()

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 
-import asyncpg
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -25,9 +24,10 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from service.eventstore import store
+from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import Cursor, RecordedEvent
 from service.eventstore.streams import lock_key
-from service.http.views import cloud_event, dumps
+from service.subscriptions.sessions import lock_session
 from service.subscriptions.wakeup import CHANNEL
 
 log = logging.getLogger("threadlog.relay")
@@ -125,10 +125,7 @@ async def lead(
 ) -> None:
     """Take the stream's lock, then publish pages from the checkpoint for as long as it lasts."""
     name = checkpoint_name(stream)
-    connection = await asyncpg.connect(
-        database_url, command_timeout=30, server_settings={"application_name": "threadlog-relay"}
-    )
-    try:
+    async with lock_session(database_url, "threadlog-relay") as connection:
         while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)):
             waiting.say()
             await asyncio.sleep(LOCK_RETRY_SECONDS)
@@ -150,12 +147,6 @@ async def lead(
             await connection.execute(
                 SAVE_CHECKPOINT, name, str(cursor.transaction_id), cursor.position
             )
-    finally:
-        # Ending the session releases its advisory lock.
-        try:
-            await connection.close(timeout=5)
-        except Exception:
-            connection.terminate()
 
 
 async def ensure_stream(jetstream: JetStreamContext, stream: str, prefix: str) -> None:
@@ -197,7 +188,7 @@ async def publish_page(client: Client, events: list[RecordedEvent], prefix: str)
                 headers["Nats-Expected-Last-Msg-Id"] = previous
             await client.publish(
                 subject_for(prefix, recorded),
-                dumps(cloud_event(recorded)),
+                cloud_event_json(recorded).encode(),
                 reply=f"{inbox}.{number}",
                 headers=headers,
             )

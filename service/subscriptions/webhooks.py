@@ -2,8 +2,8 @@
 
 Signing follows Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256 of
 "<webhook-id>.<webhook-timestamp>.<body>">` under the secret that `whsec_<base64>` names. The
-secret is never stored: it is derived from the server key and a per-webhook salt, so a copy of
-the database alone signs nothing (when the server key is configured outside it).
+secret is never stored: it is derived from the server secret and a per-webhook salt, so a copy
+of the database alone signs nothing (when the server secret is configured outside it).
 """
 
 import base64
@@ -68,9 +68,9 @@ class Webhook:
         )
 
 
-def signing_secret(server_key: bytes, webhook_id: uuid.UUID, salt: bytes) -> bytes:
+def signing_secret(server_secret: bytes, webhook_id: uuid.UUID, salt: bytes) -> bytes:
     message = b"webhook-secret\n" + webhook_id.bytes + salt
-    return hmac.new(server_key, message, hashlib.sha256).digest()
+    return hmac.new(server_secret, message, hashlib.sha256).digest()
 
 
 def secret_text(secret: bytes) -> str:

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 import standardwebhooks
 
-from service.access.credentials import TokenKey
+from service.access.credentials import ServerSecret
 from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
@@ -55,7 +55,7 @@ async def dispatching(
     wakeup = Wakeup()
     await wakeup.start(configured.database_url)
     dispatcher = Dispatcher(pool, configured.database_url, configured, wakeup)
-    task = asyncio.create_task(dispatcher.run(TokenKey(pool, None)))
+    task = asyncio.create_task(dispatcher.run(ServerSecret(pool, None)))
     try:
         yield configured
     finally:

@@ -16,9 +16,9 @@ from service.domain.errors import DomainError
 from service.domain.events import BanMatch, DeletedBy, RejectReason, ReportReason
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id, site_stream_id
-from service.http.queries import thread_body
 from service.projections import INLINE
 from service.read import threads
+from service.read.threads import thread_body
 from service.write.application import Application
 from tests.builders import MODERATOR_META, TOKEN, make_site, post_comment, publish_post
 from tests.properties.test_projections import examples, replayed, rolled_back, site_rows

@@ -28,10 +28,10 @@ from service.domain.errors import DomainError
 from service.domain.labels import label_key, unique_labels
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id
-from service.http.queries import thread_body
 from service.ops.rebuild import BATCH, prepare
 from service.projections import INLINE, apply_all, tables
 from service.read import threads
+from service.read.threads import thread_body
 from service.write.application import Application
 from tests.builders import META, Client, make_site, publish_post
 from tests.properties.model import START, Model, post_id, same_label

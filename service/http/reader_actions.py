@@ -1,4 +1,4 @@
-"""Readers' and authors' moderation handlers: reporting a comment, editing one's own."""
+"""Write handlers for readers without a key: reporting a comment, and its author editing it."""
 
 from datetime import UTC, datetime
 
@@ -7,8 +7,9 @@ from aiohttp import web
 from service.access import rate_limits
 from service.access.credentials import client_hash, sha256
 from service.domain.commands import EditComment, ReportComment
+from service.domain.errors import RateLimited
 from service.http import auth
-from service.http.commands import metadata
+from service.http.auth import metadata
 from service.http.moderation_schemas import EditBody, ReportBody
 from service.http.moderation_views import comment_detail
 from service.http.parsing import parse_body
@@ -29,12 +30,8 @@ async def post_report(request: web.Request) -> web.Response:
     per_minute = request.app[SETTINGS].reports_per_minute
     verdict = await rate_limits.hit(request.app[POOL], site_id, "report", reporter, per_minute)
     if verdict.limited:
-        raise Problem(
-            429,
-            "too many reports from this client; try again later",
-            slug="rate-limited",
-            title="Too many requests",
-            headers={"Retry-After": str(verdict.retry_after_seconds)},
+        raise RateLimited(
+            "too many reports from this client; try again later", verdict.retry_after_seconds
         )
     command = ReportComment(
         site=site_id,

@@ -1,0 +1,37 @@
+"""A change to a site's moderation settings, as a moderator (HTTP) or an operator (CLI) may
+make it: only the fields given change, each within bounds."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+from service.access.text import line
+from service.domain.policy import Premoderation, SiteSettings
+
+Word = Annotated[str, *line(100)]
+Count = Annotated[int, Strict()]
+
+
+class SettingsChange(BaseModel):
+    """Every field is optional: only those given change."""
+
+    # The CLI prints validation errors under this title; it is the name the HTTP body had.
+    model_config = ConfigDict(extra="forbid", frozen=True, title="SettingsBody")
+
+    premoderation: Premoderation | None = None
+    banned_words: list[Word] | None = Field(default=None, max_length=500)
+    suspect_words: list[Word] | None = Field(default=None, max_length=500)
+    report_threshold: Annotated[Count, Field(ge=1, le=1000)] | None = None
+    rate_limit_per_minute: Annotated[Count, Field(ge=0, le=10_000)] | None = None
+    edit_window_minutes: Annotated[Count, Field(ge=0, le=10_080)] | None = None
+    close_after_days: Annotated[Count, Field(ge=1, le=36_500)] | None = None
+
+    def changes(self) -> dict[str, object]:
+        """The fields the change named; an explicit null puts a field back to its default."""
+        given = self.model_dump(exclude_unset=True)
+        for name, value in given.items():
+            if value is None:
+                given[name] = SiteSettings.model_fields[name].get_default()
+            elif name in ("banned_words", "suspect_words"):
+                given[name] = tuple(value)
+        return given

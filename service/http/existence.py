@@ -1,0 +1,28 @@
+"""What read handlers ask first of a post: 404 when it (or its site) does not exist, 410 once
+it is deleted."""
+
+from typing import NoReturn
+
+from aiohttp import web
+
+from service.domain.errors import PostGone
+from service.http.auth import known_site
+from service.http.problems import Problem
+from service.keys import STAMPS
+from service.read.threads import ThreadStamp
+
+
+async def missing_post(request: web.Request, site: str, post_id: str) -> NoReturn:
+    """A 404 that names what is missing: the site when it is, else the post."""
+    await known_site(request, site)
+    raise Problem(404, f"post {post_id!r} does not exist")
+
+
+async def current_thread(request: web.Request, site: str, post_id: str) -> ThreadStamp:
+    """The stamp of a thread whose post exists and is not deleted."""
+    stamp = await request.app[STAMPS].get(site, post_id)
+    if stamp is None:
+        await missing_post(request, site, post_id)
+    if stamp.deleted:
+        raise PostGone(f"post {post_id!r} was deleted")
+    return stamp
