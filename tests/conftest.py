@@ -17,6 +17,7 @@ import pytest
 from service.ops import migrate
 from service.settings import Settings
 from tests.builders import Client, SiteKeys, make_site, serving
+from tests.clusters import Cluster, new_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,3 +117,13 @@ async def site(pool: asyncpg.Pool) -> SiteKeys:
 @pytest.fixture
 async def other_site(pool: asyncpg.Pool) -> SiteKeys:
     return await make_site(pool)
+
+
+@pytest.fixture
+def private_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of the test's own, to restart, crash or restore at will."""
+    cluster = new_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()

@@ -1,0 +1,91 @@
+"""Private PostgreSQL clusters for tests that make the database fail (restarts, restores,
+replicas): `initdb` into a temporary folder, served on a free loopback port, run as a non-root
+user when the tests run as root. The shared server on 5432 is never touched."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# Debian keeps the server programs off PATH, one folder per major version.
+BIN_FOLDERS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+
+
+def program(name: str) -> str:
+    for folder in reversed(BIN_FOLDERS):
+        if (folder / name).exists():
+            return str(folder / name)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"PostgreSQL's {name} is not installed")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def as_server_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root."""
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+@dataclass
+class Cluster:
+    folder: Path
+    port: int
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            as_server_user(list(command)), capture_output=True, text=True, check=check, timeout=120
+        )
+
+    def init(self) -> None:
+        self.run(program("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                 "-E", "UTF8", "--no-sync")  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c synchronous_commit=off"
+        )
+        log = str(self.folder / "server.log")
+        self.run(program("pg_ctl"), "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends sessions and shuts down cleanly; `immediate` is a crash."""
+        self.run(program("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def new_cluster() -> Cluster:
+    """A started cluster of its own; `remove()` it when done."""
+    folder = Path(tempfile.mkdtemp(prefix="threadlog-cluster-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    cluster = Cluster(folder, free_port())
+    cluster.init()
+    cluster.start()
+    return cluster
