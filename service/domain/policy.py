@@ -39,7 +39,7 @@ class SiteSettings(BaseModel):
     suspect_words: tuple[str, ...] = ()
     report_threshold: int = Field(default=3, ge=1)
     # Comments a minute from one client; 0 turns the limit off (benchmarks, trusted importers),
-    # None takes the server's default (THREADLOG_DEFAULT_RATE_LIMIT_PER_MINUTE, 5).
+    # None takes the server's default (THREADLOG_DEFAULT_RATE_LIMIT_PER_MINUTE).
     rate_limit_per_minute: int | None = Field(default=None, ge=0)
     # 0 turns author edits off.
     edit_window_minutes: int = Field(default=15, ge=0)
