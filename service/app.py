@@ -10,22 +10,12 @@ from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
+from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS
 from service.http.live_pages import SharedPages
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.keys import (
-    APPLICATION,
-    ASSETS,
-    LIVE_PAGES,
-    POOL,
-    REPRESENTATIONS,
-    SERVER_SECRET,
-    SETTINGS,
-    SITES,
-    STAMPS,
-    WAKEUP,
-)
+from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS, SITES, STAMPS, WAKEUP
 from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
 from service.settings import Settings

@@ -13,8 +13,9 @@ import re
 
 from aiohttp import web
 
+from service.http.keys import CORS_ORIGIN
 from service.http.problems import Handler, Problem, render
-from service.keys import CORS_ORIGIN, SITES
+from service.keys import SITES
 
 SITE_PATH = re.compile(r"/v1/sites/([A-Za-z0-9][A-Za-z0-9._~-]{0,127})/")
 ALLOWED_METHODS = "GET, POST, DELETE"

@@ -25,10 +25,11 @@ from service.eventstore.codec import JsonObject, compact
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import post_stream_id
 from service.http.existence import current_thread
+from service.http.keys import LIVE_PAGES
 from service.http.live_pages import Page
 from service.http.problems import Problem
 from service.http.sse import EventStream
-from service.keys import LIVE_PAGES, POOL, SETTINGS, STAMPS, WAKEUP
+from service.keys import POOL, SETTINGS, STAMPS, WAKEUP
 from service.read import threads
 
 PAGE = 200

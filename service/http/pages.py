@@ -5,9 +5,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from service.http.keys import ASSETS
 from service.http.parsing import query_choice, query_text
 from service.http.problems import Problem
-from service.keys import ASSETS
 from service.ops.demo import DEMO_POSTS, DEMO_SITE, DemoPost, find_post
 
 PAGE_CACHE = "no-cache"

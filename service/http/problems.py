@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from service.domain.errors import DomainError
-from service.keys import REQUEST_ID
+from service.http.keys import REQUEST_ID
 
 log = logging.getLogger("threadlog.http")
 

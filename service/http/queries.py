@@ -11,11 +11,12 @@ from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
 from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_position
 from service.http.existence import current_thread, missing_post
+from service.http.keys import REPRESENTATIONS
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import json_response, post_view
-from service.keys import POOL, REPRESENTATIONS
+from service.keys import POOL
 from service.read import threads
 
 

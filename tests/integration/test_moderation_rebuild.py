@@ -3,7 +3,7 @@ bans, single comments and the threads they change."""
 
 import asyncpg
 
-from service.keys import REPRESENTATIONS
+from service.http.keys import REPRESENTATIONS
 from service.ops.rebuild import rebuild
 from tests.builders import Client, SiteKeys, comment, publish
 

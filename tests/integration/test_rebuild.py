@@ -4,7 +4,7 @@ import asyncio
 
 import asyncpg
 
-from service.keys import REPRESENTATIONS
+from service.http.keys import REPRESENTATIONS
 from service.ops.rebuild import rebuild
 from service.projections import tables
 from tests.builders import Client, SiteKeys, comment, publish

@@ -1,0 +1,14 @@
+"""The typed keys of what only the HTTP layer keeps on the application and the request."""
+
+from aiohttp import web
+
+from service.http.assets import Assets
+from service.http.live_pages import SharedPages
+from service.http.representations import RepresentationCache
+
+REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
+REQUEST_ID = web.RequestKey("request_id", str)
+# The embed widget's static files, and the allowed cross-origin caller of a request.
+ASSETS = web.AppKey("assets", Assets)
+CORS_ORIGIN = web.RequestKey("cors_origin", str)
+LIVE_PAGES = web.AppKey("live_pages", SharedPages)
