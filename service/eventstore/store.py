@@ -133,6 +133,8 @@ async def append(
     ]
 
 
+# Orders name the table's columns: a bare `transaction_id` would be the bigint output column,
+# which no index holds (every read would sort all the rows after its cursor).
 SELECT_EVENTS = """
 SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, event_id,
        type, schema_version, data, metadata, recorded_at
@@ -146,7 +148,7 @@ WHERE (transaction_id, position) > ($1::text::xid8, $2)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
   AND ($3::text IS NULL OR site = $3)
   AND ($5::text[] IS NULL OR type = ANY($5::text[]))
-ORDER BY transaction_id, position
+ORDER BY events.transaction_id, events.position
 LIMIT $4
 """
 )
@@ -156,7 +158,7 @@ READ_ALL_LOCKED = (
     SELECT_EVENTS
     + """
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
-ORDER BY transaction_id, position
+ORDER BY events.transaction_id, events.position
 """
 )
 
