@@ -107,19 +107,21 @@ class Cluster:
         target.run(program("pg_restore"), "--exit-on-error", "-d", url, dump)
         return url
 
-    def upgrade_to(self, target: "Cluster", mode: str = "--copy") -> None:
-        """pg_upgrade this cluster into `target`, a fresh one (`--copy` or `--link`). Both are
-        stopped for it; `target` is started after, this one stays stopped (after `--link` it
-        must never start again)."""
+    def upgrade_to(self, target: "Cluster", link: bool = False) -> None:
+        """pg_upgrade this cluster into `target`, a fresh one, copying its files (or hard
+        linking them). Both are stopped for it; `target` is started after, this one stays
+        stopped (after linking it must never start again)."""
         self.stop()
         target.stop()
         folder = str(Path(program("pg_upgrade")).parent)
-        subprocess.run(
-            as_server_user([program("pg_upgrade"), mode, "-b", folder, "-B", folder,
+        upgrade = subprocess.run(
+            as_server_user([program("pg_upgrade"), *(["--link"] if link else []),
+                            "-b", folder, "-B", folder,
                             "-d", str(self.data), "-D", str(target.data),
                             "-p", str(self.port), "-P", str(target.port), "-U", "postgres"]),
-            cwd=target.folder, capture_output=True, text=True, check=True, timeout=300,
+            cwd=target.folder, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
+        assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
         target.start()
 
 
