@@ -32,14 +32,20 @@ CREATE TABLE cluster_epochs (
 
 -- The epoch this cluster writes in: the latest, if it is this cluster's. Otherwise the log was
 -- copied here from another cluster and nothing may be written before `threadlog adopt-cluster`
--- (service/ops/moves.py) starts this cluster's epoch.
+-- (service/ops/moves.py) starts this cluster's epoch. pg_control_system() reads a file, which
+-- costs more than the rest of an append's statement: a session, which never changes cluster,
+-- keeps what it read for as long as it lives.
 CREATE FUNCTION cluster_epoch() RETURNS integer LANGUAGE plpgsql STABLE AS $$
 DECLARE
     latest cluster_epochs;
+    here text := current_setting('threadlog.system_identifier', true);
 BEGIN
+    IF here IS NULL OR here = '' THEN
+        here := (SELECT system_identifier FROM pg_control_system())::text;
+        PERFORM set_config('threadlog.system_identifier', here, false);
+    END IF;
     SELECT * INTO latest FROM cluster_epochs ORDER BY epoch DESC LIMIT 1;
-    IF latest.system_identifier IS DISTINCT FROM
-            (SELECT system_identifier FROM pg_control_system()) THEN
+    IF latest.system_identifier::text IS DISTINCT FROM here THEN
         RAISE EXCEPTION 'the event log was written on another PostgreSQL cluster'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'restored, moved or upgraded: run threadlog adopt-cluster';

@@ -128,8 +128,15 @@ async def check_moved(settings: Settings, url: str, before: Written, *, lower: b
         assert resumed["events"] == page["events"][5:]
 
 
-def refused_then_adopted(url: str) -> None:
-    """`serve` refuses the moved log in one line; `adopt-cluster` starts epoch 2, once."""
+async def refused_then_adopted(url: str) -> None:
+    """`serve` refuses the moved log in one line, and the database any append; `adopt-cluster`
+    starts epoch 2, once."""
+    connection = await asyncpg.connect(url)
+    try:
+        with pytest.raises(asyncpg.ObjectNotInPrerequisiteStateError, match="another PostgreSQL"):
+            await connection.fetchval("SELECT cluster_epoch()")
+    finally:
+        await connection.close()
     refused = threadlog(url, "serve", "--port", "9")
     assert refused.returncode == 1
     assert refused.stderr.count("\n") == 1, refused.stderr
@@ -148,7 +155,7 @@ async def test_a_restore_into_a_cluster_with_a_lower_counter_keeps_the_log(
     private_cluster.set_next_transaction_id(OLD_COUNTER)
     before = await write(settings, private_cluster.create_database(DATABASE))
     moved = private_cluster.copy_database_to(second_cluster, DATABASE)
-    refused_then_adopted(moved)
+    await refused_then_adopted(moved)
     await check_moved(settings, moved, before, lower=True)
 
 
@@ -158,7 +165,7 @@ async def test_a_restore_into_a_cluster_with_a_higher_counter_keeps_the_log(
     second_cluster.set_next_transaction_id(HIGHER_COUNTER)
     before = await write(settings, private_cluster.create_database(DATABASE))
     moved = private_cluster.copy_database_to(second_cluster, DATABASE)
-    refused_then_adopted(moved)
+    await refused_then_adopted(moved)
     await check_moved(settings, moved, before, lower=False)
 
 
@@ -170,7 +177,7 @@ async def test_pg_upgrade_keeps_the_log(
     before = await write(settings, private_cluster.create_database(DATABASE))
     private_cluster.upgrade_to(second_cluster, link)
     upgraded = second_cluster.url(DATABASE)
-    refused_then_adopted(upgraded)
+    await refused_then_adopted(upgraded)
     # pg_upgrade carries the counter over: new ids come after the old ones.
     await check_moved(settings, upgraded, before, lower=False)
 
@@ -202,7 +209,7 @@ async def test_a_log_restored_from_before_epochs_is_adopted_after_it_is_migrated
     moved = private_cluster.copy_database_to(second_cluster, DATABASE)
     assert threadlog(moved, "adopt-cluster").stderr.startswith("threadlog: NotMigrated: ")
     assert threadlog(moved, "migrate").returncode == 0
-    refused_then_adopted(moved)
+    await refused_then_adopted(moved)
     rebuilt = threadlog(moved, "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     async with serving(settings, database_url=moved) as client:
