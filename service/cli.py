@@ -1,4 +1,5 @@
-"""threadlog's command line: serve, migrate, rebuild, sites, keys, relay, webhooks.
+"""threadlog's command line: serve, migrate, adopt-cluster, rebuild, sites, keys, relay,
+webhooks.
 
 Settings are read here, once, from the environment; each subcommand is a thin wrapper around a
 function that tests call directly.
@@ -30,6 +31,7 @@ from service.domain.policy import Premoderation, SiteSettings
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.embedded import start_embedded
+from service.ops.moves import ClusterMoved, NotMigrated, adopt_cluster, check_cluster
 from service.ops.rebuild import count_events, rebuild
 from service.read import moderation as moderation_reads
 from service.settings import DEFAULT_NATS_URL, Settings
@@ -47,6 +49,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (THREADLOG_PORT)")
 
     commands.add_parser("migrate", help="migrate the database schema to the latest revision")
+    adopt = commands.add_parser(
+        "adopt-cluster",
+        help="write the log on this PostgreSQL cluster, after a restore, a move or an upgrade",
+    )
+    adopt.add_argument(
+        "--new-epoch",
+        action="store_true",
+        help="start a new epoch on the same cluster (after a point-in-time recovery or a "
+        "failover that lost transactions)",
+    )
     commands.add_parser("rebuild", help="rebuild every read model from the event log")
 
     sites = commands.add_parser("sites", help="manage sites").add_subparsers(
@@ -85,7 +97,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
     try:
         run(arguments, settings)
-    except (credentials.SiteExists, credentials.UnknownSite, ValueError) as error:
+    except (
+        credentials.SiteExists,
+        credentials.UnknownSite,
+        ClusterMoved,
+        NotMigrated,
+        ValueError,
+    ) as error:
         name = type(error).__name__
         sys.exit(f"threadlog: {name}: {error}")
 
@@ -97,6 +115,8 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "migrate":
             migrate.upgrade(database_url(settings))
             print(f"migrated to {migrate.head_revision()}")
+        case "adopt-cluster":
+            print(asyncio.run(adopt(database_url(settings), arguments.new_epoch)))
         case "rebuild":
             replayed = asyncio.run(rebuild_with_progress(database_url(settings)))
             print(f"rebuilt every read model from {replayed} events")
@@ -129,6 +149,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     url = database_url(settings)
     if embedded:
         migrate.upgrade(url)
+    asyncio.run(refuse_a_moved_log(url))
+    if embedded:
         origins = own_origins(host, port, settings.public_url)
         key = asyncio.run(prepare_demo(url, origins))
         base = settings.public_url or f"http://{host}:{port}"
@@ -140,6 +162,28 @@ def serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings.model_copy(update={"database_url": url}))
     loop = uvloop.new_event_loop() if settings.uvloop else asyncio.new_event_loop()
     web.run_app(app, host=host, port=port, access_log=None, print=print, loop=loop)
+
+
+async def refuse_a_moved_log(url: str) -> None:
+    """Raise ClusterMoved rather than serve a log copied from another cluster, not adopted."""
+    connection = await asyncpg.connect(url)
+    try:
+        await check_cluster(connection)
+    finally:
+        await connection.close()
+
+
+async def adopt(url: str, new_epoch: bool = False) -> str:
+    """Adopt the cluster `url` is on; what was done, in a line."""
+    connection = await asyncpg.connect(url)
+    try:
+        epoch = await adopt_cluster(connection, new_epoch=new_epoch)
+    finally:
+        await connection.close()
+    cluster = f"this PostgreSQL cluster (system identifier {epoch.system_identifier})"
+    if not epoch.started:
+        return f"nothing to do: {cluster} writes the log already, in epoch {epoch.epoch}"
+    return f"{cluster} writes the log from now on, in epoch {epoch.epoch}, after every event before"
 
 
 async def prepare_demo(url: str, origins: Sequence[str] = ()) -> str:

@@ -7,12 +7,16 @@ test says otherwise; a comment gets a fresh id unless the test names it.
 """
 
 import hashlib
+import os
 import secrets
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -142,6 +146,19 @@ async def make_site(pool: asyncpg.Pool, *origins: str, site: str | None = None) 
         )
         keys = [await credentials.create_key(connection, site, role) for role in Role]
     return SiteKeys(site, *keys)
+
+
+# --- the command line -----------------------------------------------------------------------
+
+THREADLOG = str(Path(sys.executable).parent / "threadlog")
+
+
+def threadlog(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`threadlog <arguments>` as an operator runs it, with DATABASE_URL set."""
+    environment = os.environ | {"DATABASE_URL": database_url}
+    return subprocess.run(
+        [THREADLOG, *arguments], env=environment, capture_output=True, text=True, timeout=120
+    )
 
 
 # --- over HTTP ------------------------------------------------------------------------------

@@ -81,6 +81,49 @@ class Cluster:
         self.stop("immediate")
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def set_next_transaction_id(self, transaction_id: int) -> None:
+        """Restart with the transaction counter at `transaction_id` (an xid8: its high 32 bits
+        are the counter's wraparound epoch). pg_resetwal needs a multiple of 2**20 below 2**32
+        for the low bits, where PostgreSQL makes the commit log's new file itself."""
+        epoch, xid = divmod(transaction_id, 2**32)
+        assert xid % 2**20 == 0 and xid > 0, "pg_resetwal -x wants a multiple of 2**20"
+        self.stop()
+        self.run(program("pg_resetwal"), "-e", str(epoch), "-x", str(xid), "-D", str(self.data))
+        self.start()
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; its URL."""
+        self.run(program("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 name)  # fmt: skip
+        return self.url(name)
+
+    def copy_database_to(self, target: "Cluster", name: str) -> str:
+        """`pg_dump | pg_restore` of database `name` into a new database of `target`, as a
+        move to a new server does; the copy's URL. The dump is taken while the database
+        serves: it holds what committed before it began."""
+        dump = str(self.folder / f"{name}.dump")
+        self.run(program("pg_dump"), "-Fc", "-f", dump, self.url(name))
+        url = target.create_database(name)
+        target.run(program("pg_restore"), "--exit-on-error", "-d", url, dump)
+        return url
+
+    def upgrade_to(self, target: "Cluster", link: bool = False) -> None:
+        """pg_upgrade this cluster into `target`, a fresh one, copying its files (or hard
+        linking them). Both are stopped for it; `target` is started after, this one stays
+        stopped (after linking it must never start again)."""
+        self.stop()
+        target.stop()
+        folder = str(Path(program("pg_upgrade")).parent)
+        upgrade = subprocess.run(
+            as_server_user([program("pg_upgrade"), *(["--link"] if link else []),
+                            "-b", folder, "-B", folder,
+                            "-d", str(self.data), "-D", str(target.data),
+                            "-p", str(self.port), "-P", str(target.port), "-U", "postgres"]),
+            cwd=target.folder, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+        target.start()
+
 
 def new_cluster() -> Cluster:
     """A started cluster of its own; `remove()` it when done."""

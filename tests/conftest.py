@@ -127,3 +127,13 @@ def private_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.remove()
+
+
+@pytest.fixture
+def second_cluster() -> Iterator[Cluster]:
+    """Another cluster of the test's own: a new server for a database to move to."""
+    cluster = new_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()

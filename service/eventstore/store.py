@@ -1,8 +1,12 @@
 """The append-only event log in PostgreSQL.
 
-Global order is (transaction id, position). Readers of the log take only rows whose writing
-transaction is older than every transaction still running (`pg_snapshot_xmin`), so a row that
-commits late can never appear behind a reader's cursor.
+Global order is (epoch, transaction id, position). Transaction ids belong to a PostgreSQL
+cluster; an epoch is one cluster the log was written on (`cluster_epochs`): a log copied to
+another cluster (a restore, a move, an upgrade) goes on in a new epoch there, after everything
+it brought along. Readers of the log take only rows of earlier epochs, which no transaction
+can add to any more, and rows of the current epoch whose writing transaction is older than
+every transaction still running (`pg_snapshot_xmin`), so a row that commits late can never
+appear behind a reader's cursor.
 """
 
 import json
@@ -18,43 +22,66 @@ from service.eventstore.codec import JsonObject, compact, decode, encode, with_p
 
 
 class StaleTransactionOrder(Exception):
-    """This transaction's id is older than the stream's last writer's: retry with a new one.
+    """This transaction comes before the stream's last writer in the log: retry with a new one.
 
-    The feed orders by transaction id, so such an append would appear before the event it
-    follows. Appends lock their posts before their first write takes an id, which rules this
-    out; a lock that takes the id first (a row lock) would not, so the check stays.
+    The feed orders by (epoch, transaction id), so such an append would appear before the
+    event it follows. Appends lock their posts before their first write takes an id, which
+    rules this out; a lock that takes the id first (a row lock) would not, so the check stays.
     """
+
+
+# The epoch of every event written before there were epochs. Its cursors keep their old text.
+FIRST_EPOCH = 1
+BIGGEST = 2**63
 
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    """A place in the log: after the event at (epoch, transaction id, position).
+
+    Written `<transaction id>-<position>` in the first epoch (every cursor handed out before
+    epochs existed is one) and `<epoch>:<transaction id>-<position>` in later ones.
+    """
+
+    epoch: int
     transaction_id: int
     position: int
 
     def __str__(self) -> str:
-        return f"{self.transaction_id}-{self.position}"
+        place = f"{self.transaction_id}-{self.position}"
+        return place if self.epoch == FIRST_EPOCH else f"{self.epoch}:{place}"
 
     @classmethod
     def parse(cls, text: str) -> "Cursor":
         """Raise ValueError unless `text` is a cursor this log produced."""
-        transaction_id, sep, position = text.partition("-")
-        if not sep or not transaction_id.isdigit() or not position.isdigit():
+        epoch, colon, place = text.rpartition(":")
+        transaction_id, dash, position = place.partition("-")
+        numbers = (epoch, transaction_id, position) if colon else (transaction_id, position)
+        if not dash or not all(n.isascii() and n.isdigit() and len(n) <= 19 for n in numbers):
             raise ValueError(f"malformed cursor {text!r}")
-        if len(transaction_id) > 19 or len(position) > 19:
+        cursor = cls(int(epoch) if colon else FIRST_EPOCH, int(transaction_id), int(position))
+        if not FIRST_EPOCH <= cursor.epoch < 2**31:
             raise ValueError(f"malformed cursor {text!r}")
-        cursor = cls(int(transaction_id), int(position))
-        if cursor.transaction_id >= 2**63 or cursor.position >= 2**63:
+        if cursor.transaction_id >= BIGGEST or cursor.position >= BIGGEST:
             raise ValueError(f"malformed cursor {text!r}")
         return cursor
 
 
-START = Cursor(0, 0)
-LAST_POSITION = 2**63 - 1
+START = Cursor(FIRST_EPOCH, 0, 0)
+LAST_POSITION = BIGGEST - 1
+
+# Readers are in the latest epoch: every earlier one is closed, all its rows committed. Writers
+# ask `cluster_epoch()` (migration 0005), which also refuses while the latest epoch is another
+# cluster's. So on a cluster the log was copied to and not yet adopted nothing is written, and
+# readers hold the copied epoch to this cluster's xmin: they may show only a prefix of it,
+# never anything out of order.
+READ_EPOCH = "(SELECT max(epoch) FROM cluster_epochs)"
 
 
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     position: int
+    epoch: int
     transaction_id: int
     stream_id: str
     version: int
@@ -67,7 +94,7 @@ class RecordedEvent:
 
     @property
     def cursor(self) -> Cursor:
-        return Cursor(self.transaction_id, self.position)
+        return Cursor(self.epoch, self.transaction_id, self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +106,24 @@ class NewEvent:
     metadata: JsonObject
 
 
+# The epoch is asked for once per statement (the column's default would ask once per row).
 APPEND = """
-INSERT INTO events (stream_id, version, event_id, site, type, schema_version, data, metadata)
-SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::smallint[],
-                     $7::jsonb[], $8::jsonb[])
-RETURNING event_id, position, transaction_id::text::bigint AS transaction_id, recorded_at
+INSERT INTO events (epoch, stream_id, version, event_id, site, type, schema_version, data,
+                    metadata)
+SELECT (SELECT cluster_epoch()), *
+FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::smallint[],
+            $7::jsonb[], $8::jsonb[])
+RETURNING event_id, position, epoch, transaction_id::text::bigint AS transaction_id, recorded_at
 """
 
 
 async def append(
-    connection: Connection, events: list[NewEvent], last_transaction_ids: Mapping[str, int]
+    connection: Connection, events: list[NewEvent], last_writers: Mapping[str, tuple[int, int]]
 ) -> list[RecordedEvent]:
     """Append events, in order, to streams whose rows the caller has locked.
 
     A concurrent appender that got past a lock anyway violates UNIQUE (stream_id, version).
-    `last_transaction_ids` holds each stream's last writer's transaction id.
+    `last_writers` holds each stream's last writer's (epoch, transaction id).
     """
     encoded = [encode(new.event) for new in events]
     metadata = [
@@ -112,13 +142,14 @@ async def append(
         [compact(meta) for meta in metadata],
     )
     stored = {row["event_id"]: row for row in rows}
-    transaction_id = rows[0]["transaction_id"]
+    epoch, transaction_id = rows[0]["epoch"], rows[0]["transaction_id"]
     for new in events:
-        if transaction_id < last_transaction_ids.get(new.stream_id, 0):
+        if (epoch, transaction_id) < last_writers.get(new.stream_id, (0, 0)):
             raise StaleTransactionOrder(new.stream_id)
     return [
         RecordedEvent(
             position=stored[event_id]["position"],
+            epoch=epoch,
             transaction_id=transaction_id,
             stream_id=new.stream_id,
             version=new.version,
@@ -133,20 +164,22 @@ async def append(
     ]
 
 
+# Orders name the table's columns: a bare `transaction_id` would be the bigint output column,
+# which no index holds (every read would sort all the rows after its cursor).
 SELECT_EVENTS = """
-SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, event_id,
-       type, schema_version, data, metadata, recorded_at
+SELECT position, epoch, transaction_id::text::bigint AS transaction_id, stream_id, version,
+       event_id, type, schema_version, data, metadata, recorded_at
 FROM events
 """
 
 READ_ALL = (
     SELECT_EVENTS
-    + """
-WHERE (transaction_id, position) > ($1::text::xid8, $2)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    + f"""
+WHERE (epoch, transaction_id, position) > ($6, $1::text::xid8, $2)
+  AND (epoch, transaction_id) < ({READ_EPOCH}, pg_snapshot_xmin(pg_current_snapshot()))
   AND ($3::text IS NULL OR site = $3)
   AND ($5::text[] IS NULL OR type = ANY($5::text[]))
-ORDER BY transaction_id, position
+ORDER BY events.epoch, events.transaction_id, events.position
 LIMIT $4
 """
 )
@@ -155,8 +188,8 @@ LIMIT $4
 READ_ALL_LOCKED = (
     SELECT_EVENTS
     + """
-WHERE (transaction_id, position) > ($1::text::xid8, $2)
-ORDER BY transaction_id, position
+WHERE (epoch, transaction_id, position) > ($3, $1::text::xid8, $2)
+ORDER BY events.epoch, events.transaction_id, events.position
 """
 )
 
@@ -170,21 +203,28 @@ async def read_all(
 ) -> list[RecordedEvent]:
     """Events after `after` in commit order; never skips a late commit, never repeats."""
     transaction_id, position = str(after.transaction_id), after.position
-    rows = await connection.fetch(READ_ALL, transaction_id, position, site, limit, types)
+    rows = await connection.fetch(
+        READ_ALL, transaction_id, position, site, limit, types, after.epoch
+    )
     return [recorded_from_row(row) for row in rows]
 
 
 async def head(connection: Connection | Pool) -> Cursor:
     """A cursor past every event committed so far; what reads from it includes the events of
-    transactions still running, however early their writes."""
-    oldest_running: int = await connection.fetchval(
-        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    transactions still running, however early their writes. Refused (by `cluster_epoch()`) on
+    a cluster the log was copied to and not yet adopted, whose epoch is still to come."""
+    row = await connection.fetchrow(
+        """SELECT cluster_epoch() AS epoch,
+                  pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS oldest_running"""
     )
-    return Cursor(oldest_running - 1, LAST_POSITION)
+    assert row is not None
+    return Cursor(row["epoch"], row["oldest_running"] - 1, LAST_POSITION)
 
 
 async def read_rest_locked(connection: Connection, after: Cursor) -> list[RecordedEvent]:
-    rows = await connection.fetch(READ_ALL_LOCKED, str(after.transaction_id), after.position)
+    rows = await connection.fetch(
+        READ_ALL_LOCKED, str(after.transaction_id), after.position, after.epoch
+    )
     return [recorded_from_row(row) for row in rows]
 
 
@@ -200,6 +240,7 @@ def recorded_from_row(row: Any) -> RecordedEvent:
     data, metadata = json.loads(row["data"]), json.loads(row["metadata"])
     return RecordedEvent(
         position=row["position"],
+        epoch=row["epoch"],
         transaction_id=row["transaction_id"],
         stream_id=row["stream_id"],
         version=row["version"],

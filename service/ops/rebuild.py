@@ -94,13 +94,14 @@ async def swap(connection: Connection, cursor: Cursor) -> None:
         await connection.execute(f"ALTER TABLE {SCHEMA}.{table} SET SCHEMA public")
     for projection in INLINE:
         await connection.execute(
-            """INSERT INTO public.projection_checkpoints (name, transaction_id, position)
-               VALUES ($1, $2::text::xid8, $3)
+            """INSERT INTO public.projection_checkpoints (name, transaction_id, position, epoch)
+               VALUES ($1, $2::text::xid8, $3, $4)
                ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
-                   position = excluded.position, updated_at = now()""",
+                   position = excluded.position, epoch = excluded.epoch, updated_at = now()""",
             projection.NAME,
             str(cursor.transaction_id),
             cursor.position,
+            cursor.epoch,
         )
 
 

@@ -2,7 +2,7 @@
 fields and flags), `stream_comments` (what deciding a command about a comment needs: its post,
 depth, status, token digest, author hashes, reporters), `site_streams` (each site's settings),
 `site_bans` and `site_known_authors`. Each stream's row records its version and its last
-writer's transaction id, which the next append checks.
+writer's (epoch, transaction id), which the next append checks.
 
 Every fact comes from the events, private fields included, so `threadlog rebuild` rebuilds it
 from the log alone. Rows guard on the stream version of the last event applied to them: an
@@ -34,28 +34,31 @@ TABLES = ("streams", "stream_comments", "site_streams", "site_bans", "site_known
 
 PUBLISH = """
 INSERT INTO streams (stream_id, site, post_id, version, last_transaction_id, title, url, labels,
-                     published_at)
-VALUES ($1, $2, $3, $4, $5::text::xid8, $6, $7, $8, $9)
+                     published_at, last_epoch)
+VALUES ($1, $2, $3, $4, $5::text::xid8, $6, $7, $8, $9, $10)
 ON CONFLICT (stream_id) DO UPDATE SET
     version = excluded.version, last_transaction_id = excluded.last_transaction_id,
+    last_epoch = excluded.last_epoch,
     title = excluded.title, url = excluded.url, labels = excluded.labels,
     published_at = excluded.published_at
 WHERE streams.version < excluded.version
 """
 
 DELETE_POST = """
-UPDATE streams SET deleted = true, version = $2, last_transaction_id = $3::text::xid8
+UPDATE streams SET deleted = true, version = $2, last_transaction_id = $3::text::xid8,
+    last_epoch = $4
 WHERE stream_id = $1 AND version < $2
 """
 
 SET_CLOSED = """
-UPDATE streams SET closed = $4, version = $2, last_transaction_id = $3::text::xid8
+UPDATE streams SET closed = $5, version = $2, last_transaction_id = $3::text::xid8,
+    last_epoch = $4
 WHERE stream_id = $1 AND version < $2
 """
 
 # Only the last event of a stream in a batch needs to move the stream's version.
 STREAM_VERSION = """
-UPDATE streams SET version = $2, last_transaction_id = $3::text::xid8
+UPDATE streams SET version = $2, last_transaction_id = $3::text::xid8, last_epoch = $4
 WHERE stream_id = $1 AND version < $2
 """
 
@@ -106,20 +109,21 @@ WHERE site = $1 AND comment_id = $2 AND row_version < $4
 """
 
 SET_SETTINGS = """
-INSERT INTO site_streams (stream_id, site, version, last_transaction_id, settings)
-VALUES ($1, $2, $3, $4::text::xid8, $5)
+INSERT INTO site_streams (stream_id, site, version, last_transaction_id, last_epoch, settings)
+VALUES ($1, $2, $3, $4::text::xid8, $5, $6)
 ON CONFLICT (stream_id) DO UPDATE SET
     version = excluded.version, last_transaction_id = excluded.last_transaction_id,
-    settings = excluded.settings
+    last_epoch = excluded.last_epoch, settings = excluded.settings
 WHERE site_streams.version < excluded.version
 """
 
 # A site's stream may begin with a ban: its settings stay the defaults (NULL) until changed.
 SITE_VERSION = """
-INSERT INTO site_streams (stream_id, site, version, last_transaction_id)
-VALUES ($1, $2, $3, $4::text::xid8)
+INSERT INTO site_streams (stream_id, site, version, last_transaction_id, last_epoch)
+VALUES ($1, $2, $3, $4::text::xid8, $5)
 ON CONFLICT (stream_id) DO UPDATE SET
-    version = excluded.version, last_transaction_id = excluded.last_transaction_id
+    version = excluded.version, last_transaction_id = excluded.last_transaction_id,
+    last_epoch = excluded.last_epoch
 WHERE site_streams.version < excluded.version
 """
 
@@ -134,12 +138,12 @@ LIFT = "UPDATE site_bans SET lifted = true WHERE site = $1 AND ban_id = $2"
 
 def statements(recorded: RecordedEvent) -> list[Statement]:
     event, version = recorded.event, recorded.version
-    stream = (recorded.stream_id, version, str(recorded.transaction_id))
+    stream = stream_row(recorded)
     match event:
         case PostContent():
             post = (event.title, event.url, list(event.labels), event.published_at)
             row = (recorded.stream_id, event.site, event.post_id, version)
-            return [(PUBLISH, (*row, str(recorded.transaction_id), *post))]
+            return [(PUBLISH, (*row, str(recorded.transaction_id), *post, recorded.epoch))]
         case PostDeleted():
             return [(DELETE_POST, stream)]
         case ThreadClosed() | ThreadReopened():
@@ -172,9 +176,15 @@ def new_comment_row(event: NewComment, version: int) -> tuple[object, ...]:
     return (*row, event.delete_token_sha256, event.created_at, *hashes, version)
 
 
+def stream_row(recorded: RecordedEvent) -> tuple[object, ...]:
+    """A post's stream's new version and last writer."""
+    return (recorded.stream_id, recorded.version, str(recorded.transaction_id), recorded.epoch)
+
+
 def site_stream(recorded: RecordedEvent) -> tuple[object, ...]:
     site = recorded.event.site
-    return (recorded.stream_id, site, recorded.version, str(recorded.transaction_id))
+    writer = (str(recorded.transaction_id), recorded.epoch)
+    return (recorded.stream_id, site, recorded.version, *writer)
 
 
 def versions(events: list[RecordedEvent]) -> list[Statement]:
@@ -185,8 +195,7 @@ def versions(events: list[RecordedEvent]) -> list[Statement]:
         if isinstance(recorded.event, SiteEvent):
             moves.append((SITE_VERSION, site_stream(recorded)))
         else:
-            stream = (recorded.stream_id, recorded.version, str(recorded.transaction_id))
-            moves.append((STREAM_VERSION, stream))
+            moves.append((STREAM_VERSION, stream_row(recorded)))
     return sorted(moves)
 
 

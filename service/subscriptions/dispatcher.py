@@ -80,7 +80,7 @@ WHERE webhook_id = $1 AND transaction_id = $10::text::xid8 AND position = $11
 RETURNING updated_at
 """
 SUCCEEDED = RECORD.format(
-    changes="""transaction_id = $13::text::xid8, position = $14, attempts = 0,
+    changes="""transaction_id = $13::text::xid8, position = $14, epoch = $15, attempts = 0,
     failing_since = NULL, next_attempt_at = NULL, last_error = NULL"""
 )
 FAILED = RECORD.format(
@@ -140,7 +140,8 @@ class Owner:
         )
         arguments: tuple[object, ...]
         if attempt.succeeded:
-            arguments = (str(event.cursor.transaction_id), event.cursor.position)
+            cursor = event.cursor
+            arguments = (str(cursor.transaction_id), cursor.position, cursor.epoch)
             query = SUCCEEDED
         else:
             base, cap = settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds

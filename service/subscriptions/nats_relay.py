@@ -40,14 +40,14 @@ BACKOFF_SECONDS = 0.5
 DUPLICATE_WINDOW_SECONDS = 120.0
 
 LOAD_CHECKPOINT = """
-SELECT transaction_id::text::bigint AS transaction_id, position
+SELECT epoch, transaction_id::text::bigint AS transaction_id, position
 FROM projection_checkpoints WHERE name = $1
 """
 SAVE_CHECKPOINT = """
-INSERT INTO projection_checkpoints (name, transaction_id, position)
-VALUES ($1, $2::text::xid8, $3)
+INSERT INTO projection_checkpoints (name, transaction_id, position, epoch)
+VALUES ($1, $2::text::xid8, $3, $4)
 ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
-    position = excluded.position, updated_at = now()
+    position = excluded.position, epoch = excluded.epoch, updated_at = now()
 """
 
 
@@ -133,7 +133,9 @@ async def lead(
         await connection.add_listener(CHANNEL, lambda *_: woken.set())
         await ensure_stream(client.jetstream(), stream, prefix)
         row = await connection.fetchrow(LOAD_CHECKPOINT, name)
-        cursor = Cursor(row["transaction_id"], row["position"]) if row else store.START
+        cursor = (
+            Cursor(row["epoch"], row["transaction_id"], row["position"]) if row else store.START
+        )
         log.info("relaying to %s from %s", stream, cursor)
         while True:
             woken.clear()
@@ -145,7 +147,7 @@ async def lead(
             await publish_page(client, events, prefix)
             cursor = events[-1].cursor
             await connection.execute(
-                SAVE_CHECKPOINT, name, str(cursor.transaction_id), cursor.position
+                SAVE_CHECKPOINT, name, str(cursor.transaction_id), cursor.position, cursor.epoch
             )
 
 

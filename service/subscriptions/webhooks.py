@@ -57,7 +57,7 @@ class Webhook:
             description=row["description"],
             status=WebhookStatus(row["status"]),
             secret_salt=row["secret_salt"],
-            cursor=Cursor(row["transaction_id"], row["position"]),
+            cursor=Cursor(row["epoch"], row["transaction_id"], row["position"]),
             attempts=row["attempts"],
             failing_since=row["failing_since"],
             next_attempt_at=row["next_attempt_at"],
@@ -84,7 +84,7 @@ def signature(secret: bytes, message_id: str, timestamp: int, body: bytes) -> st
 
 
 COLUMNS = """webhook_id, site, url, types, description, status, secret_salt,
-    transaction_id::text::bigint AS transaction_id, position, attempts, failing_since,
+    epoch, transaction_id::text::bigint AS transaction_id, position, attempts, failing_since,
     next_attempt_at, last_error, created_at, updated_at,
     coalesce(extract(epoch FROM greatest(next_attempt_at - now(), '0s')), 0)::float8
         AS seconds_to_next_attempt"""
@@ -100,8 +100,8 @@ async def create(
 ) -> Webhook:
     row = await connection.fetchrow(
         f"""INSERT INTO webhooks (webhook_id, site, url, types, description, secret_salt,
-                                  transaction_id, position)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::xid8, $8)
+                                  transaction_id, position, epoch)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::xid8, $8, $9)
             RETURNING {COLUMNS}""",
         uuid.uuid4(),
         site,
@@ -111,6 +111,7 @@ async def create(
         secrets.token_bytes(16),
         str(after.transaction_id),
         after.position,
+        after.epoch,
     )
     return Webhook.from_row(row)
 
@@ -173,14 +174,15 @@ async def replay(
 ) -> Webhook | None:
     """Deliver again everything after `after`, starting at once."""
     row = await connection.fetchrow(
-        f"""UPDATE webhooks SET transaction_id = $3::text::xid8, position = $4, attempts = 0,
-                failing_since = NULL, next_attempt_at = NULL, updated_at = now()
+        f"""UPDATE webhooks SET transaction_id = $3::text::xid8, position = $4, epoch = $5,
+                attempts = 0, failing_since = NULL, next_attempt_at = NULL, updated_at = now()
             WHERE site = $1 AND webhook_id = $2
             RETURNING {COLUMNS}""",
         site,
         webhook_id,
         str(after.transaction_id),
         after.position,
+        after.epoch,
     )
     return Webhook.from_row(row) if row else None
 

@@ -86,7 +86,7 @@ async def write_batch(connection: Connection, batch: list[Pending]) -> list[Resu
             decide_step(step, stream_id, threads)
     new_events = [event for step in steps for event in step.new_events]
     if new_events:
-        last = {stream_id: thread.last_transaction_id for stream_id, thread in threads.items()}
+        last = {stream_id: thread.last_writer for stream_id, thread in threads.items()}
         recorded = iter(await store.append(connection, new_events, last))
         for step in steps:
             step.recorded = [next(recorded) for _ in step.new_events]

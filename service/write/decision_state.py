@@ -25,8 +25,9 @@ from service.write.site_policy import Policy, load_policies
 class LoadedThread:
     # The stream's version once the batch's decided events are appended.
     version: int
-    # The stream's last writer before this batch: an append must not come before it.
-    last_transaction_id: int
+    # The stream's last writer before this batch, (epoch, transaction id): an append must not
+    # come before it.
+    last_writer: tuple[int, int]
     state: ThreadState
 
 
@@ -42,8 +43,8 @@ LOCK_STREAMS = "SELECT pg_advisory_xact_lock(key) FROM unnest($1::bigint[]) AS k
 SHARE_SITES = "SELECT pg_advisory_xact_lock_shared(key) FROM unnest($1::bigint[]) AS key"
 
 LOAD_STREAMS = """
-SELECT stream_id, version, last_transaction_id::text::bigint AS last_transaction_id, deleted,
-       title, url, labels, published_at, closed
+SELECT stream_id, version, last_epoch, last_transaction_id::text::bigint AS last_transaction_id,
+       deleted, title, url, labels, published_at, closed
 FROM streams WHERE stream_id = ANY($1::text[])
 """
 
@@ -122,7 +123,9 @@ async def load_for_update(
             if (command.site, c) in comments
         }
         state = state.model_copy(update={"comments": state.comments | mine})
-        version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
+        version, last = (0, (0, 0))
+        if row:
+            version, last = row["version"], (row["last_epoch"], row["last_transaction_id"])
         loaded[stream_id] = LoadedThread(version, last, state)
     return loaded
 

@@ -23,7 +23,7 @@ from service.write.batches import write_commands
 from service.write.site_policy import load_settings
 
 LOAD = """
-SELECT version, last_transaction_id::text::bigint AS last_transaction_id
+SELECT version, last_epoch, last_transaction_id::text::bigint AS last_transaction_id
 FROM site_streams WHERE stream_id = $1
 """
 
@@ -62,7 +62,9 @@ async def write(
     streams = {stream_id} | {post_stream_id(command.site, post) for _, post in removals}
     await connection.execute(decision_state.LOCK_STREAMS, sorted({lock_key(s) for s in streams}))
     row = await connection.fetchrow(LOAD, stream_id)
-    version, last = (row["version"], row["last_transaction_id"]) if row else (0, 0)
+    version, last = (0, (0, 0))
+    if row:
+        version, last = row["version"], (row["last_epoch"], row["last_transaction_id"])
     settings = (await load_settings(connection, [command.site])).get(command.site)
     state = SiteState() if settings is None else SiteState(settings=settings)
     if isinstance(command, BanAuthor) and comment is not None:

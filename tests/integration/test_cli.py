@@ -7,20 +7,14 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-THREADLOG = str(Path(sys.executable).parent / "threadlog")
+from tests.builders import THREADLOG
+from tests.builders import threadlog as run
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = os.environ | {"DATABASE_URL": database_url}
-    return subprocess.run(
-        [THREADLOG, *arguments], env=environment, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_sites_and_keys(database_url: str) -> None:

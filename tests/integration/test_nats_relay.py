@@ -147,15 +147,15 @@ async def site_messages(target: Target, site: str, event_ids: set[str]) -> list[
 
 async def checkpoint(pool: asyncpg.Pool, target: Target) -> Cursor:
     row = await pool.fetchrow(
-        "SELECT transaction_id::text::bigint AS transaction_id, position"
+        "SELECT epoch, transaction_id::text::bigint AS transaction_id, position"
         " FROM projection_checkpoints WHERE name = $1",
         checkpoint_name(target.stream),
     )
-    return Cursor(row["transaction_id"], row["position"]) if row else store.START
+    return Cursor(row["epoch"], row["transaction_id"], row["position"]) if row else store.START
 
 
-def order(cursor: Cursor) -> tuple[int, int]:
-    return (cursor.transaction_id, cursor.position)
+def order(cursor: Cursor) -> tuple[int, int, int]:
+    return (cursor.epoch, cursor.transaction_id, cursor.position)
 
 
 async def test_events_arrive_on_their_subject_as_the_feed_shows_them(
@@ -280,11 +280,12 @@ async def test_publishing_a_page_again_adds_nothing_to_the_stream(
         # events behind the copies, which must still be stored, once, in order.
         first = events[0].cursor
         await pool.execute(
-            "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3"
-            " WHERE name = $1",
+            "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3,"
+            " epoch = $4 WHERE name = $1",
             checkpoint_name(target.stream),
             str(first.transaction_id),
             first.position - 1,
+            first.epoch,
         )
         for _ in range(5):
             await application.execute(post_comment(site=site), META)

@@ -138,7 +138,7 @@ async def append_one(
         created_at=datetime.now(UTC),
     )
     new = NewEvent(stream_id, loaded.version + 1, site, event, META)
-    await store.append(connection, [new], {stream_id: loaded.last_transaction_id})
+    await store.append(connection, [new], {stream_id: loaded.last_writer})
 
 
 async def test_the_application_retries_a_stale_transaction(pool: asyncpg.Pool) -> None:
@@ -165,12 +165,24 @@ async def test_events_cannot_be_updated_or_deleted(pool: asyncpg.Pool) -> None:
     assert len(await site_events(pool, site, 1)) == 1
 
 
-@pytest.mark.parametrize("text", ["", "1", "a-1", "1-a", "-1", "1--1", "9" * 20 + "-1", "1-2-3"])
+MALFORMED = ["", "1", "a-1", "1-a", "-1", "1--1", "9" * 20 + "-1", "1-2-3", "\u0661-1"]
+MALFORMED_EPOCHS = [":1-1", "0:1-1", "a:1-1", "2:", "2:1", "1:2:3-4", "2147483648:1-1", "-2:1-1"]
+
+
+@pytest.mark.parametrize("text", MALFORMED + MALFORMED_EPOCHS)
 def test_malformed_cursors_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         Cursor.parse(text)
 
 
 def test_a_cursor_round_trips() -> None:
-    cursor = Cursor(secrets.randbelow(2**40), secrets.randbelow(2**40))
-    assert Cursor.parse(str(cursor)) == cursor
+    for epoch in (1, 2 + secrets.randbelow(2**31 - 2)):
+        cursor = Cursor(epoch, secrets.randbelow(2**40), secrets.randbelow(2**40))
+        assert Cursor.parse(str(cursor)) == cursor
+
+
+def test_cursors_of_the_first_epoch_keep_the_text_they_had_before_epochs() -> None:
+    assert Cursor.parse("67189-3") == Cursor(1, 67189, 3) == Cursor.parse("1:67189-3")
+    assert str(Cursor(1, 67189, 3)) == "67189-3"
+    assert str(Cursor(2, 67189, 3)) == "2:67189-3"
+    assert str(store.START) == "0-0"

@@ -91,13 +91,13 @@ async def run(
                     raise outcome
                 elif outcome.events:
                     first = outcome.events[0]
-                    logged.append(((first.transaction_id, first.position), command))
+                    logged.append(((first.epoch, first.transaction_id, first.position), command))
                 else:
                     silent.append(command)
             in_log_order = [command for _, command in sorted(logged, key=lambda pair: pair[0])]
             model = model.linearized(in_log_order, silent, rejected)
             if len(group) > 1:
-                commits = len({cursor[0] for cursor, _ in logged})
+                commits = len({cursor[:2] for cursor, _ in logged})
                 shown = "2+" if commits > 1 else str(commits)
                 event(f"a group of {min(len(group), 4)}+ in {shown} commits")
             if after_group is not None:
