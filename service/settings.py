@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".threadlog")
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=16, ge=1)
+    # How long a request (or a worker) waits for a free connection, or for a new one to open,
+    # before it answers 503 database-unavailable.
+    pool_acquire_timeout_seconds: float = Field(default=5.0, gt=0)
     # Derives comment delete tokens; generated and kept in the database when unset.
     token_key: SecretStr | None = None
     # Concurrent write transactions, and commands per transaction (see application.py).

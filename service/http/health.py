@@ -4,6 +4,7 @@ import asyncio
 
 from aiohttp import web
 
+from service.db import DatabaseUnavailable
 from service.http.problems import Problem
 from service.http.views import json_response
 from service.keys import POOL
@@ -18,8 +19,8 @@ async def get_ready(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(2), request.app[POOL].acquire() as connection:
             revision = await migrate.current_revision(connection)
-    except Exception as error:
-        raise Problem(503, f"the database is not reachable: {type(error).__name__}") from None
+    except TimeoutError as error:
+        raise DatabaseUnavailable.because(error) from None
     head = migrate.head_revision()
     if revision != head:
         raise Problem(503, f"the schema is at {revision}, not at {head}; run `threadlog migrate`")
