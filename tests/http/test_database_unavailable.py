@@ -4,83 +4,23 @@ answers again. Each test runs the real app on a private PostgreSQL cluster and b
 
 import asyncio
 import logging
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp import ClientResponse
 
 from service.keys import POOL
-from service.settings import Settings
-from tests.builders import Client, SiteKeys, make_site, publish, serving
-from tests.clusters import Cluster, migrated_database, program
+from tests.clusters import Cluster, program
+from tests.outages import Private, assert_unavailable, post_comment, private_app
 
 RECOVERY_SECONDS = 2.0
-
-
-@dataclass
-class Private:
-    """The app on a private cluster, with a site and a post."""
-
-    cluster: Cluster
-    url: str
-    client: Client
-    site: SiteKeys
-    post_id: str
-
-    async def admin(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self.url, server_settings={"application_name": "test-admin"})
-
-
-async def private_app(
-    cluster: Cluster, database_settings: dict[str, str] | None = None, **changes: Any
-) -> AsyncIterator[Private]:
-    """The app on a new database of `cluster` with these settings (ALTER DATABASE ... SET)."""
-    url = await migrated_database(cluster)
-    setup = await asyncpg.create_pool(url, min_size=1, max_size=1)
-    try:
-        for name, value in (database_settings or {}).items():
-            await setup.execute(f"ALTER DATABASE threadlog SET {name} = '{value}'")
-        site = await make_site(setup)
-    finally:
-        await setup.close()
-    settings = Settings(
-        database_url=url,
-        webhooks_dispatch=False,
-        default_rate_limit_per_minute=0,
-        pool_min_size=1,
-        pool_max_size=4,
-    )
-    async with serving(settings, **changes) as client:
-        post_id = await publish(client, site)
-        yield Private(cluster, url, client, site, post_id)
 
 
 @pytest.fixture
 async def private(private_cluster: Cluster) -> AsyncIterator[Private]:
     async for made in private_app(private_cluster):
         yield made
-
-
-async def assert_unavailable(response: ClientResponse) -> None:
-    assert response.status == 503, await response.text()
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.headers["Retry-After"] == "1"
-    problem = await response.json()
-    assert problem["type"] == "/problems/database-unavailable"
-    assert problem["status"] == 503 and problem["instance"] == response.url.path
-
-
-async def post_comment(private: Private, key: str | None = None) -> ClientResponse:
-    return await private.client.post(
-        f"/v1/sites/{private.site.site}/posts/{private.post_id}/comments",
-        json={"author": {"name": "Ann"}, "body": "hello"},
-        headers={"Idempotency-Key": key or str(uuid.uuid4())},
-    )
 
 
 async def every_kind_of_request(private: Private) -> list[ClientResponse]:
