@@ -24,6 +24,7 @@ from service.keys import (
     SETTINGS,
     SITES,
     STAMPS,
+    STOPPING,
     WAKEUP,
 )
 from service.ops.maintenance import upkeep
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[request_ids, problems, cors], client_max_size=settings.max_body_bytes
     )
     app[SETTINGS] = settings
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(end_streams)
     # The embed widget: its files, and CORS for the sites' allowed origins.
     app[ASSETS] = Assets.load()
     app.on_response_prepare.append(add_cors_headers)
@@ -76,19 +79,29 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     await pool.close()
 
 
+async def end_streams(app: web.Application) -> None:
+    """The first step of a shutdown, before aiohttp waits for the requests in progress: live
+    streams end at once (with a reconnection hint), and /readyz fails."""
+    app[STOPPING].set()
+    if WAKEUP in app:
+        app[WAKEUP].wake()
+
+
 async def nats_relay(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url is not None and settings.nats_url is not None
+    stop = asyncio.Event()
     relay = run_relay(
         settings.database_url,
         settings.nats_url,
         settings.nats_stream,
         settings.nats_subject_prefix,
+        stop,
     )
     task = asyncio.create_task(relay)
     yield
     # At least once: a page cut short is published again by the next relay.
-    task.cancel()
+    stop.set()
     await asyncio.gather(task, return_exceptions=True)
 
 
@@ -98,6 +111,5 @@ async def webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
     dispatcher = Dispatcher(app[POOL], settings.database_url, settings, app[WAKEUP])
     task = asyncio.create_task(dispatcher.run(app[SERVER_SECRET]))
     yield
-    # At least once: a delivery cut short is sent again from the checkpoint.
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    # Each webhook stops at its checkpoint; a delivery cut short is sent again from it.
+    await dispatcher.stop(task)

@@ -3,6 +3,7 @@ database being unavailable."""
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -58,6 +59,34 @@ def unavailable(error: BaseException) -> bool:
     OSError covers a refused, reset or unreachable connection; TimeoutError (an OSError too)
     a pool that stayed exhausted or a statement past the client's timeout."""
     return isinstance(error, (*SERVER_UNAVAILABLE, OSError))
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether a background worker's failure means it lost the database (the pool's, or a
+    connection of its own: an InterfaceError is then "the connection is closed")."""
+    return isinstance(error, DatabaseUnavailable | asyncpg.InterfaceError) or unavailable(error)
+
+
+class Outage:
+    """What a background worker says about losing the database: one line when it is lost and
+    one when it is back, not a line (or a traceback) per retry."""
+
+    def __init__(self, log: logging.Logger, worker: str) -> None:
+        self.log = log
+        self.worker = worker
+        self.since: float | None = None
+
+    def lost(self, error: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            cause = DatabaseUnavailable.because(error)
+            self.log.warning("%s lost the database (%s); retrying", self.worker, cause)
+
+    def resumed(self) -> None:
+        if self.since is not None:
+            seconds = time.monotonic() - self.since
+            self.log.warning("%s has the database again, after %.1f s", self.worker, seconds)
+            self.since = None
 
 
 class Acquisition(PoolAcquireContext):

@@ -1,5 +1,7 @@
 """Every typed key of the aiohttp application and request."""
 
+import asyncio
+
 from aiohttp import web
 
 from service.access.credentials import ServerSecret
@@ -26,3 +28,5 @@ REQUEST_ID = web.RequestKey("request_id", str)
 ASSETS = web.AppKey("assets", Assets)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)
 LIVE_PAGES = web.AppKey("live_pages", SharedPages)
+# Set when the service begins to shut down: live streams end, readiness fails.
+STOPPING = web.AppKey("stopping", asyncio.Event)

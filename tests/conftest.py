@@ -20,6 +20,8 @@ from tests.builders import Client, SiteKeys, make_site, serving
 from tests.clusters import Cluster, new_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+# The nats-server and JetStream streams of the relay's tests.
+pytest_plugins = ["tests.jetstream"]
 
 
 def server_url() -> str:
