@@ -35,6 +35,8 @@ from service.subscriptions.nats_relay import run_relay
 from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
 
+POOL_CLOSE_SECONDS = 2.0
+
 
 def create_app(settings: Settings) -> web.Application:
     """The service for `settings.database_url`, which must be set (the CLI starts an embedded
@@ -76,7 +78,11 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[APPLICATION].close()
     await wakeup.stop()
-    await pool.close()
+    try:
+        # Every connection is back by now, unless something hangs: then it is cut.
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        pool.terminate()
 
 
 async def end_streams(app: web.Application) -> None:

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import uvloop
-from aiohttp import web
 from tqdm import tqdm
 
+from service import server
 from service.access import credentials
 from service.access.credentials import Role
 from service.access.site_settings import SettingsChange
@@ -125,6 +125,9 @@ def database_url(settings: Settings) -> str:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
+    # Listening first: a port in use is said before anything is started or printed.
+    sockets = server.listen(host, port)
+    port = sockets[0].getsockname()[1]
     embedded = settings.database_url is None
     url = database_url(settings)
     if embedded:
@@ -138,8 +141,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         print(f"the moderator console (sign in with that key): {base}/admin")
         print(f"a demo blog with the widget embedded, to try everything: {base}/demo")
     app = create_app(settings.model_copy(update={"database_url": url}))
-    loop = uvloop.new_event_loop() if settings.uvloop else asyncio.new_event_loop()
-    web.run_app(app, host=host, port=port, access_log=None, print=print, loop=loop)
+    new_loop = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(server.serve(app, sockets, settings.shutdown_seconds))
 
 
 async def prepare_demo(url: str, origins: Sequence[str] = ()) -> str:

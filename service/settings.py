@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_write_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # On SIGTERM or SIGINT, `serve` ends live streams, finishes what is in progress and exits
+    # within this many seconds (at once on a second signal). Docker waits 10 s, Kubernetes 30.
+    shutdown_seconds: float = Field(default=10.0, gt=0)
     # `serve` runs on uvloop, a faster event loop, unless this is false.
     uvloop: bool = True
     # Used in printed URLs when the service sits behind a proxy.

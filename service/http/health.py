@@ -7,7 +7,7 @@ from aiohttp import web
 from service.db import DatabaseUnavailable
 from service.http.problems import Problem
 from service.http.views import json_response
-from service.keys import POOL
+from service.keys import POOL, STOPPING
 from service.ops import migrate
 
 
@@ -16,6 +16,11 @@ async def get_health(request: web.Request) -> web.Response:
 
 
 async def get_ready(request: web.Request) -> web.Response:
+    if request.app[STOPPING].is_set():
+        # A load balancer stops sending requests here while those in progress finish.
+        raise Problem(
+            503, "the service is shutting down", slug="shutting-down", title="Shutting down"
+        )
     try:
         async with asyncio.timeout(2), request.app[POOL].acquire() as connection:
             revision = await migrate.current_revision(connection)
