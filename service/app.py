@@ -27,6 +27,7 @@ from service.keys import (
     STOPPING,
     WAKEUP,
 )
+from service.ops.feed_watch import watch_feed
 from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(add_cors_headers)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(upkeep)
+    app.cleanup_ctx.append(watch_feed)
     if settings.nats_url is not None:
         app.cleanup_ctx.append(nats_relay)
     if settings.webhooks_dispatch:

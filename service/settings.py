@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_write_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # The log warns when the feed has waited this long for the oldest transaction on the cluster
+    # (/readyz always says how far it is held back, and by what).
+    feed_stall_warn_seconds: float = Field(default=30.0, gt=0)
     # On SIGTERM or SIGINT, `serve` ends live streams, finishes what is in progress and exits
     # within this many seconds (at once on a second signal). Docker waits 10 s, Kubernetes 30.
     shutdown_seconds: float = Field(default=10.0, gt=0)
