@@ -122,6 +122,19 @@ async def other_site(pool: asyncpg.Pool) -> SiteKeys:
 
 
 @pytest.fixture
+async def empty_database(admin_url: str) -> AsyncIterator[str]:
+    """A database of its own with nothing in it: not migrated."""
+    name = f"threadlog_empty_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(admin_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
 def private_cluster() -> Iterator[Cluster]:
     """A PostgreSQL cluster of the test's own, to restart, crash or restore at will."""
     cluster = new_cluster()

@@ -58,6 +58,37 @@ async def current_revision(connection: Connection) -> str | None:
     return revision
 
 
+class SchemaNotAtHead(Exception):
+    """The database's schema is not the one this version of threadlog needs."""
+
+    def __init__(self, revision: str | None, head: str) -> None:
+        self.revision, self.head = revision, head
+        script = ScriptDirectory(str(migrations_folder()))
+        known = revision is not None and revision in {r.revision for r in script.walk_revisions()}
+        if revision is None:
+            text = (
+                f"it is not migrated (this threadlog needs schema {head}); run `threadlog migrate`"
+            )
+        elif known:
+            text = (
+                f"its schema is at {revision}, this threadlog needs {head}; run `threadlog migrate`"
+            )
+        else:
+            text = (
+                f"its schema is at {revision}, newer than this threadlog knows ({head}); "
+                "upgrade threadlog"
+            )
+        super().__init__(text)
+
+
+async def require_head(connection: Connection) -> None:
+    """Raise SchemaNotAtHead unless the schema is at this version's head: `serve` refuses to
+    start rather than answer 500s from tables that do not exist yet."""
+    revision, head = await current_revision(connection), head_revision()
+    if revision != head:
+        raise SchemaNotAtHead(revision, head)
+
+
 def run_script(sql: str) -> None:
     """Run a multi-statement SQL script from a migration.
 
