@@ -10,16 +10,15 @@ from sqlalchemy.util import await_only
 
 from service.db import Connection
 
-HERE = Path(__file__).resolve().parent
+# Shipped inside the package (package data), so `threadlog migrate` works from any folder and
+# from a plain, non-editable install.
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def migrations_folder() -> Path:
-    # An editable install or a source checkout keeps migrations/ beside the package; the
-    # Docker image runs from a folder that holds it.
-    for candidate in (HERE.parents[1] / "migrations", Path.cwd() / "migrations"):
-        if (candidate / "env.py").exists():
-            return candidate
-    raise FileNotFoundError("the migrations/ folder was not found beside the package or in cwd")
+    if not (MIGRATIONS / "env.py").exists():
+        raise FileNotFoundError(f"threadlog's migrations are not in {MIGRATIONS}: reinstall it")
+    return MIGRATIONS
 
 
 def alembic_config(database_url: str) -> Config:
