@@ -12,6 +12,7 @@ from aiohttp import ClientResponse
 
 from service.keys import POOL
 from tests.clusters import Cluster, program
+from tests.http.test_routes_documented import operations
 from tests.outages import Private, assert_unavailable, post_comment, private_app
 
 RECOVERY_SECONDS = 2.0
@@ -76,6 +77,22 @@ async def test_a_stopped_database_answers_503_to_reads_and_writes_and_logs_one_l
     assert all("database unavailable" in record.getMessage() for record in http_records)
     private.cluster.start()
     await recovers(private)
+
+
+async def test_the_operations_documented_without_a_503_need_no_database(private: Private) -> None:
+    """openapi.yaml documents a 503 for every operation that needs the database (see
+    test_routes_documented.py); the others must answer with the database stopped."""
+    database_free = [
+        (method, path)
+        for method, path, operation in operations().values()
+        if "503" not in operation["responses"]
+    ]
+    assert database_free
+    private.cluster.stop("fast")
+    for method, path in database_free:
+        response = await private.client.request(method.upper(), path)
+        assert response.status < 500, (method, path, response.status)
+    private.cluster.start()
 
 
 async def test_connections_terminated_under_load_answer_503_and_leave_the_pool(
