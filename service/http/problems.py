@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from service.db import DatabaseUnavailable, unavailable
@@ -132,7 +133,11 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             request, Problem(exception.status, detail or exception.reason, headers=headers)
         )
     except Exception as error:
-        if isinstance(error, DatabaseUnavailable) or unavailable(error):
+        # Every query through the pool says DatabaseUnavailable (see db.py); an OSError here is
+        # the client's (a body cut short), not the database's.
+        if isinstance(error, DatabaseUnavailable) or (
+            isinstance(error, asyncpg.PostgresError) and unavailable(error)
+        ):
             return database_unavailable(request, error)
         log.exception("unhandled error in request %s", request.get(REQUEST_ID))
         return render(
