@@ -18,11 +18,10 @@ RUN groupadd --system --gid 10001 threadlog \
 
 WORKDIR /app
 
-# Only what the package needs; README.md is copied because pyproject.toml names it as the readme.
-# migrations/ stays in the working directory: `threadlog migrate` looks for it in cwd.
+# Only what the package needs (the migrations are in it, as package data); README.md is copied
+# because pyproject.toml names it as the readme.
 COPY pyproject.toml README.md alembic.ini ./
 COPY service/ ./service/
-COPY migrations/ ./migrations/
 RUN pip install --no-cache-dir . \
  && command -v threadlog >/dev/null
 

@@ -15,7 +15,8 @@ from service.http.live_pages import SharedPages
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS, SITES, STAMPS, WAKEUP
+from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS, SITES, STAMPS, STOPPING, WAKEUP
+from service.ops.feed_watch import watch_feed
 from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
@@ -23,6 +24,8 @@ from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.nats_relay import run_relay
 from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
+
+POOL_CLOSE_SECONDS = 2.0
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -34,11 +37,14 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[request_ids, problems, cors], client_max_size=settings.max_body_bytes
     )
     app[SETTINGS] = settings
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(end_streams)
     # The embed widget: its files, and CORS for the sites' allowed origins.
     app[ASSETS] = Assets.load()
     app.on_response_prepare.append(add_cors_headers)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(upkeep)
+    app.cleanup_ctx.append(watch_feed)
     if settings.nats_url is not None:
         app.cleanup_ctx.append(nats_relay)
     if settings.webhooks_dispatch:
@@ -63,22 +69,36 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[APPLICATION].close()
     await wakeup.stop()
-    await pool.close()
+    try:
+        # Every connection is back by now, unless something hangs: then it is cut.
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        pool.terminate()
+
+
+async def end_streams(app: web.Application) -> None:
+    """The first step of a shutdown, before aiohttp waits for the requests in progress: live
+    streams end at once (with a reconnection hint), and /readyz fails."""
+    app[STOPPING].set()
+    if WAKEUP in app:
+        app[WAKEUP].wake()
 
 
 async def nats_relay(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url is not None and settings.nats_url is not None
+    stop = asyncio.Event()
     relay = run_relay(
         settings.database_url,
         settings.nats_url,
         settings.nats_stream,
         settings.nats_subject_prefix,
+        stop,
     )
     task = asyncio.create_task(relay)
     yield
     # At least once: a page cut short is published again by the next relay.
-    task.cancel()
+    stop.set()
     await asyncio.gather(task, return_exceptions=True)
 
 
@@ -88,6 +108,5 @@ async def webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
     dispatcher = Dispatcher(app[POOL], settings.database_url, settings, app[WAKEUP])
     task = asyncio.create_task(dispatcher.run(app[SERVER_SECRET]))
     yield
-    # At least once: a delivery cut short is sent again from the checkpoint.
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    # Each webhook stops at its checkpoint; a delivery cut short is sent again from it.
+    await dispatcher.stop(task)

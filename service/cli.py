@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import uvloop
-from aiohttp import web
+from pydantic import ValidationError
 from tqdm import tqdm
 
+from service import server
 from service.access import credentials
 from service.access.credentials import Role
 from service.access.site_settings import SettingsChange
@@ -28,6 +29,7 @@ from service.app import create_app
 from service.db import Pool, create_pool
 from service.domain.commands import ChangeSiteSettings
 from service.domain.policy import Premoderation, SiteSettings
+from service.operator_errors import explain
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.embedded import start_embedded
@@ -93,19 +95,26 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        sys.exit(f"threadlog: a setting is invalid: {problems}")
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
     try:
         run(arguments, settings)
-    except (
-        credentials.SiteExists,
-        credentials.UnknownSite,
-        ClusterMoved,
-        NotMigrated,
-        ValueError,
-    ) as error:
-        name = type(error).__name__
-        sys.exit(f"threadlog: {name}: {error}")
+    except Exception as error:
+        # A wrong DATABASE_URL, a missing database or role, an unmigrated database, a port in
+        # use: one line saying what to do, no traceback.
+        host = getattr(arguments, "host", None) or settings.host
+        port = getattr(arguments, "port", None) or settings.port
+        line = explain(error, settings.database_url, f"{host}:{port}")
+        if line is not None:
+            sys.exit(f"threadlog: {line}")
+        known = credentials.SiteExists | credentials.UnknownSite | ClusterMoved | NotMigrated
+        if isinstance(error, known | ValueError):
+            sys.exit(f"threadlog: {type(error).__name__}: {error}")
+        raise
 
 
 def run(arguments: argparse.Namespace, settings: Settings) -> None:
@@ -145,8 +154,13 @@ def database_url(settings: Settings) -> str:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
+    # Listening first: a port in use is said before anything is started or printed.
+    sockets = server.listen(host, port)
+    port = sockets[0].getsockname()[1]
     embedded = settings.database_url is None
     url = database_url(settings)
+    if not embedded:
+        asyncio.run(require_migrated(url))
     if embedded:
         migrate.upgrade(url)
     asyncio.run(refuse_a_moved_log(url))
@@ -160,8 +174,18 @@ def serve(settings: Settings, host: str, port: int) -> None:
         print(f"the moderator console (sign in with that key): {base}/admin")
         print(f"a demo blog with the widget embedded, to try everything: {base}/demo")
     app = create_app(settings.model_copy(update={"database_url": url}))
-    loop = uvloop.new_event_loop() if settings.uvloop else asyncio.new_event_loop()
-    web.run_app(app, host=host, port=port, access_log=None, print=print, loop=loop)
+    new_loop = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(server.serve(app, sockets, settings.shutdown_seconds))
+
+
+async def require_migrated(url: str) -> None:
+    """Refuse to serve a database whose schema is not this version's: say what to run."""
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate.require_head(connection)
+    finally:
+        await connection.close()
 
 
 async def refuse_a_moved_log(url: str) -> None:

@@ -1,6 +1,8 @@
 """The typed keys of the services the application holds (the HTTP layer's own are in
 service/http/keys.py)."""
 
+import asyncio
+
 from aiohttp import web
 
 from service.access.credentials import ServerSecret
@@ -18,3 +20,5 @@ SITES = web.AppKey("sites", SiteDirectory)
 STAMPS = web.AppKey("stamps", ThreadStamps)
 WAKEUP = web.AppKey("wakeup", Wakeup)
 SERVER_SECRET = web.AppKey("server_secret", ServerSecret)
+# Set when the service begins to shut down: live streams end, readiness fails.
+STOPPING = web.AppKey("stopping", asyncio.Event)

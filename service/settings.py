@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".threadlog")
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=16, ge=1)
+    # How long a request (or a worker) waits for a free connection, or for a new one to open,
+    # before it answers 503 database-unavailable.
+    pool_acquire_timeout_seconds: float = Field(default=5.0, gt=0)
     # Derives comment delete tokens; generated and kept in the database when unset.
     token_key: SecretStr | None = None
     # Concurrent write transactions, and commands per transaction (see application.py).
@@ -31,6 +34,12 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_write_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # The log warns when the feed has waited this long for the oldest transaction on the cluster
+    # (/readyz always says how far it is held back, and by what).
+    feed_stall_warn_seconds: float = Field(default=30.0, gt=0)
+    # On SIGTERM or SIGINT, `serve` ends live streams, finishes what is in progress and exits
+    # within this many seconds (at once on a second signal). Docker waits 10 s, Kubernetes 30.
+    shutdown_seconds: float = Field(default=10.0, gt=0)
     # `serve` runs on uvloop, a faster event loop, unless this is false.
     uvloop: bool = True
     # Used in printed URLs when the service sits behind a proxy.

@@ -2,6 +2,7 @@
 replicas): `initdb` into a temporary folder, served on a free loopback port, run as a non-root
 user when the tests run as root. The shared server on 5432 is never touched."""
 
+import asyncio
 import os
 import shutil
 import socket
@@ -9,6 +10,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
+
+from service.ops import migrate
 
 # Debian keeps the server programs off PATH, one folder per major version.
 BIN_FOLDERS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
@@ -134,3 +139,16 @@ def new_cluster() -> Cluster:
     cluster.init()
     cluster.start()
     return cluster
+
+
+async def migrated_database(cluster: Cluster, name: str = "threadlog") -> str:
+    """A new database on `cluster`, migrated to head; its URL."""
+    admin = await asyncpg.connect(cluster.url())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = cluster.url(name)
+    # Alembic runs an event loop of its own: keep it off the test's.
+    await asyncio.to_thread(migrate.upgrade, url)
+    return url

@@ -20,6 +20,8 @@ from tests.builders import Client, SiteKeys, make_site, serving
 from tests.clusters import Cluster, new_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+# The nats-server and JetStream streams of the relay's tests.
+pytest_plugins = ["tests.jetstream"]
 
 
 def server_url() -> str:
@@ -117,6 +119,19 @@ async def site(pool: asyncpg.Pool) -> SiteKeys:
 @pytest.fixture
 async def other_site(pool: asyncpg.Pool) -> SiteKeys:
     return await make_site(pool)
+
+
+@pytest.fixture
+async def empty_database(admin_url: str) -> AsyncIterator[str]:
+    """A database of its own with nothing in it: not migrated."""
+    name = f"threadlog_empty_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(admin_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from functools import partial
 
 from aiohttp import web
 
-from service.db import Pool
+from service.db import DatabaseUnavailable, Pool
 from service.eventstore import store
 from service.eventstore.codec import JsonObject, compact
 from service.eventstore.store import RecordedEvent
@@ -28,7 +28,7 @@ from service.http.existence import current_thread
 from service.http.keys import LIVE_PAGES
 from service.http.live_pages import Page
 from service.http.problems import Problem
-from service.http.sse import EventStream
+from service.http.sse import DATABASE_RETRY_SECONDS, EventStream
 from service.keys import POOL, SETTINGS, STAMPS, WAKEUP
 from service.read import threads
 
@@ -62,20 +62,27 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     seen: int | None = None  # the stamp whose events have all been sent
     while stream.connected:
         generation = wakeup.generation
-        stamp = await request.app[STAMPS].get(site, post_id)
-        if stamp is None or stamp.deleted:
-            break
-        if stamp.position != seen:
-            page_key = (stream_id, after, stamp.position)
-            page = await pages.read(page_key, partial(read_page, pool, site, post_id, after))
-            if page is not None:
-                chunk, after = page
-                await stream.send(chunk)
-                continue
-            seen = stamp.position
+        try:
+            stamp = await request.app[STAMPS].get(site, post_id)
+            if stamp is None or stamp.deleted:
+                break
+            page = None
+            if stamp.position != seen:
+                page_key = (stream_id, after, stamp.position)
+                page = await pages.read(page_key, partial(read_page, pool, site, post_id, after))
+        except DatabaseUnavailable:
+            # The reader keeps its stream and its place: nothing is lost, only delayed.
+            await stream.keep_alive()
+            await wakeup.wait(generation, DATABASE_RETRY_SECONDS)
+            continue
+        if page is not None:
+            chunk, after = page
+            await stream.send(chunk)
+            continue
+        seen = stamp.position
         await stream.keep_alive()
         await wakeup.wait(generation, POLL_SECONDS)
-    return stream.response
+    return await stream.finish()
 
 
 async def read_page(pool: Pool, site: str, post_id: str, after: int) -> Page:

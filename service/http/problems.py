@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
+from service.db import DatabaseUnavailable, unavailable
 from service.domain.errors import DomainError
 from service.http.keys import REQUEST_ID
 
@@ -16,6 +18,8 @@ log = logging.getLogger("threadlog.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# A database that went away usually answers again within seconds (a restart, a failover).
+RETRY_AFTER_SECONDS = 1
 
 TITLES = {
     400: "Bad request",
@@ -128,9 +132,39 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return render(
             request, Problem(exception.status, detail or exception.reason, headers=headers)
         )
-    except Exception:
+    except Exception as error:
+        # Every query through the pool says DatabaseUnavailable (see db.py); an OSError here is
+        # the client's (a body cut short), not the database's.
+        if isinstance(error, DatabaseUnavailable) or (
+            isinstance(error, asyncpg.PostgresError) and unavailable(error)
+        ):
+            return database_unavailable(request, error)
         log.exception("unhandled error in request %s", request.get(REQUEST_ID))
         return render(
             request,
             Problem(500, f"unexpected error; request id {request.get(REQUEST_ID)}"),
         )
+
+
+def database_unavailable(request: web.Request, error: Exception) -> web.Response:
+    """503 with Retry-After, for reads and writes alike, and one log line: an outage would
+    otherwise write a traceback per request."""
+    cause = error if isinstance(error, DatabaseUnavailable) else DatabaseUnavailable.because(error)
+    log.warning(
+        "database unavailable: %s %s (request id %s): %s",
+        request.method,
+        request.path,
+        request.get(REQUEST_ID),
+        cause,
+    )
+    detail = "the database is unavailable; try again shortly"
+    if request.method not in ("GET", "HEAD"):
+        detail += "; it may or may not have been stored: retry with the same Idempotency-Key"
+    problem = Problem(
+        503,
+        detail,
+        slug="database-unavailable",
+        title="Database unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+    return render(request, problem)

@@ -1,14 +1,24 @@
 """Server-Sent Events responses, as both live streams send them: written with a bounded wait,
-and kept alive by a comment line when idle."""
+kept alive by a comment line when idle, kept open while the database is away, and ended at once,
+with a reconnection hint, when the service shuts down."""
 
 import asyncio
+import contextlib
+import random
 import time
 
 from aiohttp import web
 
+from service.keys import STOPPING
 from service.settings import Settings
 
 HEARTBEAT = b": heartbeat\n\n"
+# While the database is away, a stream tries again this often; it keeps its client and cursor.
+DATABASE_RETRY_SECONDS = 0.25
+# At shutdown, clients are told to come back after this many milliseconds: spread out, so a
+# thousand of them do not all reconnect (to another instance) at the same moment.
+RECONNECT_MILLISECONDS = (500, 2500)
+GOODBYE_SECONDS = 1.0
 
 
 class EventStream:
@@ -24,6 +34,8 @@ class EventStream:
         self.patience = settings.stream_write_timeout_seconds
         self.heartbeat_seconds = settings.stream_heartbeat_seconds
         self.last_sent = time.monotonic()
+        self.stopping = request.app[STOPPING]
+        self.gone = False
 
     async def open(self) -> None:
         await self.response.prepare(self.request)
@@ -31,8 +43,10 @@ class EventStream:
 
     @property
     def connected(self) -> bool:
+        """Whether to go on: the client is there and the service is not shutting down."""
         transport = self.request.transport
-        return transport is not None and not transport.is_closing()
+        alive = transport is not None and not transport.is_closing()
+        return alive and not self.gone and not self.stopping.is_set()
 
     async def send(self, chunk: bytes) -> None:
         """Write, or drop a client that does not read: nothing is buffered without bound."""
@@ -42,10 +56,22 @@ class EventStream:
             # Closing would wait for the unread buffer to drain; aborting frees it now.
             if self.request.transport is not None:
                 self.request.transport.abort()
-            raise ConnectionResetError("the client stopped reading") from None
-        self.last_sent = time.monotonic()
+            self.gone = True
+        except ConnectionError:
+            self.gone = True  # the client left while we wrote
+        else:
+            self.last_sent = time.monotonic()
 
     async def keep_alive(self) -> None:
         """Send a heartbeat when nothing was sent for a while, so proxies keep the line open."""
         if time.monotonic() - self.last_sent >= self.heartbeat_seconds:
             await self.send(HEARTBEAT)
+
+    async def finish(self) -> web.StreamResponse:
+        """The response, ended. When the service is shutting down, the client is first told
+        when to reconnect (`retry:`); it resumes from its Last-Event-ID like after any drop."""
+        if self.stopping.is_set() and not self.gone:
+            hint = f"retry: {random.randint(*RECONNECT_MILLISECONDS)}\n\n".encode()
+            with contextlib.suppress(TimeoutError, ConnectionError):
+                await asyncio.wait_for(self.response.write(hint), GOODBYE_SECONDS)
+        return self.response

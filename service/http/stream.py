@@ -8,6 +8,7 @@ that reconnects with Last-Event-ID resumes exactly after the last event it recei
 from aiohttp import web
 
 from service.access.credentials import Role
+from service.db import DatabaseUnavailable
 from service.domain.events import EVENT_TYPES
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
@@ -15,7 +16,7 @@ from service.eventstore.store import Cursor
 from service.http.auth import require_key
 from service.http.parsing import query_text
 from service.http.problems import Problem
-from service.http.sse import EventStream
+from service.http.sse import DATABASE_RETRY_SECONDS, EventStream
 from service.keys import POOL, SETTINGS, WAKEUP
 
 PAGE = 500
@@ -33,7 +34,13 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
     await stream.open()
     while stream.connected:
         generation = wakeup.generation
-        events = await store.read_all(pool, cursor, PAGE, site=key.site, types=types)
+        try:
+            events = await store.read_all(pool, cursor, PAGE, site=key.site, types=types)
+        except DatabaseUnavailable:
+            # The client keeps its stream and its place: nothing is lost, only delayed.
+            await stream.keep_alive()
+            await wakeup.wait(generation, DATABASE_RETRY_SECONDS)
+            continue
         if events:
             chunk = "".join(
                 f"id: {event.cursor}\nevent: {event.type}\ndata: {cloud_event_json(event)}\n\n"
@@ -44,7 +51,7 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
             continue
         await stream.keep_alive()
         await wakeup.wait(generation, POLL_SECONDS)
-    return stream.response
+    return await stream.finish()
 
 
 def resume_cursor(request: web.Request) -> Cursor:

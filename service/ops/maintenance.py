@@ -9,7 +9,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from service.access.rate_limits import forget_old_windows
-from service.db import Pool
+from service.db import DatabaseUnavailable, Outage, Pool
 from service.keys import POOL
 from service.subscriptions.webhooks import forget_deliveries
 
@@ -17,6 +17,8 @@ log = logging.getLogger("threadlog.maintenance")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EVERY_SECONDS = 600.0
+# After the database was away, upkeep tries again this soon rather than in EVERY_SECONDS.
+RETRY_SECONDS = 1.0
 DELIVERY_DAYS = 30
 
 
@@ -28,6 +30,8 @@ async def forget_idempotency_keys(pool: Pool, older_than: timedelta = IDEMPOTENC
 
 
 async def upkeep(app: web.Application) -> AsyncIterator[None]:
+    outage = Outage(log, "upkeep")
+
     async def loop() -> None:
         while True:
             try:
@@ -38,8 +42,13 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
                 if forgotten:
                     log.info("forgot %d webhook delivery records", forgotten)
                 await forget_old_windows(app[POOL])
+            except DatabaseUnavailable as error:
+                outage.lost(error)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             except Exception:
                 log.exception("idempotency key upkeep failed; trying again later")
+            outage.resumed()
             await asyncio.sleep(EVERY_SECONDS)
 
     task = asyncio.create_task(loop())

@@ -10,16 +10,15 @@ from sqlalchemy.util import await_only
 
 from service.db import Connection
 
-HERE = Path(__file__).resolve().parent
+# Shipped inside the package (package data), so `threadlog migrate` works from any folder and
+# from a plain, non-editable install.
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def migrations_folder() -> Path:
-    # An editable install or a source checkout keeps migrations/ beside the package; the
-    # Docker image runs from a folder that holds it.
-    for candidate in (HERE.parents[1] / "migrations", Path.cwd() / "migrations"):
-        if (candidate / "env.py").exists():
-            return candidate
-    raise FileNotFoundError("the migrations/ folder was not found beside the package or in cwd")
+    if not (MIGRATIONS / "env.py").exists():
+        raise FileNotFoundError(f"threadlog's migrations are not in {MIGRATIONS}: reinstall it")
+    return MIGRATIONS
 
 
 def alembic_config(database_url: str) -> Config:
@@ -56,6 +55,37 @@ async def current_revision(connection: Connection) -> str | None:
         return None
     revision: str | None = await connection.fetchval("SELECT version_num FROM alembic_version")
     return revision
+
+
+class SchemaNotAtHead(Exception):
+    """The database's schema is not the one this version of threadlog needs."""
+
+    def __init__(self, revision: str | None, head: str) -> None:
+        self.revision, self.head = revision, head
+        script = ScriptDirectory(str(migrations_folder()))
+        known = revision is not None and revision in {r.revision for r in script.walk_revisions()}
+        if revision is None:
+            text = (
+                f"it is not migrated (this threadlog needs schema {head}); run `threadlog migrate`"
+            )
+        elif known:
+            text = (
+                f"its schema is at {revision}, this threadlog needs {head}; run `threadlog migrate`"
+            )
+        else:
+            text = (
+                f"its schema is at {revision}, newer than this threadlog knows ({head}); "
+                "upgrade threadlog"
+            )
+        super().__init__(text)
+
+
+async def require_head(connection: Connection) -> None:
+    """Raise SchemaNotAtHead unless the schema is at this version's head: `serve` refuses to
+    start rather than answer 500s from tables that do not exist yet."""
+    revision, head = await current_revision(connection), head_revision()
+    if revision != head:
+        raise SchemaNotAtHead(revision, head)
 
 
 def run_script(sql: str) -> None:

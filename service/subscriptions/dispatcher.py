@@ -22,7 +22,7 @@ import aiohttp
 import asyncpg
 
 from service.access.credentials import ServerSecret
-from service.db import Pool, create_pool
+from service.db import Outage, Pool, create_pool, lost_connection
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import RecordedEvent
@@ -41,7 +41,10 @@ PAGE = 100
 # running transaction wakes nobody when it becomes readable).
 POLL_SECONDS = 0.25
 SUPERVISE_SECONDS = 1.0
-RECONNECT_SECONDS = 1.0
+RECONNECT_SECONDS = 0.5
+# Asked to stop, a worker finishes the delivery in hand (its checkpoint then moves) for at
+# most this long; then it is cut short, and that event is delivered again by the next owner.
+STOP_GRACE_SECONDS = 2.0
 RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "threadlog-webhooks/1"
 
@@ -158,9 +161,21 @@ class Dispatcher:
         self.database_url = database_url
         self.settings = settings
         self.wakeup = wakeup
+        self.stopping = asyncio.Event()
+        self.outage = Outage(log, "webhook dispatch")
+
+    async def stop(self, task: "asyncio.Task[None]") -> None:
+        """Stop `task` (running `run`) at a checkpoint: each worker ends after the delivery in
+        hand, within STOP_GRACE_SECONDS; then whatever is left is cancelled."""
+        self.stopping.set()
+        self.wakeup.wake()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS + 1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     async def run(self, server_secret: ServerSecret) -> None:
-        """Deliver until cancelled; losing the database only pauses delivery."""
+        """Deliver until stopped or cancelled; losing the database only pauses delivery."""
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self.settings.webhooks_allow_private), limit=100
         )
@@ -172,13 +187,16 @@ class Dispatcher:
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={"User-Agent": USER_AGENT},
         ) as self.session:
-            while True:
+            while not self.stopping.is_set():
                 try:
                     # Signing secrets derive from the server secret (see webhooks.py).
                     self.server_secret = await server_secret.get()
                     await self.lead()
                 except Exception as error:
-                    log.warning("webhook dispatch stopped (%r); starting over", error)
+                    if lost_connection(error):
+                        self.outage.lost(error)
+                    else:
+                        log.warning("webhook dispatch stopped (%r); starting over", error)
                     await asyncio.sleep(RECONNECT_SECONDS)
 
     async def lead(self) -> None:
@@ -188,7 +206,7 @@ class Dispatcher:
             owner = Owner(connection)
             workers: dict[uuid.UUID, asyncio.Task[None]] = {}
             try:
-                while True:
+                while not self.stopping.is_set():
                     for webhook_id, task in list(workers.items()):
                         if task.done():
                             del workers[webhook_id]
@@ -197,7 +215,12 @@ class Dispatcher:
                         if await owner.take(webhook_id):
                             delivery = self.deliver(owner, webhook_id)
                             workers[webhook_id] = asyncio.create_task(delivery)
-                    await asyncio.sleep(SUPERVISE_SECONDS)
+                    self.outage.resumed()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), SUPERVISE_SECONDS)
+                if workers:
+                    # Stopping: each worker ends at its next checkpoint.
+                    await asyncio.wait(workers.values(), timeout=STOP_GRACE_SECONDS)
             finally:
                 # Before the session ends: a worker must not outlive its webhook's lock.
                 for task in workers.values():
@@ -211,12 +234,15 @@ class Dispatcher:
         if error is not None:
             if owner.connection.is_closed():
                 raise error
-            log.warning("delivery to webhook %s stopped (%r); restarting", webhook_id, error)
+            if lost_connection(error):
+                self.outage.lost(error)
+            else:
+                log.warning("delivery to webhook %s stopped (%r); restarting", webhook_id, error)
         await owner.release(webhook_id)
 
     async def deliver(self, owner: Owner, webhook_id: uuid.UUID) -> None:
         """Deliver one webhook's events in order until it is no longer active."""
-        while True:
+        while not self.stopping.is_set():
             generation = self.wakeup.generation
             hook = await webhooks.load(self.pool, webhook_id)
             if hook is None or hook.status is not WebhookStatus.ACTIVE:
@@ -234,6 +260,8 @@ class Dispatcher:
             for event in events:
                 if owner.connection.is_closed():
                     return  # another process may own the webhook now
+                if self.stopping.is_set():
+                    return  # at a checkpoint: the next owner starts from here
                 attempt = await self.attempt(hook, secret, event)
                 updated_at = await owner.record(hook, event, attempt, self.settings)
                 if updated_at is None or not attempt.succeeded:

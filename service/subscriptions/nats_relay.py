@@ -23,6 +23,7 @@ from nats.js.api import StorageType
 from nats.js.client import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
+from service.db import Outage, lost_connection
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import Cursor, RecordedEvent
@@ -87,6 +88,7 @@ async def relay_forever(database_url: str, nats_url: str, stream: str, prefix: s
         log.warning("NATS: %r", error)
 
     waiting = Waiting(stream)
+    outage = Outage(log, f"the relay to {stream}")
     client: Client | None = None
     try:
         while True:
@@ -96,11 +98,14 @@ async def relay_forever(database_url: str, nats_url: str, stream: str, prefix: s
                     client = await nats.connect(
                         nats_url, name="threadlog-relay", max_reconnect_attempts=-1, error_cb=report
                     )
-                await lead(database_url, client, stream, prefix, waiting)
+                await lead(database_url, client, stream, prefix, waiting, outage)
             except Exception as error:
                 # A dead lock connection, a refused or unacknowledged page, a missing stream:
                 # each starts over from the checkpoint (JetStream drops what is sent twice).
-                log.warning("relay to %s stopped (%r); starting over", stream, error)
+                if lost_connection(error):
+                    outage.lost(error)
+                else:
+                    log.warning("relay to %s stopped (%r); starting over", stream, error)
                 await asyncio.sleep(BACKOFF_SECONDS)
     finally:
         if client is not None:
@@ -121,11 +126,12 @@ class Waiting:
 
 
 async def lead(
-    database_url: str, client: Client, stream: str, prefix: str, waiting: Waiting
+    database_url: str, client: Client, stream: str, prefix: str, waiting: Waiting, outage: Outage
 ) -> None:
     """Take the stream's lock, then publish pages from the checkpoint for as long as it lasts."""
     name = checkpoint_name(stream)
     async with lock_session(database_url, "threadlog-relay") as connection:
+        outage.resumed()
         while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)):
             waiting.say()
             await asyncio.sleep(LOCK_RETRY_SECONDS)

@@ -4,7 +4,8 @@ A wake-up is only a hint: readers always re-read from their cursor, and poll any
 hint delays an event and never loses it. This process's writers wake its readers directly;
 other processes hear of their commits through NOTIFY, sent after the commit from a connection
 of its own (a NOTIFY inside the append transaction would serialise every commit), at most one
-at a time, coalescing the commits that happen meanwhile.
+at a time, coalescing the commits that happen meanwhile. That connection also LISTENs; when it
+dies (a restart, a failover) it is replaced, and everyone re-reads once it is back.
 """
 
 import asyncio
@@ -13,9 +14,14 @@ import logging
 
 import asyncpg
 
+from service.db import Outage
+
 log = logging.getLogger("threadlog.wakeup")
 
 CHANNEL = "threadlog_events"
+# How soon a lost LISTEN connection is noticed and replaced (and retried while the database
+# is away).
+CHECK_SECONDS = 0.25
 
 
 class Wakeup:
@@ -24,8 +30,9 @@ class Wakeup:
         self.generation = 0
         self.pending_notify = asyncio.Event()
         self.connection: asyncpg.Connection | None = None
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
         self.database_url = ""
+        self.outage = Outage(log, "the wake-up connection")
 
     def wake(self) -> None:
         self.generation += 1
@@ -47,30 +54,58 @@ class Wakeup:
     async def start(self, database_url: str) -> None:
         self.database_url = database_url
         await self.connect()
-        self.task = asyncio.create_task(self.notify_loop())
+        self.tasks = [
+            asyncio.create_task(self.notify_loop()),
+            asyncio.create_task(self.keep_listening()),
+        ]
 
     async def connect(self) -> None:
-        self.connection = await asyncpg.connect(self.database_url)
-        await self.connection.add_listener(CHANNEL, lambda *_: self.wake())
+        connection = await asyncpg.connect(
+            self.database_url,
+            timeout=10,
+            command_timeout=10,
+            server_settings={"application_name": "threadlog-wakeup"},
+        )
+        await connection.add_listener(CHANNEL, lambda *_: self.wake())
+        self.connection = connection
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.connection is not None:
-            await self.connection.close()
+            try:
+                await self.connection.close(timeout=2)
+            except Exception:
+                self.connection.terminate()
+
+    def listening(self) -> bool:
+        return self.connection is not None and not self.connection.is_closed()
+
+    async def keep_listening(self) -> None:
+        while True:
+            await asyncio.sleep(CHECK_SECONDS)
+            if self.listening():
+                continue
+            try:
+                await self.connect()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                self.outage.lost(error)
+                continue
+            self.outage.resumed()
+            # Hints may have been lost meanwhile, here and elsewhere: everyone reads again.
+            self.committed()
 
     async def notify_loop(self) -> None:
         while True:
             await self.pending_notify.wait()
             self.pending_notify.clear()
+            if not self.listening():
+                continue  # sent again once the connection is back
+            assert self.connection is not None
             try:
-                if self.connection is None or self.connection.is_closed():
-                    await self.connect()
-                assert self.connection is not None
                 await self.connection.execute(f"NOTIFY {CHANNEL}")
-            except (asyncpg.PostgresError, OSError):
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                 # Readers poll as well; a lost hint only delays them.
-                log.warning("could not send a wake-up NOTIFY; reconnecting", exc_info=True)
-                self.connection = None
-                await asyncio.sleep(1)
+                self.outage.lost(error)
+                self.connection.terminate()

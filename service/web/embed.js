@@ -9,6 +9,7 @@ const DEPTH = 4;
 const LIVE = ["comment.posted", "comment.replied", "comment.deleted", "comment.held",
   "comment.approved", "comment.rejected", "comment.restored", "comment.edited"];
 const HELD_DAYS = 14;
+const RETRIES = 4;
 const STRINGS = {
   en: {
     heading: "Comments", "count-zero": "No comments yet", "count-one": "{n} comment",
@@ -128,7 +129,16 @@ class Widget {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";
     }
-    const response = await fetch(this.base + path, init);
+    // A write with an Idempotency-Key is sent again after a 503 (the database away) or a lost
+    // answer: the service stores it once and answers the first outcome.
+    const tries = init.headers["Idempotency-Key"] ? RETRIES : 0;
+    let response;
+    for (let n = 0; ; n++) {
+      response = await fetch(this.base + path, init).catch((error) => { if (n >= tries) throw error; });
+      if (n >= tries || (response && response.status !== 503)) break;
+      const after = response && Number(response.headers.get("Retry-After"));
+      await new Promise((done) => setTimeout(done, 1000 * Math.min(8, Math.max(after || 0, 2 ** n / 2))));
+    }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
       throw Object.assign(new Error((data && data.detail) || response.statusText || response.status), { status: response.status });

@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from service.db import Connection, Pool
+from service.db import Connection, DatabaseUnavailable, Pool
 from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
+from service.domain.errors import DomainError
 from service.eventstore.store import StaleTransactionOrder
 from service.settings import Settings
 from service.write import site_writes
@@ -38,6 +39,17 @@ RETRYABLE = (
 T = TypeVar("T")
 
 
+class ServiceStopping(DomainError):
+    """A command that arrived after the service began to shut down: another instance (or this
+    one, restarted) takes it."""
+
+    status, slug, title = 503, "shutting-down", "Shutting down"
+
+    def __init__(self, detail: str = "the service is shutting down; try again shortly") -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": "1"}
+
+
 class Application:
     def __init__(
         self,
@@ -53,18 +65,29 @@ class Application:
         # so this process's writers never wait for each other's locks.
         self.queues: list[list[Pending]] = [[] for _ in range(writers)]
         self.writers: dict[int, asyncio.Task[None]] = {}
+        self.site_writes: set[asyncio.Task[Any]] = set()
+        self.closing = False
 
     async def execute(
         self, command: Command, metadata: dict[str, Any], idempotency: Idempotency | None = None
     ) -> Outcome:
-        """Decide and store `command`; raises the DomainError that refuses it."""
+        """Decide and store `command`; raises the DomainError that refuses it, or
+        DatabaseUnavailable when the database went away (the outcome is then unknown)."""
+        if self.closing:
+            raise ServiceStopping()
         if isinstance(command, SiteCommand):
             # Rare, so not batched: one command, one transaction (see site_writes.py).
             site_command = command
-            events = await self.in_transaction(
-                lambda connection: site_writes.write(connection, site_command, metadata)
+            write = asyncio.ensure_future(
+                self.in_transaction(
+                    lambda connection: site_writes.write(connection, site_command, metadata)
+                )
             )
-            return Outcome(events)
+            self.site_writes.add(write)
+            write.add_done_callback(self.site_writes.discard)
+            # Like a batch, a write outlives a cancelled request: cut short, it would leave
+            # its connection mid-operation and its outcome unknown for no reason.
+            return Outcome(await asyncio.shield(write))
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         shard = hash(routing_key(command)) % len(self.queues)
         self.queues[shard].append(Pending(command, metadata, idempotency, future))
@@ -88,8 +111,10 @@ class Application:
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
-        while self.writers:
-            await asyncio.gather(*self.writers.values(), return_exceptions=True)
+        """Refuse new commands and finish the queued ones."""
+        self.closing = True
+        while self.writers or self.site_writes:
+            await asyncio.gather(*self.writers.values(), *self.site_writes, return_exceptions=True)
 
     async def write(self, shard: int) -> None:
         queue = self.queues[shard]
@@ -97,17 +122,26 @@ class Application:
             while queue:
                 batch = queue[: self.batch_size]
                 del queue[: self.batch_size]
-                await self.commit(batch)
+                try:
+                    await self.commit(batch)
+                finally:
+                    # Whatever happened (a bug, a cancelled writer), no request waits forever.
+                    interrupted = DatabaseUnavailable("the write was interrupted")
+                    settle(batch, interrupted)
         finally:
             # No await between the last look at the queue and this: a command queued after
             # it finds no writer and starts one.
             del self.writers[shard]
+            settle(queue, ServiceStopping())
+            queue.clear()
 
     async def commit(self, batch: list[Pending]) -> None:
         results: list[Result]
         try:
             results = await self.in_transaction(lambda connection: write_batch(connection, batch))
-        except RETRYABLE as error:
+        except (DatabaseUnavailable, *RETRYABLE) as error:
+            # Lost around COMMIT, the whole batch's outcome is unknown: each request answers
+            # 503, and its retry (same Idempotency-Key) finds it stored or writes it once.
             results = [error] * len(batch)
         except Exception as error:
             if len(batch) > 1:
@@ -123,6 +157,12 @@ class Application:
                 pending.future.set_exception(result)
             else:
                 pending.future.set_result(result)
+
+
+def settle(batch: list[Pending], error: BaseException) -> None:
+    for pending in batch:
+        if not pending.future.done():
+            pending.future.set_exception(error)
 
 
 def routing_key(command: Command) -> tuple[str, str]:

@@ -3,10 +3,10 @@
 import asyncio
 
 import asyncpg
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import Blog, screenshot
-from tests.builders import Client, SiteKeys, comment, make_site, publish, set_settings
+from tests.builders import Client, SiteKeys, comment, make_site, publish, set_settings, thread
 
 
 def embed(site: SiteKeys, post_id: str, attributes: str = "") -> str:
@@ -76,6 +76,42 @@ async def test_post_reply_delete_and_see_the_tombstone(
     eve = page.locator("#threadlog li.comment", has_text="from someone else")
     await expect(eve.get_by_role("button", name="Reply to Eve")).to_be_visible()
     await expect(eve.get_by_role("button", name="Delete")).to_have_count(0)
+
+
+async def test_a_comment_whose_answer_was_lost_is_sent_again_and_stored_once(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    """The first POST reaches the service and its answer is lost on the way back; the second
+    finds the service answering 503 (its database away); the third is answered. The widget
+    sends the same Idempotency-Key each time, so the comment is stored and shown once."""
+    post_id = await publish(client, blog_site)
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    keys: list[str] = []
+
+    async def flaky(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            await route.fetch()  # stored by the real service...
+            await route.abort("connectionreset")  # ...and the answer never arrives
+        elif len(keys) == 2:
+            problem = '{"type": "/problems/database-unavailable", "status": 503}'
+            headers = {"Retry-After": "0", "Access-Control-Allow-Origin": blog.origin}
+            await route.fulfill(status=503, body=problem, headers=headers)
+        else:
+            await route.continue_()
+
+    await page.route(f"**/v1/sites/{blog_site.site}/posts/{post_id}/comments", flaky)
+    await write(page, "Sent until answered")
+    widget = page.locator("#threadlog")
+    await expect(widget.locator("[role=status]")).to_have_text("Your comment was posted.")
+    await expect(widget.locator("li.comment")).to_have_count(1)
+    assert len(keys) == 3 and len(set(keys)) == 1
+    stored = await thread(client, blog_site, post_id)
+    assert [shown["body_html"] for shown in stored["comments"]] == ["<p>Sent until answered</p>"]
+    await expect(widget.locator(".count")).to_have_text("1 comment")
 
 
 async def test_another_readers_comment_appears_live(

@@ -1,28 +1,10 @@
 """A service started before `threadlog migrate` is alive but not ready, and says why."""
 
-import secrets
-from collections.abc import AsyncIterator
-
-import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.ops.migrate import head_revision
 from service.settings import Settings
-from tests.conftest import with_database
-
-
-@pytest.fixture
-async def empty_database(admin_url: str) -> AsyncIterator[str]:
-    name = f"threadlog_empty_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield with_database(admin_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_an_unmigrated_database_is_not_ready(empty_database: str) -> None:

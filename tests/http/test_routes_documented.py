@@ -1,6 +1,7 @@
 """Every route the app serves is in openapi.yaml, under its handler's name, and vice versa."""
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -43,3 +44,31 @@ def test_every_event_type_is_in_the_contract() -> None:
     schemas = yaml.safe_load((ROOT / "openapi.yaml").read_text())["components"]["schemas"]
     assert schemas["EventType"]["enum"] == list(EVENT_TYPES)
     assert schemas["CloudEvent"]["properties"]["type"]["enum"] == list(EVENT_TYPES)
+
+
+METHODS = ("get", "put", "post", "delete", "patch")
+SERVICE_UNAVAILABLE = {"$ref": "#/components/responses/ServiceUnavailable"}
+
+
+def operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """operationId -> (method, path, operation), from openapi.yaml."""
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    return {
+        operation["operationId"]: (method, path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    }
+
+
+def test_a_503_is_documented_as_the_database_being_unavailable() -> None:
+    """Each operation that can need the database documents its 503 (database-unavailable or
+    shutting-down, with Retry-After); /readyz its own. Those that document none are checked
+    against a stopped database in test_database_unavailable.py."""
+    documented = {name: op["responses"].get("503") for name, (_, _, op) in operations().items()}
+    assert documented.pop("get_ready") == {"$ref": "#/components/responses/NotReady"}
+    assert {name for name, response in documented.items() if response is None} == {
+        "get_health", "get_embed_script", "get_labels_script", "get_count_script",
+        "get_demo_page", "get_admin_page", "get_admin_script",
+    }  # fmt: skip
+    assert all(r in (None, SERVICE_UNAVAILABLE) for r in documented.values()), documented

@@ -10,6 +10,11 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.conftest import with_database
 
 from tests.builders import THREADLOG
 from tests.builders import threadlog as run
@@ -128,3 +133,68 @@ def test_sites_set_changes_moderation_settings(database_url: str) -> None:
     assert bad.returncode != 0 and "report_threshold" in bad.stderr
     unknown = run(database_url, "sites", "set", "no-such-site", "--premoderation", "all")
     assert unknown.returncode != 0 and "UnknownSite" in unknown.stderr
+
+
+def one_line_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """Failed, saying so in one line (what is wrong, what to do), without a traceback."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("threadlog: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def as_user(database_url: str, user: str) -> str:
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port}"))
+
+
+@pytest.mark.parametrize(
+    "command", [["sites", "create", "x"], ["migrate"], ["serve", "--port", "0"]]
+)
+def test_a_wrong_database_url_is_said_in_one_line(database_url: str, command: list[str]) -> None:
+    nobody = as_user(database_url, "no_such_role_tl")
+    cases = {
+        f"postgresql://postgres:secret@127.0.0.1:{free_port()}/x": (
+            "is PostgreSQL running there? check DATABASE_URL",
+            "postgres:***@",
+        ),
+        with_database(database_url, "no_such_database_tl"): (
+            'database "no_such_database_tl" does not exist',
+            "run `threadlog migrate`",
+        ),
+        nobody: ('role "no_such_role_tl" does not exist', "check the user in DATABASE_URL"),
+        "mysql://x@db.example/threadlog": ("DATABASE_URL", "postgresql://"),
+    }
+    for url, fragments in cases.items():
+        one_line_failure(run(url, *command), *fragments)
+
+
+def test_an_unmigrated_database_says_to_migrate(empty_database: str) -> None:
+    for command in (["sites", "create", "x"], ["serve", "--port", "0"]):
+        one_line_failure(run(empty_database, *command), "run `threadlog migrate`")
+    migrated = run(empty_database, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert run(empty_database, "sites", "create", "x").returncode == 0
+
+
+def test_a_port_in_use_is_said_before_anything_starts(database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        one_line_failure(run(database_url, "serve", "--port", port), f"127.0.0.1:{port}", "--port")
+        # With nothing configured, serve would start an embedded PostgreSQL and print a new
+        # moderator key: it checks the port first.
+        data_dir = ROOT / ".threadlog" / f"test-port-{secrets.token_hex(3)}"
+        environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        embedded = subprocess.run(
+            [THREADLOG, "serve", "--port", port],
+            env=environment | {"THREADLOG_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    one_line_failure(embedded, "the port is in use")
+    assert embedded.stdout == "" and not data_dir.exists()

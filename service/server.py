@@ -1,0 +1,114 @@
+"""Serving the app until SIGTERM or SIGINT, then shutting down within a bound.
+
+The listening sockets are bound first (`listen`), before anything is printed or started, so a
+port in use is said at once. On the first signal: stop accepting connections; end every live
+stream at once (clients get a `retry:` hint and reconnect, to another instance or to this one
+restarted); let the requests in progress finish (acknowledged writes are committed before
+their 201, so nothing acknowledged can be lost); finish the queued writes; stop the webhook
+dispatcher and the relay at a checkpoint; close the pool. If that takes longer than
+`shutdown_seconds`, or on a second signal, the process exits at once.
+"""
+
+import asyncio
+import errno
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable
+
+from aiohttp import web
+
+log = logging.getLogger("threadlog.server")
+
+# Of the shutdown's budget, the share the requests in progress get to finish; aiohttp then
+# cancels them (and may wait as long again for that).
+DRAIN_SHARE = 0.4
+
+
+class PortInUse(OSError):
+    pass
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Bound, listening sockets for every address of `host` (as asyncio's create_server
+    binds them); raises PortInUse when one is taken."""
+    addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, protocol, _, address in dict.fromkeys(addresses):
+            listener = socket.socket(family, kind, protocol)
+            sockets.append(listener)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                listener.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse(error.errno, f"{host}:{port} is already in use") from error
+                if error.errno == errno.EADDRNOTAVAIL:
+                    # That address family is not enabled here (as asyncio, skip it).
+                    sockets.pop().close()
+                    continue
+                raise
+            listener.listen(128)
+            listener.setblocking(False)
+            # Port 0 asked for any free port: the other addresses take the same one.
+            port = listener.getsockname()[1]
+        if not sockets:
+            raise OSError(errno.EADDRNOTAVAIL, f"no address of {host} can be listened on")
+    except BaseException:
+        for listener in sockets:
+            listener.close()
+        raise
+    return sockets
+
+
+def exit_now(code: int, why: str) -> None:
+    log.warning("%s; exiting now", why)
+    logging.shutdown()
+    os._exit(code)
+
+
+async def serve(
+    app: web.Application,
+    sockets: list[socket.socket],
+    shutdown_seconds: float,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Serve `app` on `sockets` until a signal, then shut down within `shutdown_seconds`."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def on_signal(number: int) -> None:
+        name = signal.Signals(number).name
+        if stopping.is_set():
+            exit_now(128 + number, f"{name} again while shutting down")
+        log.info("%s: shutting down, in %g s at most", name, shutdown_seconds)
+        stopping.set()
+        loop.call_later(
+            shutdown_seconds,
+            exit_now,
+            1,
+            f"still shutting down after {shutdown_seconds:g} s (THREADLOG_SHUTDOWN_SECONDS)",
+        )
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, on_signal, number)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_seconds * DRAIN_SHARE
+    )
+    # The app's startup (the pool, the wake-up connection, the workers) happens here.
+    await runner.setup()
+    try:
+        for listener in sockets:
+            site = web.SockSite(runner, listener)
+            await site.start()
+            announce(f"======== Running on {site.name} ========")
+        await stopping.wait()
+    finally:
+        # Stops listening, ends live streams (on_shutdown), waits for the requests in
+        # progress, then runs the cleanups: queued writes, workers, the pool.
+        await runner.cleanup()
+    log.info("shut down")
