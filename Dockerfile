@@ -18,10 +18,11 @@ RUN groupadd --system --gid 10001 threadlog \
 
 WORKDIR /app
 
-# Only what the package needs (the migrations are in it, as package data); README.md is copied
-# because pyproject.toml names it as the readme.
+# Only what the package needs (the migrations install with it, as data files); README.md is
+# copied because pyproject.toml names it as the readme.
 COPY pyproject.toml README.md alembic.ini ./
 COPY service/ ./service/
+COPY migrations/ ./migrations/
 RUN pip install --no-cache-dir . \
  && command -v threadlog >/dev/null
 

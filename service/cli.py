@@ -29,11 +29,11 @@ from service.app import create_app
 from service.db import Pool, create_pool
 from service.domain.commands import ChangeSiteSettings
 from service.domain.policy import Premoderation, SiteSettings
-from service.operator_errors import explain
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.embedded import start_embedded
 from service.ops.moves import ClusterMoved, NotMigrated, adopt_cluster, check_cluster
+from service.ops.operator_errors import explain
 from service.ops.rebuild import count_events, rebuild
 from service.read import moderation as moderation_reads
 from service.settings import DEFAULT_NATS_URL, Settings

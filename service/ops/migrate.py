@@ -1,6 +1,7 @@
 """Schema migrations: alembic over hand-written SQL, callable from the CLI, the app and tests."""
 
 import functools
+import sysconfig
 from pathlib import Path
 
 from alembic import command
@@ -10,15 +11,19 @@ from sqlalchemy.util import await_only
 
 from service.db import Connection
 
-# Shipped inside the package (package data), so `threadlog migrate` works from any folder and
-# from a plain, non-editable install.
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+# A checkout (or an editable install) has migrations/ beside the package; a plain install puts
+# them under <prefix>/share/threadlog (pyproject's data-files): either way, from any folder.
+CANDIDATES = (
+    Path(__file__).resolve().parents[2] / "migrations",
+    Path(sysconfig.get_path("data")) / "share" / "threadlog" / "migrations",
+)
 
 
 def migrations_folder() -> Path:
-    if not (MIGRATIONS / "env.py").exists():
-        raise FileNotFoundError(f"threadlog's migrations are not in {MIGRATIONS}: reinstall it")
-    return MIGRATIONS
+    for folder in CANDIDATES:
+        if (folder / "env.py").exists():
+            return folder
+    raise FileNotFoundError(f"threadlog's migrations are in none of {CANDIDATES}: reinstall it")
 
 
 def alembic_config(database_url: str) -> Config:

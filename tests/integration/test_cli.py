@@ -14,10 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.conftest import with_database
-
 from tests.builders import THREADLOG
 from tests.builders import threadlog as run
+from tests.conftest import with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

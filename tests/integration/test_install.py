@@ -27,9 +27,10 @@ def test_a_plain_install_migrates_from_any_folder(empty_database: str, tmp_path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(
-        ROOT / "service", source / "service", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for folder in ("service", "migrations"):
+        shutil.copytree(
+            ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     wheels = tmp_path / "wheels"
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
         "-w", wheels, source)  # fmt: skip
