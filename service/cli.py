@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # A wrong DATABASE_URL, a missing database or role, an unmigrated database, a port in
         # use: one line saying what to do, no traceback.
         host = getattr(arguments, "host", None) or settings.host
-        port = getattr(arguments, "port", None) or settings.port
+        port = chosen_port(arguments, settings)
         line = explain(error, settings.database_url, f"{host}:{port}")
         if line is not None:
             sys.exit(f"threadlog: {line}")
@@ -117,10 +117,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise
 
 
+def chosen_port(arguments: argparse.Namespace, settings: Settings) -> int:
+    # `--port 0` asks for any free port: 0 is a choice, not a missing value.
+    port = getattr(arguments, "port", None)
+    return settings.port if port is None else int(port)
+
+
 def run(arguments: argparse.Namespace, settings: Settings) -> None:
     match arguments.command:
         case "serve":
-            serve(settings, arguments.host or settings.host, arguments.port or settings.port)
+            serve(settings, arguments.host or settings.host, chosen_port(arguments, settings))
         case "migrate":
             migrate.upgrade(database_url(settings))
             print(f"migrated to {migrate.head_revision()}")
