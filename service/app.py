@@ -12,10 +12,22 @@ from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
 from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS
 from service.http.live_pages import SharedPages
+from service.http.metrics import get_metrics, measure_requests, metrics_response
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS, SITES, STAMPS, STOPPING, WAKEUP
+from service.keys import (
+    APPLICATION,
+    METRICS,
+    POOL,
+    SERVER_SECRET,
+    SETTINGS,
+    SITES,
+    STAMPS,
+    STOPPING,
+    WAKEUP,
+)
+from service.metrics import Metrics
 from service.ops.feed_watch import watch_feed
 from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
@@ -34,9 +46,11 @@ def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url")
     app = web.Application(
-        middlewares=[request_ids, problems, cors], client_max_size=settings.max_body_bytes
+        middlewares=[request_ids, measure_requests, problems, cors],
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[METRICS] = Metrics()
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(end_streams)
     # The embed widget: its files, and CORS for the sites' allowed origins.
@@ -50,6 +64,10 @@ def create_app(settings: Settings) -> web.Application:
     if settings.webhooks_dispatch:
         app.cleanup_ctx.append(webhook_dispatcher)
     add_routes(app)
+    if settings.metrics_port is None:
+        app.router.add_get("/metrics", get_metrics, name="get_metrics")
+    else:
+        app.cleanup_ctx.append(metrics_server)
     return app
 
 
@@ -60,7 +78,9 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = pool
     wakeup = app[WAKEUP] = Wakeup()
     await wakeup.start(settings.database_url)
-    app[APPLICATION] = Application(pool, settings.writers, settings.batch_size, wakeup.committed)
+    app[APPLICATION] = Application(
+        pool, settings.writers, settings.batch_size, wakeup.committed, app[METRICS]
+    )
     app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache()
     app[STAMPS] = ThreadStamps(pool)
@@ -105,8 +125,26 @@ async def nats_relay(app: web.Application) -> AsyncIterator[None]:
 async def webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url is not None
-    dispatcher = Dispatcher(app[POOL], settings.database_url, settings, app[WAKEUP])
+    dispatcher = Dispatcher(app[POOL], settings.database_url, settings, app[WAKEUP], app[METRICS])
     task = asyncio.create_task(dispatcher.run(app[SERVER_SECRET]))
     yield
     # Each webhook stops at its checkpoint; a delivery cut short is sent again from it.
     await dispatcher.stop(task)
+
+
+async def metrics_server(app: web.Application) -> AsyncIterator[None]:
+    """/metrics alone on THREADLOG_METRICS_PORT, so that only the monitoring network reaches
+    it; it reads the main app's numbers."""
+    settings = app[SETTINGS]
+    assert settings.metrics_port is not None
+    metrics_app = web.Application()
+
+    async def get_metrics_of_app(request: web.Request) -> web.Response:
+        return await metrics_response(request, app)
+
+    metrics_app.router.add_get("/metrics", get_metrics_of_app, name="get_metrics")
+    runner = web.AppRunner(metrics_app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+    yield
+    await runner.cleanup()

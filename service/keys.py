@@ -8,6 +8,7 @@ from aiohttp import web
 from service.access.credentials import ServerSecret
 from service.access.sites import SiteDirectory
 from service.db import Pool
+from service.metrics import Metrics
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
 from service.subscriptions.wakeup import Wakeup
@@ -20,5 +21,6 @@ SITES = web.AppKey("sites", SiteDirectory)
 STAMPS = web.AppKey("stamps", ThreadStamps)
 WAKEUP = web.AppKey("wakeup", Wakeup)
 SERVER_SECRET = web.AppKey("server_secret", ServerSecret)
+METRICS = web.AppKey("metrics", Metrics)
 # Set when the service begins to shut down: live streams end, readiness fails.
 STOPPING = web.AppKey("stopping", asyncio.Event)

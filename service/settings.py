@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
     webhook_retry_hours: float = Field(default=72.0, gt=0)
 
+    # --- metrics ---
+    # When set, /metrics is served on this port (all addresses of `host`) instead of the main one.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # When set, /metrics asks for `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
+
     def token_key_bytes(self) -> bytes | None:
         return self.token_key.get_secret_value().encode() if self.token_key else None
 

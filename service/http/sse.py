@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from service.keys import STOPPING
+from service.keys import METRICS, STOPPING
 from service.settings import Settings
 
 HEARTBEAT = b": heartbeat\n\n"
@@ -19,6 +19,8 @@ DATABASE_RETRY_SECONDS = 0.25
 # thousand of them do not all reconnect (to another instance) at the same moment.
 RECONNECT_MILLISECONDS = (500, 2500)
 GOODBYE_SECONDS = 1.0
+# The live streams' handlers, and the kind of stream each serves (a metrics label).
+STREAM_KINDS = {"get_comment_stream": "public", "get_event_stream": "events"}
 
 
 class EventStream:
@@ -39,7 +41,18 @@ class EventStream:
 
     async def open(self) -> None:
         await self.response.prepare(self.request)
+        self.count_while_open()
         self.last_sent = time.monotonic()
+
+    def count_while_open(self) -> None:
+        """Counts the stream as open until its handler ends, however it ends."""
+        route = self.request.match_info.route
+        kind = STREAM_KINDS.get(route.name or "")
+        if kind is None:
+            return
+        gauge = self.request.app[METRICS].live_streams.labels(kind)
+        gauge.inc()
+        self.request.task.add_done_callback(lambda _: gauge.dec())
 
     @property
     def connected(self) -> bool:

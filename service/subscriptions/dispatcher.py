@@ -27,6 +27,7 @@ from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
+from service.metrics import Metrics
 from service.settings import Settings
 from service.subscriptions import webhooks
 from service.subscriptions.sessions import lock_session
@@ -62,6 +63,10 @@ class Attempt:
     @property
     def gone(self) -> bool:
         return self.status_code == 410
+
+    @property
+    def outcome(self) -> str:
+        return "delivered" if self.succeeded else "gone" if self.gone else "failed"
 
 
 def retry_delay(failures: int, base: float, cap: float) -> float:
@@ -156,8 +161,16 @@ class Owner:
 
 
 class Dispatcher:
-    def __init__(self, pool: Pool, database_url: str, settings: Settings, wakeup: Wakeup) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        database_url: str,
+        settings: Settings,
+        wakeup: Wakeup,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.pool = pool
+        self.metrics = metrics
         self.database_url = database_url
         self.settings = settings
         self.wakeup = wakeup
@@ -263,6 +276,8 @@ class Dispatcher:
                 if self.stopping.is_set():
                     return  # at a checkpoint: the next owner starts from here
                 attempt = await self.attempt(hook, secret, event)
+                if self.metrics is not None:
+                    self.metrics.webhook_deliveries.labels(attempt.outcome).inc()
                 updated_at = await owner.record(hook, event, attempt, self.settings)
                 if updated_at is None or not attempt.succeeded:
                     break  # to retry later, or changed meanwhile: read it again

@@ -12,6 +12,7 @@ answers 409 or 5xx.
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from service.db import Connection, DatabaseUnavailable, Pool
 from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
 from service.domain.errors import DomainError
 from service.eventstore.store import StaleTransactionOrder
+from service.metrics import Metrics
 from service.settings import Settings
 from service.write import site_writes
 from service.write.batches import Outcome, Pending, Result, write_batch
@@ -57,16 +59,23 @@ class Application:
         writers: int = WRITERS,
         batch_size: int = BATCH_SIZE,
         committed: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.pool = pool
         self.batch_size = batch_size
         self.committed = committed
+        self.metrics = metrics
         # One queue and at most one writer per shard; a post's commands always share a shard,
         # so this process's writers never wait for each other's locks.
         self.queues: list[list[Pending]] = [[] for _ in range(writers)]
         self.writers: dict[int, asyncio.Task[None]] = {}
         self.site_writes: set[asyncio.Task[Any]] = set()
         self.closing = False
+        if metrics is not None:
+            metrics.watch_queue(self.queue_depth)
+
+    def queue_depth(self) -> int:
+        return sum(map(len, self.queues))
 
     async def execute(
         self, command: Command, metadata: dict[str, Any], idempotency: Idempotency | None = None
@@ -87,7 +96,10 @@ class Application:
             write.add_done_callback(self.site_writes.discard)
             # Like a batch, a write outlives a cancelled request: cut short, it would leave
             # its connection mid-operation and its outcome unknown for no reason.
-            return Outcome(await asyncio.shield(write))
+            outcome = Outcome(await asyncio.shield(write))
+            if self.metrics is not None:
+                self.metrics.appended(event.type for event in outcome.events)
+            return outcome
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         shard = hash(routing_key(command)) % len(self.queues)
         self.queues[shard].append(Pending(command, metadata, idempotency, future))
@@ -137,6 +149,7 @@ class Application:
 
     async def commit(self, batch: list[Pending]) -> None:
         results: list[Result]
+        started = time.perf_counter()
         try:
             results = await self.in_transaction(lambda connection: write_batch(connection, batch))
         except (DatabaseUnavailable, *RETRYABLE) as error:
@@ -150,6 +163,8 @@ class Application:
                     await self.commit([pending])
                 return
             results = [error]
+        else:
+            self.measure(batch, results, time.perf_counter() - started)
         for pending, result in zip(batch, results, strict=True):
             if pending.future.done():
                 continue
@@ -157,6 +172,17 @@ class Application:
                 pending.future.set_exception(result)
             else:
                 pending.future.set_result(result)
+
+    def measure(self, batch: list[Pending], results: list[Result], seconds: float) -> None:
+        if self.metrics is None:
+            return
+        appended = (
+            recorded.type
+            for result in results
+            if isinstance(result, Outcome) and not result.replayed
+            for recorded in result.events
+        )
+        self.metrics.batch_committed(len(batch), seconds, appended)
 
 
 def settle(batch: list[Pending], error: BaseException) -> None:
