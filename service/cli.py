@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import contextlib
 import getpass
-import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Coroutine, Sequence
@@ -21,7 +20,7 @@ import uvloop
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from service import server
+from service import logs, server
 from service.access import credentials
 from service.access.credentials import Role
 from service.access.site_settings import SettingsChange
@@ -100,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         sys.exit(f"threadlog: a setting is invalid: {problems}")
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     try:
         run(arguments, settings)
     except Exception as error:

@@ -19,7 +19,11 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from service.http.access_log import AccessLogger
+from service.keys import SETTINGS
+
 log = logging.getLogger("threadlog.server")
+ACCESS_LOG = logging.getLogger("threadlog.access")
 
 # Of the shutdown's budget, the share the requests in progress get to finish; aiohttp then
 # cancels them (and may wait as long again for that).
@@ -97,7 +101,11 @@ async def serve(
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_seconds * DRAIN_SHARE
+        app,
+        access_log=ACCESS_LOG if app[SETTINGS].access_log else None,
+        access_log_class=AccessLogger,
+        handle_signals=False,
+        shutdown_timeout=shutdown_seconds * DRAIN_SHARE,
     )
     # The app's startup (the pool, the wake-up connection, the workers) happens here.
     await runner.setup()

@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.logs import LogFormat
+
 # Where `relay nats` publishes when neither --url nor THREADLOG_NATS_URL says.
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_write_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # --- logs ---
+    # json: one JSON object a line; text: for people. Unset: text on a terminal, else json.
+    log_format: LogFormat | None = None
+    # One line per request (method, route template, status, duration, bytes, request id).
+    access_log: bool = True
     # The log warns when the feed has waited this long for the oldest transaction on the cluster
     # (/readyz always says how far it is held back, and by what).
     feed_stall_warn_seconds: float = Field(default=30.0, gt=0)

@@ -13,6 +13,7 @@ from aiohttp import web
 from service.db import DatabaseUnavailable, unavailable
 from service.domain.errors import DomainError
 from service.http.keys import REQUEST_ID
+from service.logs import request_context
 
 log = logging.getLogger("threadlog.http")
 
@@ -97,7 +98,8 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else str(uuid.uuid4())
     request[REQUEST_ID] = request_id
     try:
-        response = await handler(request)
+        with request_context(request_id):
+            response = await handler(request)
     except web.HTTPException as exception:
         exception.headers["X-Request-Id"] = request_id
         raise

@@ -27,6 +27,7 @@ from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
+from service.logs import request_context
 from service.metrics import Metrics
 from service.settings import Settings
 from service.subscriptions import webhooks
@@ -275,13 +276,29 @@ class Dispatcher:
                     return  # another process may own the webhook now
                 if self.stopping.is_set():
                     return  # at a checkpoint: the next owner starts from here
-                attempt = await self.attempt(hook, secret, event)
-                if self.metrics is not None:
-                    self.metrics.webhook_deliveries.labels(attempt.outcome).inc()
-                updated_at = await owner.record(hook, event, attempt, self.settings)
+                # The delivery's lines name the request that caused the event.
+                with request_context(event.metadata.get("request_id")):
+                    attempt = await self.attempt(hook, secret, event)
+                    self.account(hook, event, attempt)
+                    updated_at = await owner.record(hook, event, attempt, self.settings)
                 if updated_at is None or not attempt.succeeded:
                     break  # to retry later, or changed meanwhile: read it again
                 hook = replace(hook, cursor=event.cursor, attempts=0, updated_at=updated_at)
+
+    def account(self, hook: Webhook, event: RecordedEvent, attempt: Attempt) -> None:
+        if self.metrics is not None:
+            self.metrics.webhook_deliveries.labels(attempt.outcome).inc()
+        if not attempt.succeeded:
+            # The status only: a receiver's error text may quote its URL, which can hold a
+            # token (many chat webhooks do).
+            log.info(
+                "webhook %s: delivery of %s %s failed (%s, attempt %d)",
+                hook.webhook_id,
+                event.type,
+                event.event_id,
+                attempt.status_code or "no answer",
+                hook.attempts + 1,
+            )
 
     async def attempt(self, hook: Webhook, secret: bytes, event: RecordedEvent) -> Attempt:
         body = cloud_event_json(event).encode()

@@ -11,6 +11,7 @@ answers 409 or 5xx.
 """
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -22,11 +23,14 @@ from service.db import Connection, DatabaseUnavailable, Pool
 from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
 from service.domain.errors import DomainError
 from service.eventstore.store import StaleTransactionOrder
+from service.logs import request_context
 from service.metrics import Metrics
 from service.settings import Settings
 from service.write import site_writes
 from service.write.batches import Outcome, Pending, Result, write_batch
 from service.write.idempotency import Idempotency
+
+log = logging.getLogger("threadlog.write")
 
 MAX_ATTEMPTS = 20
 WRITERS: int = Settings.model_fields["writers"].default
@@ -148,6 +152,11 @@ class Application:
             queue.clear()
 
     async def commit(self, batch: list[Pending]) -> None:
+        # What is logged while this batch is written names the requests it writes for.
+        with request_context(batch_request_ids(batch)):
+            await self.commit_batch(batch)
+
+    async def commit_batch(self, batch: list[Pending]) -> None:
         results: list[Result]
         started = time.perf_counter()
         try:
@@ -164,7 +173,9 @@ class Application:
                 return
             results = [error]
         else:
-            self.measure(batch, results, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.measure(batch, results, seconds)
+            log.debug("committed %d commands in %.1f ms", len(batch), seconds * 1000)
         for pending, result in zip(batch, results, strict=True):
             if pending.future.done():
                 continue
@@ -183,6 +194,11 @@ class Application:
             for recorded in result.events
         )
         self.metrics.batch_committed(len(batch), seconds, appended)
+
+
+def batch_request_ids(batch: list[Pending]) -> str | None:
+    ids = (pending.metadata.get("request_id") for pending in batch)
+    return ",".join(dict.fromkeys(str(i) for i in ids if i)) or None
 
 
 def settle(batch: list[Pending], error: BaseException) -> None:

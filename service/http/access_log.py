@@ -1,0 +1,31 @@
+"""One access line per request, written once the response has been sent (so its size is
+known): method, route template, status, duration, bytes and request id. Never the path's ids,
+the query, the client's address or any header: those can carry tokens and personal data."""
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, Request, StreamResponse
+
+from service.http.keys import REQUEST_ID
+
+
+class AccessLogger(AbstractAccessLogger):
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        route = "unmatched"
+        if isinstance(request, Request) and request.match_info.route.resource is not None:
+            route = request.match_info.route.resource.canonical
+        request_id = request.get(REQUEST_ID)
+        self.logger.info(
+            "%s %s %d %.1f ms",
+            request.method,
+            route,
+            response.status,
+            time * 1000,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status,
+                "duration_ms": round(time * 1000, 3),
+                "bytes": response.body_length,
+                "request_id": request_id,
+            },
+        )
