@@ -2,6 +2,7 @@
 request, the request id followed into events and webhook deliveries, and no secret or personal
 datum anywhere in it, after flows that handle every kind of them."""
 
+import asyncio
 import json
 import secrets
 import subprocess
@@ -121,8 +122,8 @@ async def test_the_log_is_json_lines_with_request_ids_and_holds_no_secret(
         "THREADLOG_DEFAULT_RATE_LIMIT_PER_MINUTE": "0",
     }
     with log_file.open("w") as stderr:
-        server = subprocess.Popen(
-            [THREADLOG, "serve"], env=environment, stdout=subprocess.PIPE, stderr=stderr, text=True
+        server = await asyncio.create_subprocess_exec(
+            THREADLOG, "serve", env=environment, stdout=subprocess.PIPE, stderr=stderr
         )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -135,7 +136,8 @@ async def test_the_log_is_json_lines_with_request_ids_and_holds_no_secret(
                 ):
                     return response.status == 200
             except aiohttp.ClientError:
-                return server.poll() is None and False
+                assert server.returncode is None, "serve exited"
+                return False
 
         await wait_until(ready, "the service to be ready")
         planted, seen = await flows(base, pool)
@@ -146,7 +148,8 @@ async def test_the_log_is_json_lines_with_request_ids_and_holds_no_secret(
         await wait_until(delivery_failed, "a failed webhook delivery in the log")
     finally:
         server.terminate()
-        stdout, _ = server.communicate(timeout=60)
+        output, _ = await asyncio.wait_for(server.communicate(), 60)
+    stdout = output.decode()
     text = log_file.read_text()
     lines = [json.loads(line) for line in text.splitlines()]
     for line in lines:
