@@ -18,9 +18,9 @@ RUN groupadd --system --gid 10001 threadlog \
 
 WORKDIR /app
 
-# Only what the package needs (the migrations install with it, as data files); README.md is
+# Only what the package needs (the migrations and openapi.yaml install with it, as data files); README.md is
 # copied because pyproject.toml names it as the readme.
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md alembic.ini openapi.yaml ./
 COPY service/ ./service/
 COPY migrations/ ./migrations/
 RUN pip install --no-cache-dir . \

@@ -13,6 +13,7 @@ from aiohttp import web
 from service.db import DatabaseUnavailable, unavailable
 from service.domain.errors import DomainError
 from service.http.keys import REQUEST_ID
+from service.keys import SETTINGS
 from service.logs import request_context
 
 log = logging.getLogger("threadlog.http")
@@ -76,7 +77,7 @@ def unauthorized(detail: str) -> Problem:
 
 def render(request: web.Request, problem: Problem) -> web.Response:
     body: dict[str, Any] = {
-        "type": f"/problems/{problem.slug}",
+        "type": problem_type_uri(request, problem.slug),
         "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
@@ -90,6 +91,14 @@ def render(request: web.Request, problem: Problem) -> web.Response:
         content_type="application/problem+json",
         headers=problem.headers,
     )
+
+
+def problem_type_uri(request: web.Request, slug: str) -> str:
+    """Absolute, as RFC 9457 asks, on THREADLOG_PUBLIC_URL when set (behind a proxy), else on
+    the origin the request came to; the page it names is served at /problems/{slug}."""
+    public_url = request.app[SETTINGS].public_url if SETTINGS in request.app else None
+    base = public_url.rstrip("/") if public_url else str(request.url.origin())
+    return f"{base}/problems/{slug}"
 
 
 @web.middleware

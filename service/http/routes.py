@@ -4,6 +4,7 @@ from aiohttp import web
 
 from service.http import (
     commands,
+    contract,
     health,
     live,
     moderation,
@@ -64,6 +65,8 @@ def add_routes(app: web.Application) -> None:
         # --- operations ---
         ("GET", "/healthz", health.get_health),
         ("GET", "/readyz", health.get_ready),
+        ("GET", "/openapi.yaml", contract.get_openapi),
+        ("GET", "/problems/{slug:[a-z-]{1,64}}", contract.get_problem_type),
     ]
     # The embed widget: readers' live comments, the scripts, the demo blog and the console.
     routes += [

@@ -34,6 +34,7 @@ from schemathesis import Case, HookContext
 from schemathesis.generation.meta import TestPhase
 
 from service.app import create_app
+from service.http.problem_types import PROBLEM_TYPES
 from service.settings import Settings
 from tests.builders import SiteKeys, make_site
 
@@ -241,6 +242,8 @@ def choices_for(operation: str, world: World) -> dict[str, st.SearchStrategy[Any
                 "authorization": moderator_mostly(world),
                 "webhook": weighted((6, FRESH), (1, UNUSED), (1, KEEP)),
             }
+        case "get_problem_type":
+            return {"slug": weighted(*[(1, slug) for slug in sorted(PROBLEM_TYPES)], (8, KEEP))}
         case _:
             return moderation_choices(operation, world)
 
@@ -346,7 +349,7 @@ def moderation_choices(operation: str, world: World) -> dict[str, st.SearchStrat
     return {}
 
 
-PATH_PARAMETERS = ("site", "post", "comment", "label", "ban", "webhook")
+PATH_PARAMETERS = ("site", "post", "comment", "label", "ban", "webhook", "slug")
 QUERY_PARAMETERS = ("cursor", "after")
 HEADERS = {
     "authorization": "Authorization",

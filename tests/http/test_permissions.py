@@ -90,6 +90,8 @@ ENDPOINTS = [
     Endpoint("get_health", "GET", lambda site, t: "/healthz", anyone(200)),
     Endpoint("get_ready", "GET", lambda site, t: "/readyz", anyone(200)),
     Endpoint("get_metrics", "GET", lambda site, t: "/metrics", anyone(200)),
+    Endpoint("get_openapi", "GET", lambda site, t: "/openapi.yaml", anyone(200)),
+    Endpoint("get_problem_type", "GET", lambda site, t: "/problems/not-found", anyone(200)),
     # --- moderation ---
     Endpoint("get_site_settings", "GET", site_path("settings"), moderator_only(200)),
     Endpoint("patch_site_settings", "PATCH", site_path("settings"), moderator_only(200),

@@ -70,5 +70,6 @@ def test_a_503_is_documented_as_the_database_being_unavailable() -> None:
     assert {name for name, response in documented.items() if response is None} == {
         "get_health", "get_embed_script", "get_labels_script", "get_count_script",
         "get_demo_page", "get_admin_page", "get_admin_script", "get_metrics",
+        "get_openapi", "get_problem_type",
     }  # fmt: skip
     assert all(r in (None, SERVICE_UNAVAILABLE) for r in documented.values()), documented

@@ -1,6 +1,6 @@
-"""A plain (non-editable) install ships the migrations: `threadlog migrate` works from any
-folder. The wheel is built and installed without the network, into a virtualenv of its own that
-borrows this one's dependencies."""
+"""A plain (non-editable) install ships the migrations and openapi.yaml: `threadlog migrate`
+works from any folder. The wheel is built and installed without the network, into a virtualenv
+of its own that borrows this one's dependencies."""
 
 import shutil
 import subprocess
@@ -25,7 +25,7 @@ def test_a_plain_install_migrates_from_any_folder(empty_database: str, tmp_path:
     # Built from a copy, so the checkout gets no build/ or egg-info from it.
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "openapi.yaml"):
         shutil.copy(ROOT / name, source / name)
     for folder in ("service", "migrations"):
         shutil.copytree(
@@ -50,3 +50,11 @@ def test_a_plain_install_migrates_from_any_folder(empty_database: str, tmp_path:
     assert installed.stdout.startswith(str(venv))
     migrated = run(threadlog, "migrate", cwd=elsewhere, env={"DATABASE_URL": empty_database})
     assert migrated.stdout.strip() == f"migrated to {head_revision()}"
+    # The contract it serves at /openapi.yaml is installed with it too.
+    served = run(
+        python,
+        "-c",
+        "from service.http.contract import openapi_document as d; print(len(d()))",
+        cwd=elsewhere,
+    )
+    assert int(served.stdout) == len((ROOT / "openapi.yaml").read_bytes())
