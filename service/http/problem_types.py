@@ -130,6 +130,13 @@ PROBLEM_TYPES = {
         "This instance is stopping; another (or this one, restarted) takes the request.",
         "Retry after `Retry-After` seconds.",
     ),
+    "cluster-not-adopted": ProblemType(
+        "Database moved", (503,),
+        "The database was restored, moved or upgraded to another PostgreSQL cluster while the "
+        "service ran; writes are refused so that nothing is appended out of order.",
+        "Retry later; an operator runs `threadlog adopt-cluster` (see the README's Backups, "
+        "restores, moves and upgrades).",
+    ),
     "not-ready": ProblemType(
         "Not ready", (503,),
         "The service cannot serve yet (the schema is not migrated).",

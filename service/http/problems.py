@@ -22,6 +22,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # A database that went away usually answers again within seconds (a restart, a failover).
 RETRY_AFTER_SECONDS = 1
+# Adopting a moved database takes an operator: clients need not come back every second.
+NOT_ADOPTED_RETRY_SECONDS = 30
 
 TITLES = {
     400: "Bad request",
@@ -150,11 +152,39 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             isinstance(error, asyncpg.PostgresError) and unavailable(error)
         ):
             return database_unavailable(request, error)
+        if cluster_not_adopted(error):
+            return not_adopted(request)
         log.exception("unhandled error in request %s", request.get(REQUEST_ID))
         return render(
             request,
             Problem(500, f"unexpected error; request id {request.get(REQUEST_ID)}"),
         )
+
+
+def cluster_not_adopted(error: Exception) -> bool:
+    """The log was restored, moved or upgraded under a running service (see ops/moves.py):
+    appends refuse until an operator adopts the cluster, so nothing is written out of order."""
+    return isinstance(error, asyncpg.ObjectNotInPrerequisiteStateError) and (
+        "another PostgreSQL cluster" in str(error)
+    )
+
+
+def not_adopted(request: web.Request) -> web.Response:
+    log.warning(
+        "%s %s refused: the event log was written on another PostgreSQL cluster; "
+        "run `threadlog adopt-cluster`",
+        request.method,
+        request.path,
+    )
+    problem = Problem(
+        503,
+        "the database was restored, moved or upgraded; writes resume once an operator runs "
+        "`threadlog adopt-cluster`",
+        slug="cluster-not-adopted",
+        title="Database moved",
+        headers={"Retry-After": str(NOT_ADOPTED_RETRY_SECONDS)},
+    )
+    return render(request, problem)
 
 
 def database_unavailable(request: web.Request, error: Exception) -> web.Response:

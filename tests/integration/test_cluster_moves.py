@@ -31,6 +31,7 @@ from tests.builders import (
     register_webhook,
     serving,
     set_settings,
+    thread,
     threadlog,
 )
 from tests.clusters import Cluster
@@ -272,3 +273,37 @@ async def test_a_new_epoch_started_under_load_loses_repeats_and_reorders_nothing
     assert [event.event_id for event in whole] == [event.event_id for event in seen]
     epochs = [event.epoch for event in seen]
     assert epochs == sorted(epochs) and epochs[0] == 1 and epochs[-1] == 2
+
+
+async def test_a_log_moved_under_a_running_service_answers_503_until_adopted(
+    private_cluster: Cluster, settings: Settings
+) -> None:
+    """Appends refuse (503 with advice, one log line, no traceback) when the log's latest
+    epoch is another cluster's, as after a restore behind a running service; reads go on."""
+    url = private_cluster.create_database(DATABASE)
+    run_in_thread(migrate.upgrade, url)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        site = await make_site(pool)
+        async with serving(settings, database_url=url) as client:
+            post_id = await publish(client, site)
+            await comment(client, site, post_id, "before the move")
+            # What a restore from another cluster looks like to this one.
+            await pool.execute("UPDATE cluster_epochs SET system_identifier = 1")
+            refused = await client.post(
+                f"/v1/sites/{site.site}/posts/{post_id}/comments",
+                json={"author": {"name": "Ann"}, "body": "after the move"},
+            )
+            assert refused.status == 503, await refused.text()
+            problem = await refused.json()
+            assert problem["type"].endswith("/problems/cluster-not-adopted")
+            assert "threadlog adopt-cluster" in problem["detail"]
+            assert refused.headers["Retry-After"] == "30"
+            read = await client.get(f"/v1/sites/{site.site}/posts/{post_id}/comments")
+            assert read.status == 200 and (await read.json())["total"] == 1
+            async with pool.acquire() as connection:
+                await adopt_cluster(connection)
+            await comment(client, site, post_id, "after adopting")
+            assert (await thread(client, site, post_id))["total"] == 2
+    finally:
+        await pool.close()
