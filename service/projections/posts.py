@@ -110,7 +110,8 @@ async def adjust(connection: Connection, rows: list[tuple[object, ...]]) -> None
     summed = [
         (site, post_id, sum(delta for delta, _ in moves), moves[0][1], moves[-1][1])
         for (site, post_id), moves in by_post.items()
-        if all(a[1] < b[1] for a, b in pairwise(moves))
+        # A post with one event here takes the plain statement (below), without a lookup.
+        if len(moves) > 1 and all(a[1] < b[1] for a, b in pairwise(moves))
     ]
     done: set[tuple[str, str]] = set()
     if summed:

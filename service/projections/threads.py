@@ -9,7 +9,6 @@ that is while some reply below it is still visible. `row_position` is the last e
 to the row's status or text: an older one applied again changes nothing.
 """
 
-import json
 from collections import Counter
 from itertools import groupby
 
@@ -45,17 +44,18 @@ CROSS JOIN LATERAL (
 ) AS t
 """
 
-# A row that exists already is skipped, and then its ancestors are not counted again.
+# A row that exists already is skipped, and then its ancestors are not counted again. Every
+# row's ancestors are one slice, [first:last], of the array $13.
 INSERT_COMMENTS = """
 INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
                              position, author_name, author_website, body_html, created_at,
                              row_position, status_at, author_key)
-SELECT $1, w.comment_id, w.post_id, w.parent_id, w.root_id,
-       ARRAY(SELECT jsonb_array_elements_text(w.ancestors)), w.position, w.author_name,
-       w.author_website, w.body_html, w.created_at, w.position, w.created_at, w.author_key
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[],
-            $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[])
-     WITH ORDINALITY AS w(comment_id, post_id, parent_id, root_id, ancestors, position,
+SELECT $1, w.comment_id, w.post_id, w.parent_id, w.root_id, ($13::text[])[w.first:w.last],
+       w.position, w.author_name, w.author_website, w.body_html, w.created_at, w.position,
+       w.created_at, w.author_key
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+            $8::bigint[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[])
+     WITH ORDINALITY AS w(comment_id, post_id, parent_id, root_id, first, last, position,
                           author_name, author_website, body_html, created_at, author_key, n)
 ORDER BY w.n
 ON CONFLICT (site, comment_id) DO NOTHING
@@ -156,6 +156,7 @@ async def insert_site_comments(
         for found in await connection.fetch(PARENTS, site, named):
             known[found["comment_id"]] = (found["root_id"], list(found["ancestors"]))
     new: list[tuple[object, ...]] = []
+    flat: list[str] = []
     lineage: dict[str, list[str]] = {}
     for _, comment_id, post_id, parent_id, position, *shown, author_key in rows:
         comment_id = str(comment_id)
@@ -167,12 +168,14 @@ async def insert_site_comments(
         )
         known[comment_id] = (root_id, ancestors)
         lineage[comment_id] = ancestors
-        new.append((comment_id, post_id, parent_id, root_id, json.dumps(ancestors), position,
+        first = len(flat) + 1
+        flat.extend(ancestors)
+        new.append((comment_id, post_id, parent_id, root_id, first, len(flat), position,
                     *shown, author_key))  # fmt: skip
     if not new:
         return
     columns = [list(column) for column in zip(*new, strict=True)]
-    inserted = await connection.fetch(INSERT_COMMENTS, site, *columns)
+    inserted = await connection.fetch(INSERT_COMMENTS, site, *columns[:11], flat, columns[11])
     added = Counter(ancestor for row in inserted for ancestor in lineage[row["comment_id"]])
     if added:
         await connection.executemany(
