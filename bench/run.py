@@ -1,6 +1,6 @@
 """threadlog load bench: ceilings, then the real service, in one run. See bench/README.md.
 
-.venv/bin/python bench/run.py [--duration 10] [--concurrency 32] [--only ceilings|service]
+.venv/bin/python bench/run.py [--duration 10] [--concurrency 32] [--only ceilings|service|scale]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import ceilings
 from db import check_loopback, create_database, drop_database, with_database
 from loadgen import Result
 from report import print_ratios, print_table, ratios, write_json
+from scale import ScaleConfig, Target, print_targets, run_scale, summary
 from scenarios import Config, run_all, seed
 
 from service import Service
@@ -35,7 +36,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="admin URL used to CREATE and DROP a fresh threadlog_bench_<random> database",
     )
-    p.add_argument("--only", choices=["ceilings", "service"], help="run only one half")
+    p.add_argument("--only", choices=["ceilings", "service", "scale"], help="run only one part")
+    p.add_argument(
+        "--scale-comments", type=int, default=100_000, help="comments seeded for the scale part"
+    )
+    p.add_argument(
+        "--rebuild-timeout", type=float, default=1200.0, help="max seconds for the timed rebuild"
+    )
     p.add_argument("--fill-concurrency", type=int, default=64, help="client tasks while seeding")
     p.add_argument("--fill-timeout", type=float, default=600.0, help="max seconds to seed a thread")
     p.add_argument("--max-time", type=float, default=1800.0, help="cap on the whole run, s")
@@ -82,9 +89,25 @@ async def _service(
         await svc.stop()
 
 
+async def _scale(
+    args: argparse.Namespace,
+    session: aiohttp.ClientSession,
+    db_url: str,
+    out: dict[str, Result],
+    targets: list[Target],
+) -> None:
+    cfg = ScaleConfig(
+        args.duration, args.concurrency, args.warmup, args.scale_comments, args.rebuild_timeout
+    )
+    found, met = await run_scale(session, db_url, RESULTS_DIR, args.threadlog, cfg)
+    out.update(found)
+    targets.extend(met)
+
+
 async def bench(args: argparse.Namespace) -> int:
     check_loopback(args.database_url)
     results: dict[str, Result] = {}
+    targets: list[Target] = []
     error: str | None = None
     dbname = await create_database(args.database_url)
     print(f"created database {dbname}", flush=True)
@@ -98,6 +121,17 @@ async def bench(args: argparse.Namespace) -> int:
                     await _ceilings(args, session, db_url, results)
                 if args.only in (None, "service"):
                     await _service(args, session, db_url, results)
+        if args.only in (None, "scale"):
+            # A database of its own: the scale part counts every event of its log.
+            await drop_database(args.database_url, dbname)
+            dbname = await create_database(args.database_url)
+            print(f"created database {dbname}", flush=True)
+            db_url = with_database(args.database_url, dbname)
+            connector = aiohttp.TCPConnector(limit=args.concurrency)
+            timeout = aiohttp.ClientTimeout(total=30)
+            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+                async with asyncio.timeout(args.max_time):
+                    await _scale(args, session, db_url, results, targets)
     except (Exception, TimeoutError) as exc:  # report what we have, then fail
         error = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
@@ -107,17 +141,24 @@ async def bench(args: argparse.Namespace) -> int:
 
     print_table(results)
     print_ratios(ratios(results))
+    print_targets(targets)
     params: dict[str, Any] = {
         "duration_s": args.duration,
         "concurrency": args.concurrency,
         "warmup_s": args.warmup,
         "only": args.only,
         "error": error,
+        "scale_targets": summary(targets),
     }
     write_json(args.output, results, params)
     if error:
         print(f"\nbench FAILED: {error}", file=sys.stderr)
         return 1
+    missed = [t.label for t in targets if not t.met]
+    if missed:
+        # Cost that grows with the data is a failure, not a number to read past.
+        print(f"\nbench FAILED: scale targets missed: {'; '.join(missed)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -9,6 +9,9 @@ that is while some reply below it is still visible. `row_position` is the last e
 to the row's status or text: an older one applied again changes nothing.
 """
 
+from collections import Counter
+from itertools import groupby
+
 from service.db import Connection
 from service.domain.events import (
     CommentApproved,
@@ -29,26 +32,42 @@ from service.projections.statements import Statement, run
 NAME = "threads"
 TABLES = ("thread_comments",)
 
-# The insert is skipped when the row exists, and then the ancestors are not counted again.
-# Ancestors are joined one by one, so each is a primary-key lookup whatever the statistics say.
-INSERT_COMMENT = """
-WITH parent AS (
-    SELECT root_id, ancestors || comment_id AS ancestors
-    FROM thread_comments WHERE site = $1 AND comment_id = $4
-), inserted AS (
-    INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
-                                 position, author_name, author_website, body_html, created_at,
-                                 row_position, status_at, author_key)
-    SELECT $1, $2, $3, $4,
-           coalesce((SELECT root_id FROM parent), $2),
-           coalesce((SELECT ancestors FROM parent), '{}'),
-           $5, $6, $7, $8, $9, $5, $9, $10
-    ON CONFLICT (site, comment_id) DO NOTHING
-    RETURNING ancestors
-)
-UPDATE thread_comments t SET live_descendants = t.live_descendants + 1
-FROM inserted, unnest(inserted.ancestors) AS ancestor(comment_id)
-WHERE t.site = $1 AND t.comment_id = ancestor.comment_id
+# New comments go in as one set per run of them (`insert_comments`). Each key is looked up on
+# its own (a lateral subquery that cannot be flattened into a join), so every lookup is a
+# primary-key probe whatever the plan and the table's size.
+PARENTS = """
+SELECT w.comment_id, t.root_id, t.ancestors
+FROM unnest($2::text[]) AS w(comment_id)
+CROSS JOIN LATERAL (
+    SELECT root_id, ancestors FROM thread_comments
+    WHERE site = $1 AND comment_id = w.comment_id LIMIT 1
+) AS t
+"""
+
+# A row that exists already is skipped, and then its ancestors are not counted again. Every
+# row's ancestors are one slice, [first:last], of the array $13.
+INSERT_COMMENTS = """
+INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
+                             position, author_name, author_website, body_html, created_at,
+                             row_position, status_at, author_key)
+SELECT $1, w.comment_id, w.post_id, w.parent_id, w.root_id, ($13::text[])[w.first:w.last],
+       w.position, w.author_name, w.author_website, w.body_html, w.created_at, w.position,
+       w.created_at, w.author_key
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+            $8::bigint[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[])
+     WITH ORDINALITY AS w(comment_id, post_id, parent_id, root_id, first, last, position,
+                          author_name, author_website, body_html, created_at, author_key, n)
+ORDER BY w.n
+ON CONFLICT (site, comment_id) DO NOTHING
+RETURNING comment_id
+"""
+
+# One update per ancestor, by its primary key, adding every new reply below it at once. (One
+# statement joining the batch's ancestors would be planned as a scan of the whole table once
+# the batch is big enough.)
+COUNT_DESCENDANTS = """
+UPDATE thread_comments SET live_descendants = live_descendants + $3
+WHERE site = $1 AND comment_id = $2
 """
 
 # A visible comment that turns hidden (or back) changes its ancestors' count of live replies.
@@ -67,9 +86,9 @@ WITH old AS (
     RETURNING t.ancestors,
               ($4 = 'published')::int - (old.status = 'published')::int AS delta
 )
-UPDATE thread_comments t SET live_descendants = t.live_descendants + changed.delta
-FROM changed, unnest(changed.ancestors) AS ancestor(comment_id)
-WHERE t.site = $1 AND t.comment_id = ancestor.comment_id AND changed.delta <> 0
+UPDATE thread_comments t SET live_descendants = t.live_descendants + (SELECT delta FROM changed)
+WHERE t.site = $1 AND t.comment_id = ANY((SELECT ancestors FROM changed)::text[])
+  AND (SELECT delta FROM changed) <> 0
 """
 
 EDIT = """
@@ -105,7 +124,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             author = event.author
             row = (event.site, event.comment_id, event.post_id, parent_id, position)
             shown = (author.name, author.website, event.body_html, event.created_at)
-            return [(INSERT_COMMENT, (*row, *shown, event.author_key))]
+            return [(INSERT_COMMENTS, (*row, *shown, event.author_key))]
         case CommentEdited():
             edit = (event.body_html, event.edited_at, position)
             return [(EDIT, (event.site, event.comment_id, *edit))]
@@ -120,8 +139,56 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
     return [(SET_STATUS, (*arguments, deleted_by, dismissed))]
 
 
+async def insert_comments(connection: Connection, rows: list[tuple[object, ...]]) -> None:
+    """New comments (the arguments of INSERT_COMMENTS' statements), in order, as if one by one:
+    a reply's parent may come earlier in `rows`; a parent that is missing makes a top level."""
+    for site, group in groupby(rows, key=lambda row: row[0]):
+        await insert_site_comments(connection, str(site), list(group))
+
+
+async def insert_site_comments(
+    connection: Connection, site: str, rows: list[tuple[object, ...]]
+) -> None:
+    named = sorted({str(row[3]) for row in rows if row[3] is not None})
+    # comment id -> (root id, ancestors), of the rows that exist and then of the new ones.
+    known: dict[str, tuple[str, list[str]]] = {}
+    if named:
+        for found in await connection.fetch(PARENTS, site, named):
+            known[found["comment_id"]] = (found["root_id"], list(found["ancestors"]))
+    new: list[tuple[object, ...]] = []
+    flat: list[str] = []
+    lineage: dict[str, list[str]] = {}
+    for _, comment_id, post_id, parent_id, position, *shown, author_key in rows:
+        comment_id = str(comment_id)
+        if comment_id in lineage or comment_id in known:
+            continue  # exists (a parent found above), or came earlier in this run
+        parent = known.get(str(parent_id)) if parent_id is not None else None
+        root_id, ancestors = (
+            (parent[0], [*parent[1], str(parent_id)]) if parent else (comment_id, [])
+        )
+        known[comment_id] = (root_id, ancestors)
+        lineage[comment_id] = ancestors
+        first = len(flat) + 1
+        flat.extend(ancestors)
+        new.append((comment_id, post_id, parent_id, root_id, first, len(flat), position,
+                    *shown, author_key))  # fmt: skip
+    if not new:
+        return
+    columns = [list(column) for column in zip(*new, strict=True)]
+    inserted = await connection.fetch(INSERT_COMMENTS, site, *columns[:11], flat, columns[11])
+    added = Counter(ancestor for row in inserted for ancestor in lineage[row["comment_id"]])
+    if added:
+        await connection.executemany(
+            COUNT_DESCENDANTS, [(site, key, added[key]) for key in sorted(added)]
+        )
+
+
 async def apply(connection: Connection, events: list[RecordedEvent]) -> None:
-    await run(connection, (statement for recorded in events for statement in statements(recorded)))
+    await run(
+        connection,
+        (statement for recorded in events for statement in statements(recorded)),
+        {INSERT_COMMENTS: insert_comments},
+    )
 
 
 async def reset(connection: Connection) -> None:

@@ -9,6 +9,8 @@ from the log alone. Rows guard on the stream version of the last event applied t
 event applied again changes nothing.
 """
 
+from itertools import groupby
+
 from service.db import Connection
 from service.domain.events import (
     AuthorBanned,
@@ -64,22 +66,38 @@ WHERE stream_id = $1 AND version < $2
 
 # A new comment is published at first; the hold that a screening check appends right after it
 # (the stream's next version) takes it back, with the author's known status (SET_STATUS).
-# A parent that is missing (an import's orphan) counts as top level.
-NEW_COMMENT = """
+# A parent that is missing (an import's orphan) counts as top level. New comments go in as one
+# set per run of them (`insert_comments`); an author becomes known by their first new comment.
+NEW_COMMENTS = """
 WITH inserted AS (
     INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256, status,
                                  deleted, created_at, email_hash, ip_hash, name_ip_hash,
                                  version, row_version)
-    SELECT $1, $2, $3,
-           coalesce((SELECT depth + 1 FROM stream_comments WHERE site = $1 AND comment_id = $4),
-                    $5),
-           $6, 'published', false, $7, $8, $9, $10, $11, $11
+    SELECT $1, w.comment_id, w.post_id, w.depth, w.token, 'published', false, w.created_at,
+           w.email_hash, w.ip_hash, w.name_ip_hash, w.version, w.version
+    FROM unnest($2::text[], $3::text[], $4::int[], $5::bytea[], $6::timestamptz[], $7::text[],
+                $8::text[], $9::text[], $10::int[])
+         WITH ORDINALITY AS w(comment_id, post_id, depth, token, created_at, email_hash,
+                              ip_hash, name_ip_hash, version, n)
+    ORDER BY w.n
     ON CONFLICT (site, comment_id) DO NOTHING
-    RETURNING site, comment_id, coalesce(email_hash, name_ip_hash) AS author_key
+    RETURNING comment_id, coalesce(email_hash, name_ip_hash) AS author_key
 )
 INSERT INTO site_known_authors (site, author_key, comment_id)
-SELECT site, author_key, comment_id FROM inserted WHERE author_key IS NOT NULL
+SELECT DISTINCT ON (i.author_key) $1, i.author_key, i.comment_id
+FROM inserted i JOIN unnest($2::text[]) WITH ORDINALITY AS o(comment_id, n) USING (comment_id)
+WHERE i.author_key IS NOT NULL
+ORDER BY i.author_key, o.n
 ON CONFLICT (site, author_key) DO NOTHING
+"""
+
+# Each parent by its primary key, on its own (see threads.PARENTS).
+DEPTHS = """
+SELECT w.comment_id, c.depth
+FROM unnest($2::text[]) AS w(comment_id)
+CROSS JOIN LATERAL (
+    SELECT depth FROM stream_comments WHERE site = $1 AND comment_id = w.comment_id LIMIT 1
+) AS c
 """
 
 # A comment held right at its birth never made its author known; one published again by a
@@ -149,7 +167,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         case ThreadClosed() | ThreadReopened():
             return [(SET_CLOSED, (*stream, isinstance(event, ThreadClosed)))]
         case NewComment():
-            return [(NEW_COMMENT, new_comment_row(event, version))]
+            return [(NEW_COMMENTS, new_comment_row(event, version))]
         case CommentReported() if event.reporter_hash is not None:
             return [(REPORT, (event.site, event.comment_id, event.reporter_hash, version))]
         case SiteSettingsChanged():
@@ -199,8 +217,41 @@ def versions(events: list[RecordedEvent]) -> list[Statement]:
     return sorted(moves)
 
 
+async def insert_comments(connection: Connection, rows: list[tuple[object, ...]]) -> None:
+    """New comments (the arguments of NEW_COMMENTS' statements), in order, as if one by one."""
+    for site, group in groupby(rows, key=lambda row: row[0]):
+        await insert_site_comments(connection, str(site), list(group))
+
+
+async def insert_site_comments(
+    connection: Connection, site: str, rows: list[tuple[object, ...]]
+) -> None:
+    named = sorted({str(row[3]) for row in rows if row[3] is not None})
+    # comment id -> depth, of the rows that exist and then of the new ones.
+    depths: dict[str, int] = {}
+    if named:
+        for found in await connection.fetch(DEPTHS, site, named):
+            depths[found["comment_id"]] = found["depth"]
+    new: list[tuple[object, ...]] = []
+    for _, comment_id, post_id, parent_id, without_parent, *rest in rows:
+        comment_id = str(comment_id)
+        if comment_id in depths:
+            continue  # exists, or came earlier in this run
+        parent_depth = depths.get(str(parent_id)) if parent_id is not None else None
+        depth = int(str(without_parent)) if parent_depth is None else parent_depth + 1
+        depths[comment_id] = depth
+        new.append((comment_id, post_id, depth, *rest))
+    if new:
+        columns = [list(column) for column in zip(*new, strict=True)]
+        await connection.execute(NEW_COMMENTS, site, *columns)
+
+
 async def apply(connection: Connection, events: list[RecordedEvent]) -> None:
-    await run(connection, [s for recorded in events for s in statements(recorded)])
+    await run(
+        connection,
+        [s for recorded in events for s in statements(recorded)],
+        {NEW_COMMENTS: insert_comments},
+    )
     await run(connection, versions(events))
 
 

@@ -48,17 +48,25 @@ SELECT stream_id, version, last_epoch, last_transaction_id::text::bigint AS last
 FROM streams WHERE stream_id = ANY($1::text[])
 """
 
+# Each wanted comment is looked up on its own, by its primary key: a lateral subquery with a
+# LIMIT is never flattened into a join, so no plan (a cached generic one made when the table
+# was small included) can turn the lookups into a scan of the whole table.
 LOAD_COMMENTS = """
-SELECT site, comment_id, post_id, depth, deleted, delete_token_sha256, status, created_at,
-       email_hash, ip_hash, name_ip_hash, reporters
-FROM stream_comments JOIN unnest($1::text[], $2::text[]) AS wanted(site, comment_id)
-     USING (site, comment_id)
+SELECT w.site, w.comment_id, c.post_id, c.depth, c.deleted, c.delete_token_sha256, c.status,
+       c.created_at, c.email_hash, c.ip_hash, c.name_ip_hash, c.reporters
+FROM unnest($1::text[], $2::text[]) AS w(site, comment_id)
+CROSS JOIN LATERAL (
+    SELECT * FROM stream_comments WHERE site = w.site AND comment_id = w.comment_id LIMIT 1
+) AS c
 """
 
 POSTS_OF_COMMENTS = """
-SELECT site, comment_id, post_id
-FROM stream_comments JOIN unnest($1::text[], $2::text[]) AS wanted(site, comment_id)
-     USING (site, comment_id)
+SELECT w.site, w.comment_id, c.post_id
+FROM unnest($1::text[], $2::text[]) AS w(site, comment_id)
+CROSS JOIN LATERAL (
+    SELECT post_id FROM stream_comments WHERE site = w.site AND comment_id = w.comment_id
+    LIMIT 1
+) AS c
 """
 
 

@@ -27,9 +27,12 @@ SELECT s.site,
         WHERE b.site = s.site AND NOT b.lifted
           AND (b.site, b.hash) IN (SELECT site, hash FROM wanted)) AS bans,
        (SELECT coalesce(array_agg(k.author_key), '{}')
-        FROM site_known_authors k
-        WHERE k.site = s.site AND (k.site, k.author_key) IN (SELECT site, hash FROM wanted))
-           AS known
+        FROM wanted w
+        CROSS JOIN LATERAL (
+            SELECT author_key FROM site_known_authors
+            WHERE site = w.site AND author_key = w.hash LIMIT 1
+        ) AS k
+        WHERE w.site = s.site) AS known
 FROM unnest($1::text[]) AS s(site)
 """
 
