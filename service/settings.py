@@ -67,3 +67,7 @@ class Settings(BaseSettings):
     default_rate_limit_per_minute: int = Field(default=5, ge=0)
     # Reports a minute from one client on one site; 0: no limit.
     reports_per_minute: int = Field(default=10, ge=0)
+
+    # --- hostile load: idempotency, moderation loopholes, webhook addresses, proxies ---
+    # Webhooks one site may register; one more is 409 too-many-webhooks.
+    max_webhooks_per_site: int = Field(default=20, ge=1)
