@@ -63,7 +63,7 @@ async def post_comment(request: web.Request) -> web.Response:
         request.app[POOL],
         site,
         submission(body, request.match_info["post"]),
-        request.remote or "",
+        auth.client(request),
         token_secret,
         request.app[SETTINGS].default_rate_limit_per_minute,
         datetime.now(UTC),
