@@ -69,7 +69,10 @@ async def post_comment(request: web.Request) -> web.Response:
         datetime.now(UTC),
     )
     meta = metadata(request, site, None)
-    outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))
+    # The key is the author's client's (its salted IP hash): the same key from another client
+    # is another request, so a replay hands the delete token only to whom it first went.
+    idempotency = idempotency_of(request, raw, caller=f"ip:{meta['ip_hash']}")
+    outcome = await request.app[APPLICATION].execute(command, meta, idempotency)
     return created_comment(outcome, token_secret)
 
 
@@ -101,13 +104,15 @@ def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
     return json_response(view, status=201, headers=headers)
 
 
-def idempotency_of(request: web.Request, raw: bytes) -> Idempotency | None:
+def idempotency_of(request: web.Request, raw: bytes, caller: str) -> Idempotency | None:
+    """The request's Idempotency-Key, scoped to its route and its `caller` (`key:<key id>` or
+    `ip:<the client's salted hash>`): keys of different callers never meet."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
         raise Problem(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
-    scope = f"{request.method} {request.path}"
+    scope = f"{request.method} {request.path}\n{caller}"
     return Idempotency.of(scope, key, hashlib.sha256(raw).digest())
 
 
