@@ -69,19 +69,21 @@ def screen(command: PostComment, state: ThreadState) -> CommentHeld | None:
             f"too many comments from this client; try again in {command.retry_after_seconds}s",
             command.retry_after_seconds,
         )
-    if reason is None and command.honeypot:
-        reason = HoldReason.SPAM
+    ids = {"site": command.site, "post_id": command.post_id, "comment_id": command.comment_id}
     if reason is None:
         word = first_match(settings.banned_words, command.body, command.author.name)
         if word is not None:
             raise BannedWord(f"the comment contains the banned word {word!r}")
         known = command.author_key is not None and command.author_key in state.known_authors
         reason = content_hold(settings, command.body, command.body_html, command.author.name, known)
+        if command.honeypot:
+            # Held as spam all the same, but answered as the checks above would have: a bot
+            # that compares the answers with and without the field learns nothing.
+            told = CommentStatus.HELD if reason is not None else CommentStatus.PUBLISHED
+            return CommentHeld(**ids, reason=HoldReason.SPAM, answered=told)
     if reason is None:
         return None
-    return CommentHeld(
-        site=command.site, post_id=command.post_id, comment_id=command.comment_id, reason=reason
-    )
+    return CommentHeld(**ids, reason=reason)
 
 
 def decide_comment(command: CommentCommand, state: ThreadState) -> list[Event]:

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from service.access.credentials import Role, delete_token, sha256
 from service.domain.commands import DeleteComment, DeletePost, PublishPost
-from service.domain.events import Author, DeletedBy, NewComment
+from service.domain.events import Author, CommentHeld, CommentStatus, DeletedBy, NewComment
 from service.domain.labels import unique_labels
 from service.http import auth
 from service.http.auth import metadata
@@ -92,9 +92,7 @@ def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
     never stored: a replay hands out the same one again)."""
     event = outcome.events[0].event
     assert isinstance(event, NewComment)
-    # A held comment answers 201 too: a bot that filled the honeypot cannot tell.
-    held = any(recorded.type == "comment.held" for recorded in outcome.events)
-    view = new_comment_view(event, "held" if held else "published")
+    view = new_comment_view(event, answered_status(outcome).value)
     view["delete_token"] = delete_token(token_secret, event.site, event.comment_id)
     headers = {
         "Location": f"/v1/sites/{event.site}/posts/{event.post_id}/comments#{event.comment_id}"
@@ -102,6 +100,15 @@ def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(view, status=201, headers=headers)
+
+
+def answered_status(outcome: Outcome) -> CommentStatus:
+    """`held` when the checks held the comment, else `published`; a comment whose honeypot
+    was filled is held, and answers what its hold event says it was told (see screen())."""
+    for recorded in outcome.events:
+        if isinstance(recorded.event, CommentHeld):
+            return recorded.event.answered or CommentStatus.HELD
+    return CommentStatus.PUBLISHED
 
 
 def idempotency_of(request: web.Request, raw: bytes, caller: str) -> Idempotency | None:
