@@ -45,6 +45,7 @@ from service.domain.policy import (
     content_hold,
     first_match,
     has_link,
+    readable,
     thread_closed,
 )
 from service.domain.state import CommentState, ThreadState
@@ -71,11 +72,15 @@ def screen(command: PostComment, state: ThreadState) -> CommentHeld | None:
         )
     ids = {"site": command.site, "post_id": command.post_id, "comment_id": command.comment_id}
     if reason is None:
-        word = first_match(settings.banned_words, command.body, command.author.name)
+        author = command.author
+        texts = readable(command.body, command.body_html, author.name)
+        word = first_match(settings.banned_words, *texts)
         if word is not None:
             raise BannedWord(f"the comment contains the banned word {word!r}")
         known = command.author_key is not None and command.author_key in state.known_authors
-        reason = content_hold(settings, command.body, command.body_html, command.author.name, known)
+        reason = content_hold(
+            settings, command.body, command.body_html, author.name, author.website, known
+        )
         if command.honeypot:
             # Held as spam all the same, but answered as the checks above would have: a bot
             # that compares the answers with and without the field learns nothing.
@@ -152,7 +157,7 @@ def edit(
         raise EditWindowClosed(
             f"comments can be edited for {state.settings.edit_window_minutes} minutes"
         )
-    word = first_match(state.settings.banned_words, command.body)
+    word = first_match(state.settings.banned_words, *readable(command.body, command.body_html))
     if word is not None:
         raise BannedWord(f"the comment contains the banned word {word!r}")
     events: list[Event] = [
@@ -168,9 +173,11 @@ def edit(
 def edit_hold(settings: SiteSettings, command: EditComment) -> HoldReason | None:
     """A published comment edited to hold a link (under `links`) or a suspect word goes back
     to the queue; other policies judged the author, not the text, and stay decided."""
-    if settings.premoderation is Premoderation.LINKS and has_link(command.body, command.body_html):
+    if settings.premoderation is Premoderation.LINKS and has_link(
+        command.body, command.body_html, None
+    ):
         return HoldReason.LINKS
-    if first_match(settings.suspect_words, command.body) is not None:
+    if first_match(settings.suspect_words, *readable(command.body, command.body_html)) is not None:
         return HoldReason.SUSPECT_WORD
     return None
 
