@@ -30,6 +30,9 @@ def line(max_length: int) -> tuple[object, ...]:
     )
 
 
+NAME_MAX_LENGTH = 100
+
+
 def author_name(value: str) -> str:
     """A name as it is kept and shown (see domain/text.py): it must still say something, and
     must not mix left-to-right and right-to-left letters, which can show in another order
@@ -37,6 +40,8 @@ def author_name(value: str) -> str:
     name = display_name(value)
     if not name:
         raise ValueError("must not be blank once invisible characters are removed")
+    if len(name) > NAME_MAX_LENGTH:  # NFKC may lengthen it: one ligature can become 18
+        raise ValueError(f"must be at most {NAME_MAX_LENGTH} characters once normalised")
     if mixes_directions(name):
         raise ValueError("must not mix left-to-right and right-to-left letters")
     return name

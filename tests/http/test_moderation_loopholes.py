@@ -126,6 +126,7 @@ async def test_names_are_kept_folded(client: Client, site: SiteKeys, name: str, 
         "admin\u202e\u05d3",  # an override and Hebrew after a Latin name
         "\u202enimda",  # shows as "admin"; kept, it would read "nimda" where shown plainly
         "Ann \u05d3\u05d5\u05d3",
+        "\ufdfa" * 10,  # one character each, 18 once normalised: past the 100 allowed
     ],
 )
 async def test_blank_or_bidi_spoofed_names_are_refused(
