@@ -57,9 +57,9 @@ def test_folding_is_stable_and_never_raises(text: str) -> None:
 
 
 def test_the_first_listed_word_that_matches_is_named() -> None:
-    words = tuple(f"word{number}*" for number in range(500)) + ("*coin*", "bit*")
+    words = (*(f"word{number}" for number in range(500)), "*coin*", "bit*")
     assert first_match(words, "nothing here") is None
     assert first_match(words, "bitcoins") == "*coin*"
-    assert first_match(words, "a word499s b") == "word499*"
+    assert first_match(words, "a WORD499 b") == "word499"
     assert first_match(("*", " ", "spam"), "SPAM") == "spam"
     assert first_match(("*",), "anything") is None
