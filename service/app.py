@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from service.access import credentials
+from service.access.clients import ForwardedHeader, TrustedProxies, parse_networks
 from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
-from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS
+from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, TRUSTED_PROXIES
 from service.http.live_pages import SharedPages
 from service.http.metrics import get_metrics, measure_requests, metrics_response
 from service.http.problems import problems, request_ids
@@ -52,6 +53,9 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[STOPPING] = asyncio.Event()
+    app[TRUSTED_PROXIES] = TrustedProxies(
+        parse_networks(settings.trusted_proxies), ForwardedHeader(settings.forwarded_header)
+    )
     app.on_shutdown.append(end_streams)
     # The embed widget: its files, and CORS for the sites' allowed origins.
     app[ASSETS] = Assets.load()

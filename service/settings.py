@@ -1,9 +1,27 @@
 """Settings, read once from the environment by the CLI and passed down."""
 
+import ipaddress
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def comma_separated(value: object) -> object:
+    return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        ipaddress.ip_network(value.strip(), strict=False)  # ValueError names the bad one
+    return tuple(value.strip() for value in values)
+
+
+# `10.0.0.0/8,192.168.1.7` in the environment; a JSON list works too.
+Cidrs = Annotated[
+    tuple[str, ...], NoDecode, BeforeValidator(comma_separated), AfterValidator(cidrs)
+]
 
 from service.logs import LogFormat
 
@@ -80,3 +98,11 @@ class Settings(BaseSettings):
     default_rate_limit_per_minute: int = Field(default=5, ge=0)
     # Reports a minute from one client on one site; 0: no limit.
     reports_per_minute: int = Field(default=10, ge=0)
+
+    # --- hostile load: idempotency, moderation loopholes, webhook addresses, proxies ---
+    # Webhooks one site may register; one more is 409 too-many-webhooks.
+    max_webhooks_per_site: int = Field(default=20, ge=1)
+    # Proxies (CIDRs) whose forwarding header names the client (see access/clients.py), and
+    # which header they write. Empty: the connection's peer is the client.
+    trusted_proxies: Cidrs = ()
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"

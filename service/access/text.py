@@ -5,6 +5,8 @@ import re
 
 from pydantic import AfterValidator, StringConstraints
 
+from service.domain.text import display_name, mixes_directions
+
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -26,3 +28,20 @@ def line(max_length: int) -> tuple[object, ...]:
         AfterValidator(no_controls),
         AfterValidator(single_line),
     )
+
+
+NAME_MAX_LENGTH = 100
+
+
+def author_name(value: str) -> str:
+    """A name as it is kept and shown (see domain/text.py): it must still say something, and
+    must not mix left-to-right and right-to-left letters, which can show in another order
+    than written (a name that reads as someone else's)."""
+    name = display_name(value)
+    if not name:
+        raise ValueError("must not be blank once invisible characters are removed")
+    if len(name) > NAME_MAX_LENGTH:  # NFKC may lengthen it: one ligature can become 18
+        raise ValueError(f"must be at most {NAME_MAX_LENGTH} characters once normalised")
+    if mixes_directions(name):
+        raise ValueError("must not mix left-to-right and right-to-left letters")
+    return name

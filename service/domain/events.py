@@ -161,8 +161,13 @@ class CommentHeld(CommentEvent):
     """A new comment held by the policy, or a live one held by its readers' reports."""
 
     event_type = "comment.held"
+    private_fields = frozenset({"answered"})
+
     reason: HoldReason
     detail: str | None = None
+    # Private: what its author was told when not `held`. A comment whose honeypot was filled
+    # answers what it would have without it (`published`, mostly), so a bot cannot tell.
+    answered: CommentStatus | None = None
 
 
 class CommentApproved(CommentEvent):

@@ -45,6 +45,7 @@ from service.domain.policy import (
     content_hold,
     first_match,
     has_link,
+    readable,
     thread_closed,
 )
 from service.domain.state import CommentState, ThreadState
@@ -69,19 +70,25 @@ def screen(command: PostComment, state: ThreadState) -> CommentHeld | None:
             f"too many comments from this client; try again in {command.retry_after_seconds}s",
             command.retry_after_seconds,
         )
-    if reason is None and command.honeypot:
-        reason = HoldReason.SPAM
+    ids = {"site": command.site, "post_id": command.post_id, "comment_id": command.comment_id}
     if reason is None:
-        word = first_match(settings.banned_words, command.body, command.author.name)
+        author = command.author
+        texts = readable(command.body, command.body_html, author.name)
+        word = first_match(settings.banned_words, *texts)
         if word is not None:
             raise BannedWord(f"the comment contains the banned word {word!r}")
         known = command.author_key is not None and command.author_key in state.known_authors
-        reason = content_hold(settings, command.body, command.body_html, command.author.name, known)
+        reason = content_hold(
+            settings, command.body, command.body_html, author.name, author.website, known
+        )
+        if command.honeypot:
+            # Held as spam all the same, but answered as the checks above would have: a bot
+            # that compares the answers with and without the field learns nothing.
+            told = CommentStatus.HELD if reason is not None else CommentStatus.PUBLISHED
+            return CommentHeld(**ids, reason=HoldReason.SPAM, answered=told)
     if reason is None:
         return None
-    return CommentHeld(
-        site=command.site, post_id=command.post_id, comment_id=command.comment_id, reason=reason
-    )
+    return CommentHeld(**ids, reason=reason)
 
 
 def decide_comment(command: CommentCommand, state: ThreadState) -> list[Event]:
@@ -150,7 +157,7 @@ def edit(
         raise EditWindowClosed(
             f"comments can be edited for {state.settings.edit_window_minutes} minutes"
         )
-    word = first_match(state.settings.banned_words, command.body)
+    word = first_match(state.settings.banned_words, *readable(command.body, command.body_html))
     if word is not None:
         raise BannedWord(f"the comment contains the banned word {word!r}")
     events: list[Event] = [
@@ -166,9 +173,11 @@ def edit(
 def edit_hold(settings: SiteSettings, command: EditComment) -> HoldReason | None:
     """A published comment edited to hold a link (under `links`) or a suspect word goes back
     to the queue; other policies judged the author, not the text, and stay decided."""
-    if settings.premoderation is Premoderation.LINKS and has_link(command.body, command.body_html):
+    if settings.premoderation is Premoderation.LINKS and has_link(
+        command.body, command.body_html, None
+    ):
         return HoldReason.LINKS
-    if first_match(settings.suspect_words, command.body) is not None:
+    if first_match(settings.suspect_words, *readable(command.body, command.body_html)) is not None:
         return HoldReason.SUSPECT_WORD
     return None
 

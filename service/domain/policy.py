@@ -11,6 +11,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.domain.text import folded, visible_text
+
 
 class Premoderation(StrEnum):
     OFF = "off"
@@ -50,26 +52,49 @@ class SiteSettings(BaseModel):
 LINK = re.compile(r"https?://|www\.|<a\s", re.IGNORECASE)
 
 
+def word_core(word: str) -> str:
+    return r"\w*".join(re.escape(folded(part)) for part in word.strip().split("*"))
+
+
 @lru_cache(maxsize=4096)
 def word_pattern(word: str) -> re.Pattern[str]:
     """`spam*` matches spam, spammer; `*bad*` any word holding "bad"; whole words otherwise,
-    case-insensitive. Only `*` is special."""
-    parts = [re.escape(part) for part in word.strip().split("*")]
-    return re.compile(r"(?<!\w)" + r"\w*".join(parts) + r"(?!\w)", re.IGNORECASE)
+    in the folded form (see domain/text.py). Only `*` is special."""
+    return re.compile(r"(?<!\w)" + word_core(word) + r"(?!\w)")
+
+
+@lru_cache(maxsize=256)
+def any_word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for a whole list, tried only where a word starts: a text that holds none
+    of the words (nearly every comment) costs one pass."""
+    cores = [word_core(word) for word in words if word.strip("* \t")]
+    return re.compile(r"(?<!\w)(?:" + "|".join(cores) + r")(?!\w)") if cores else None
+
+
+def readable(body: str, body_html: str, *more: str) -> tuple[str, ...]:
+    """What word rules read of a comment: the text it shows (Markdown and entities undone),
+    its Markdown source (link targets are in it) and `more` (the author's name)."""
+    return (visible_text(body_html), body, *more)
 
 
 def first_match(words: tuple[str, ...], *texts: str) -> str | None:
+    """The first of `words` that one of `texts` holds, both compared folded."""
+    combined = any_word_pattern(words)
+    forms = [folded(text) for text in texts]
+    if combined is None or not any(combined.search(form) for form in forms):
+        return None
     for word in words:
         if not word.strip("* \t"):
             continue
         pattern = word_pattern(word)
-        if any(pattern.search(text) for text in texts):
+        if any(pattern.search(form) for form in forms):
             return word
     return None
 
 
-def has_link(body: str, body_html: str) -> bool:
-    return bool(LINK.search(body) or "<a " in body_html)
+def has_link(body: str, body_html: str, website: str | None = None) -> bool:
+    """A link in the comment, or the author's website (shown as a link with their name)."""
+    return bool(website or LINK.search(folded(body)) or "<a " in body_html)
 
 
 def thread_closed(
@@ -82,7 +107,12 @@ def thread_closed(
 
 
 def content_hold(
-    settings: SiteSettings, body: str, body_html: str, name: str, known_author: bool
+    settings: SiteSettings,
+    body: str,
+    body_html: str,
+    name: str,
+    website: str | None,
+    known_author: bool,
 ) -> HoldReason | None:
     """The last check: the pre-moderation policy, then the suspect words."""
     match settings.premoderation:
@@ -90,8 +120,8 @@ def content_hold(
             return HoldReason.PREMODERATION
         case Premoderation.FIRST_TIME if not known_author:
             return HoldReason.FIRST_TIME
-        case Premoderation.LINKS if has_link(body, body_html):
+        case Premoderation.LINKS if has_link(body, body_html, website):
             return HoldReason.LINKS
-    if first_match(settings.suspect_words, body, name) is not None:
+    if first_match(settings.suspect_words, *readable(body, body_html, name)) is not None:
         return HoldReason.SUSPECT_WORD
     return None

@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
+from service.access.clients import client_address, client_key
 from service.access.credentials import ApiKey, Role, client_hash, verify_key
 from service.access.sites import Site
-from service.http.keys import REQUEST_ID
+from service.http.keys import REQUEST_ID, TRUSTED_PROXIES
 from service.http.problems import Problem, unauthorized
 from service.keys import POOL, SITES
 
@@ -64,6 +65,13 @@ def delete_token(request: web.Request) -> str | None:
     return token
 
 
+def client(request: web.Request) -> str:
+    """Who limits, bans and hashes count the request as: its client's IPv4 address or IPv6
+    /64, read through the trusted proxies (see service/access/clients.py)."""
+    peer = client_address(request.remote, request.headers, request.app[TRUSTED_PROXIES])
+    return client_key(peer)
+
+
 def metadata(request: web.Request, site: Site, api_key: ApiKey | None) -> dict[str, Any]:
     actor = (
         {"kind": "key", "key_id": api_key.key_id, "role": api_key.role.value}
@@ -73,5 +81,5 @@ def metadata(request: web.Request, site: Site, api_key: ApiKey | None) -> dict[s
     return {
         "actor": actor,
         "request_id": request[REQUEST_ID],
-        "ip_hash": client_hash(site.ip_salt, request.remote or ""),
+        "ip_hash": client_hash(site.ip_salt, client(request)),
     }

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from service.access.credentials import Role, delete_token, sha256
 from service.domain.commands import DeleteComment, DeletePost, PublishPost
-from service.domain.events import Author, DeletedBy, NewComment
+from service.domain.events import Author, CommentHeld, CommentStatus, DeletedBy, NewComment
 from service.domain.labels import unique_labels
 from service.http import auth
 from service.http.auth import metadata
@@ -63,13 +63,16 @@ async def post_comment(request: web.Request) -> web.Response:
         request.app[POOL],
         site,
         submission(body, request.match_info["post"]),
-        request.remote or "",
+        auth.client(request),
         token_secret,
         request.app[SETTINGS].default_rate_limit_per_minute,
         datetime.now(UTC),
     )
     meta = metadata(request, site, None)
-    outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))
+    # The key is the author's client's (its salted IP hash): the same key from another client
+    # is another request, so a replay hands the delete token only to whom it first went.
+    idempotency = idempotency_of(request, raw, caller=f"ip:{meta['ip_hash']}")
+    outcome = await request.app[APPLICATION].execute(command, meta, idempotency)
     return created_comment(outcome, token_secret)
 
 
@@ -89,9 +92,7 @@ def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
     never stored: a replay hands out the same one again)."""
     event = outcome.events[0].event
     assert isinstance(event, NewComment)
-    # A held comment answers 201 too: a bot that filled the honeypot cannot tell.
-    held = any(recorded.type == "comment.held" for recorded in outcome.events)
-    view = new_comment_view(event, "held" if held else "published")
+    view = new_comment_view(event, answered_status(outcome).value)
     view["delete_token"] = delete_token(token_secret, event.site, event.comment_id)
     headers = {
         "Location": f"/v1/sites/{event.site}/posts/{event.post_id}/comments#{event.comment_id}"
@@ -101,13 +102,24 @@ def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
     return json_response(view, status=201, headers=headers)
 
 
-def idempotency_of(request: web.Request, raw: bytes) -> Idempotency | None:
+def answered_status(outcome: Outcome) -> CommentStatus:
+    """`held` when the checks held the comment, else `published`; a comment whose honeypot
+    was filled is held, and answers what its hold event says it was told (see screen())."""
+    for recorded in outcome.events:
+        if isinstance(recorded.event, CommentHeld):
+            return recorded.event.answered or CommentStatus.HELD
+    return CommentStatus.PUBLISHED
+
+
+def idempotency_of(request: web.Request, raw: bytes, caller: str) -> Idempotency | None:
+    """The request's Idempotency-Key, scoped to its route and its `caller` (`key:<key id>` or
+    `ip:<the client's salted hash>`): keys of different callers never meet."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
         raise Problem(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
-    scope = f"{request.method} {request.path}"
+    scope = f"{request.method} {request.path}\n{caller}"
     return Idempotency.of(scope, key, hashlib.sha256(raw).digest())
 
 

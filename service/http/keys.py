@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from service.access.clients import TrustedProxies
 from service.http.assets import Assets
 from service.http.live_pages import SharedPages
 from service.http.representations import RepresentationCache
@@ -12,3 +13,5 @@ REQUEST_ID = web.RequestKey("request_id", str)
 ASSETS = web.AppKey("assets", Assets)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)
 LIVE_PAGES = web.AppKey("live_pages", SharedPages)
+# Whose forwarding headers name the client (see service/access/clients.py).
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)

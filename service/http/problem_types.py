@@ -108,6 +108,11 @@ PROBLEM_TYPES = {
         "This `Idempotency-Key` was used before for a different request.",
         "Use a new key for each distinct request; reuse one only to retry the same request.",
     ),
+    "too-many-webhooks": ProblemType(
+        "Too many webhooks", (409,),
+        "The site already has THREADLOG_MAX_WEBHOOKS_PER_SITE webhooks.",
+        "Delete one it no longer needs, or ask the operator to raise the limit.",
+    ),
     "payload-too-large": ProblemType(
         "Payload too large", (413,),
         "The body is larger than THREADLOG_MAX_BODY_BYTES.",

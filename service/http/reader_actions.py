@@ -26,7 +26,7 @@ async def post_report(request: web.Request) -> web.Response:
     site_id, comment_id = request.match_info["site"], request.match_info["comment"]
     site = await auth.known_site(request, site_id)
     body = await parse_body(request, ReportBody)
-    reporter = client_hash(site.ip_salt, request.remote or "")
+    reporter = client_hash(site.ip_salt, auth.client(request))
     per_minute = request.app[SETTINGS].reports_per_minute
     verdict = await rate_limits.hit(request.app[POOL], site_id, "report", reporter, per_minute)
     if verdict.limited:

@@ -15,7 +15,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from service.access.text import line, no_controls
+from service.access.text import NAME_MAX_LENGTH, author_name, line, no_controls
 from service.domain.events import EVENT_TYPES
 from service.eventstore.store import Cursor
 
@@ -57,7 +57,8 @@ def utc(value: datetime) -> datetime:
     return moment
 
 
-Name = Annotated[str, *line(100)]
+# Kept in its display form: NFKC, without invisible format characters (access/text.py).
+Name = Annotated[str, *line(NAME_MAX_LENGTH), AfterValidator(author_name)]
 Title = Annotated[str, *line(300)]
 Label = Annotated[str, *line(50)]
 Reason = Annotated[str, *line(500)]

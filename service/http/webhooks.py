@@ -84,7 +84,16 @@ async def post_webhook(request: web.Request) -> web.Response:
     await reachable(request, body.url)
     pool = request.app[POOL]
     after = Cursor.parse(body.after) if body.after is not None else await store.head(pool)
-    hook = await webhooks.create(pool, site, body.url, body.types, body.description, after)
+    most = request.app[SETTINGS].max_webhooks_per_site
+    hook = await webhooks.create(pool, site, body.url, body.types, body.description, after, most)
+    if hook is None:
+        raise Problem(
+            409,
+            f"this site has {most} webhooks, the most it may have"
+            " (THREADLOG_MAX_WEBHOOKS_PER_SITE); delete one first",
+            slug="too-many-webhooks",
+            title="Too many webhooks",
+        )
     changed(request)
     location = request.app.router["get_webhook"].url_for(webhook=str(hook.webhook_id))
     return json_response(

@@ -23,10 +23,44 @@ class ForbiddenTarget(Exception):
     """The URL is not http(s), or resolves to an address webhooks may not reach."""
 
 
+# IPv6 forms that carry an IPv4 address a packet ends up at, once a translator or a relay
+# unwraps it: NAT64's well-known prefix (RFC 6052, the IPv4 address in the last 32 bits),
+# 6to4 and Teredo. NAT64's local-use prefix (RFC 8215) puts the IPv4 address where the
+# operator's prefix length says, which cannot be known from here: it is never a target.
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses that `address` reaches through: IPv4-mapped (::ffff:a.b.c.d),
+    IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:aabb:ccdd::) and Teredo
+    (its server and its client). Empty for an ordinary IPv6 address."""
+    value = int(address)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if value >> 32 == 0 and value > 1:  # not :: nor ::1, which are judged as they are
+        return [ipaddress.IPv4Address(value)]
+    if address in NAT64_WELL_KNOWN:
+        return [ipaddress.IPv4Address(value & 0xFFFFFFFF)]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    return []
+
+
 def refusal(address: Address, allow_private: bool) -> str | None:
-    """Why `address` may not be a webhook target, or None when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return refusal(address.ipv4_mapped, allow_private)
+    """Why `address` may not be a webhook target, or None when it may. An IPv6 address that
+    carries an IPv4 address is refused when that address would be."""
+    if isinstance(address, ipaddress.IPv6Address) and address not in METADATA:
+        if address in NAT64_LOCAL_USE:
+            return f"{address} is in NAT64's local-use prefix, which may lead anywhere inside"
+        for inner in embedded_ipv4(address):
+            reason = refusal(inner, allow_private)
+            if reason is not None:
+                return f"{address} reaches {inner}: {reason}"
+        if address.ipv4_mapped is not None:  # the IPv4 address is the whole story
+            return None
     if address in METADATA or address.is_link_local:
         return f"{address} is a link-local or metadata address"
     if address.is_multicast or address.is_unspecified:

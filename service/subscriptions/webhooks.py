@@ -18,6 +18,7 @@ from typing import Any
 
 from service.db import Connection, Pool
 from service.eventstore.store import Cursor
+from service.eventstore.streams import lock_key
 
 
 class WebhookStatus(StrEnum):
@@ -90,30 +91,42 @@ COLUMNS = """webhook_id, site, url, types, description, status, secret_salt,
         AS seconds_to_next_attempt"""
 
 
+# Registrations of one site queue on this lock, so that counting and inserting are one step.
+LOCK_SITE = "SELECT pg_advisory_xact_lock($1)"
+CREATE = f"""
+INSERT INTO webhooks (webhook_id, site, url, types, description, secret_salt,
+                      transaction_id, position, epoch)
+SELECT $1, $2, $3, $4, $5, $6, $7::text::xid8, $8, $9
+WHERE (SELECT count(*) FROM webhooks WHERE site = $2) < $10
+RETURNING {COLUMNS}"""
+
+
 async def create(
-    connection: Connection | Pool,
+    pool: Pool,
     site: str,
     url: str,
     types: list[str],
     description: str,
     after: Cursor,
-) -> Webhook:
-    row = await connection.fetchrow(
-        f"""INSERT INTO webhooks (webhook_id, site, url, types, description, secret_salt,
-                                  transaction_id, position, epoch)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::xid8, $8, $9)
-            RETURNING {COLUMNS}""",
-        uuid.uuid4(),
-        site,
-        url,
-        types,
-        description,
-        secrets.token_bytes(16),
-        str(after.transaction_id),
-        after.position,
-        after.epoch,
-    )
-    return Webhook.from_row(row)
+    max_per_site: int,
+) -> Webhook | None:
+    """The new webhook, or None when the site already has `max_per_site` of them."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(LOCK_SITE, lock_key(f"webhooks:{site}"))
+        row = await connection.fetchrow(
+            CREATE,
+            uuid.uuid4(),
+            site,
+            url,
+            types,
+            description,
+            secrets.token_bytes(16),
+            str(after.transaction_id),
+            after.position,
+            after.epoch,
+            max_per_site,
+        )
+    return Webhook.from_row(row) if row else None
 
 
 async def find(connection: Connection | Pool, site: str, webhook_id: uuid.UUID) -> Webhook | None:

@@ -136,12 +136,24 @@ def test_the_rate_limit_refuses_with_retry_after() -> None:
     assert refused.value.headers == {"Retry-After": "17"}
 
 
-def test_a_filled_honeypot_is_held_as_spam_before_the_word_checks() -> None:
-    state = given(PUBLISHED, settings=settings(banned_words=("hello",)))
-    assert decide(post_comment("c1", honeypot=True), state) == [
+def test_a_filled_honeypot_is_held_as_spam_and_answers_as_published() -> None:
+    assert decide(post_comment("c1", honeypot=True), given(PUBLISHED)) == [
         posted(),
-        held(reason=HoldReason.SPAM),
+        CommentHeld(**ids("c1"), reason=HoldReason.SPAM, answered=CommentStatus.PUBLISHED),
     ]
+
+
+def test_a_filled_honeypot_answers_what_the_checks_would_have() -> None:
+    """Whatever the site's policy, the answer is the one the same comment without the field
+    gets: a bot comparing the two learns nothing."""
+    premoderated = given(PUBLISHED, settings=settings(premoderation=Premoderation.ALL))
+    assert decide(post_comment("c1", honeypot=True), premoderated) == [
+        posted(),
+        CommentHeld(**ids("c1"), reason=HoldReason.SPAM, answered=CommentStatus.HELD),
+    ]
+    banned = given(PUBLISHED, settings=settings(banned_words=("hello",)))
+    with pytest.raises(BannedWord):
+        decide(post_comment("c1", honeypot=True), banned)
 
 
 def test_banned_words_refuse_with_the_word() -> None:
