@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.logs import LogFormat
+
 
 def comma_separated(value: object) -> object:
     return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
@@ -22,8 +24,6 @@ def cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
 Cidrs = Annotated[
     tuple[str, ...], NoDecode, BeforeValidator(comma_separated), AfterValidator(cidrs)
 ]
-
-from service.logs import LogFormat
 
 # Where `relay nats` publishes when neither --url nor THREADLOG_NATS_URL says.
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
