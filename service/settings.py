@@ -67,3 +67,11 @@ class Settings(BaseSettings):
     default_rate_limit_per_minute: int = Field(default=5, ge=0)
     # Reports a minute from one client on one site; 0: no limit.
     reports_per_minute: int = Field(default=10, ge=0)
+
+    # --- bounded work per request ---
+    # Rendered read bodies kept in memory (plain and gzipped bytes counted), per process.
+    cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # A thread page stops after this many bytes of comments, even before its `limit`.
+    thread_page_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A 422 lists at most this many of the body's problems, and says how many it left out.
+    problem_max_errors: int = Field(default=20, ge=1, le=1000)
