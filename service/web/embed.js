@@ -210,7 +210,11 @@ class Widget {
       const { data } = await this.call("GET", this.thread + query);
       this.total = data.total;
       this.next = data.next;
-      for (const comment of data.comments) this.add(comment, null);
+      // A page counts replies too, so it may open inside a thread: such a reply names its
+      // parent, which an earlier page showed.
+      for (const comment of data.comments) {
+        this.add(comment, comment.parent_id ? this.comments.get(comment.parent_id) || null : null);
+      }
       if (first) this.showHeld();
       this.showCount();
       if (first) this.waiting.splice(0).forEach((handle) => handle());
