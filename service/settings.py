@@ -75,3 +75,6 @@ class Settings(BaseSettings):
     thread_page_bytes: int = Field(default=1024 * 1024, ge=1024)
     # A 422 lists at most this many of the body's problems, and says how many it left out.
     problem_max_errors: int = Field(default=20, ge=1, le=1000)
+    # A comment whose Markdown would cost more than this to render (about a microsecond a
+    # unit on a 2-core reference machine; see service/write/rendering.py) is shown as text.
+    markdown_max_cost: int = Field(default=15_000, ge=0)

@@ -67,6 +67,7 @@ async def post_comment(request: web.Request) -> web.Response:
         token_secret,
         request.app[SETTINGS].default_rate_limit_per_minute,
         datetime.now(UTC),
+        request.app[SETTINGS].markdown_max_cost,
     )
     meta = metadata(request, site, None)
     outcome = await request.app[APPLICATION].execute(command, meta, idempotency_of(request, raw))

@@ -64,7 +64,8 @@ async def edit_comment(request: web.Request) -> web.Response:
     )
     # A wrong token, an unknown comment or a closed window costs no Markdown (prechecks.py).
     await refuse_early(request.app[POOL], unrendered)
-    command = unrendered.model_copy(update={"body_html": render_markdown(body.body)})
+    body_html = render_markdown(body.body, request.app[SETTINGS].markdown_max_cost)
+    command = unrendered.model_copy(update={"body_html": body_html})
     await request.app[APPLICATION].execute(command, metadata(request, site, None))
     row = await moderation_reads.comment(request.app[POOL], site_id, comment_id)
     if row is None:

@@ -17,7 +17,7 @@ from service.db import Pool
 from service.domain.commands import PostComment
 from service.domain.events import Author
 from service.write.prechecks import refuse_early
-from service.write.rendering import render_markdown
+from service.write.rendering import MAX_COST, render_markdown
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,7 @@ async def comment_command(
     token_secret: bytes,
     default_rate_limit: int,
     at: datetime,
+    markdown_max_cost: int = MAX_COST,
 ) -> PostComment:
     """The command, or the DomainError that refuses it: refusals come before the Markdown,
     the sanitiser and the token (see prechecks.py)."""
@@ -90,7 +91,7 @@ async def comment_command(
     await refuse_early(pool, unrendered)
     return unrendered.model_copy(
         update={
-            "body_html": render_markdown(submission.body),
+            "body_html": render_markdown(submission.body, markdown_max_cost),
             "delete_token_sha256": sha256(delete_token(token_secret, site.site, comment_id)),
         }
     )

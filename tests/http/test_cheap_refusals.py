@@ -17,22 +17,35 @@ TRIES = 8
 
 
 class CountingRenderer:
-    """The real Markdown renderer, counting its calls."""
+    """The real Markdown renderer, counting its calls: `parsed` by the Markdown parser,
+    `as_text` shown as text for being over the budget."""
 
     def __init__(self, real: Any) -> None:
         self.real = real
-        self.calls = 0
+        self.parsed = 0
+        self.as_text = 0
 
     def render(self, source: str) -> str:
-        self.calls += 1
+        self.parsed += 1
         result: str = self.real.render(source)
         return result
+
+    @property
+    def calls(self) -> int:
+        return self.parsed + self.as_text
 
 
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingRenderer]:
     counting = CountingRenderer(rendering.MARKDOWN)
+    real_plain_text = rendering.plain_text
+
+    def plain_text(source: str) -> str:
+        counting.as_text += 1
+        return real_plain_text(source)
+
     monkeypatch.setattr(rendering, "MARKDOWN", counting)
+    monkeypatch.setattr(rendering, "plain_text", plain_text)
     yield counting
 
 
@@ -132,3 +145,16 @@ async def test_what_passes_is_rendered_as_before(
         held = await client.post(path, json={"author": {"name": "Troll"}, "body": "**again**"})
         assert held.status == 201 and (await held.json())["status"] == "held"
     assert renders.calls == 4
+
+
+async def test_an_accepted_pathological_body_is_shown_as_text_without_parsing(
+    client: Client, site: SiteKeys, renders: CountingRenderer
+) -> None:
+    """What passes the checks is bounded too: a body whose Markdown would cost more than the
+    budget is never handed to the parser."""
+    post_id = await publish(client, site)
+    created = await comment(client, site, post_id, HOSTILE)
+    assert created["body_html"] == f"<p>{HOSTILE}</p>"
+    normal = await comment(client, site, post_id, "a *normal* comment")
+    assert normal["body_html"] == "<p>a <em>normal</em> comment</p>"
+    assert (renders.parsed, renders.as_text) == (1, 1)
