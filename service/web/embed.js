@@ -431,10 +431,17 @@ class Widget {
     this.total += 1;
     this.showCount();
     const parent = view.parent_id ? this.comments.get(view.parent_id) : null;
-    // A comment whose place is on a page not loaded yet comes with that page.
+    // A comment whose place is on a page not loaded yet comes with that page; so does a reply
+    // within the last thread shown while more pages follow (the next may go on inside it).
     if ((view.parent_id && !parent) || (!view.parent_id && this.next)) return;
+    if (parent && this.next && this.rootOf(parent).node === this.list.lastElementChild) return;
     this.add(view, parent);
     if (!wasHeld) this.say("new-comment", { name: view.author.name });
+  }
+
+  rootOf(comment) {
+    while (comment.parent) comment = comment.parent;
+    return comment;
   }
 
   keepHeld(view) {
