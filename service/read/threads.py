@@ -14,8 +14,9 @@ POST_COLUMNS = "post_id, title, url, labels, published_at, comment_count, delete
 
 # A page is the thread in display order: its roots in the page's direction, each followed by
 # its visible replies in log order (a parent before its replies), cut after `$4` comments,
-# wherever that falls. It may start inside a root's replies: `$5` is that root's position (-1
-# when the page starts at a root) and `$6` the last reply already shown. Each root reads at
+# wherever that falls. Its roots start at `$3`, inclusive. It may start inside a root's
+# replies: `$5` is that root's position (-1 when the page starts at a root) and `$6` the last
+# reply already shown. Each root reads at
 # most a page of its replies through (site, root_id, position): a root with 50,000 replies
 # costs what one with a page of them does.
 THREAD = """
@@ -25,7 +26,7 @@ WITH post AS (
     SELECT comment_id, position FROM thread_comments
     WHERE site = $1 AND post_id = $2 AND parent_id IS NULL
       AND (status = 'published' OR live_descendants > 0)
-      AND (position {after} $3 OR position = $5)
+      AND position {after}= $3
     ORDER BY position {direction} LIMIT $4 + 2
 ), page AS (
     SELECT r.position AS root_position, c.*
@@ -119,8 +120,11 @@ async def thread_page(
     included, and no more than about `max_bytes` of them (but at least one)."""
     query, start = (THREAD_NEWEST, NEWEST_START) if newest_first else (THREAD_OLDEST, 0)
     place = after or Place(start)
-    inside, reply = (-1, 0) if place.reply is None else (place.root, place.reply)
-    rows = await connection.fetch(query, site, post_id, place.root, limit, inside, reply)
+    if place.reply is None:  # after that root: the first root is the next one
+        first_root, inside, reply = place.root + (-1 if newest_first else 1), -1, 0
+    else:
+        first_root, inside, reply = place.root, place.root, place.reply
+    rows = await connection.fetch(query, site, post_id, first_root, limit, inside, reply)
     if not rows:
         return None
     first = rows[0]
