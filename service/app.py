@@ -86,7 +86,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
         pool, settings.writers, settings.batch_size, wakeup.committed, app[METRICS]
     )
     app[SITES] = SiteDirectory(pool)
-    app[REPRESENTATIONS] = RepresentationCache()
+    app[REPRESENTATIONS] = RepresentationCache(settings.cache_bytes)
     app[STAMPS] = ThreadStamps(pool)
     app[LIVE_PAGES] = SharedPages()
     app[SERVER_SECRET] = credentials.ServerSecret(pool, settings.token_key_bytes())

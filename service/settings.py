@@ -106,3 +106,13 @@ class Settings(BaseSettings):
     # which header they write. Empty: the connection's peer is the client.
     trusted_proxies: Cidrs = ()
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+    # --- bounded work per request ---
+    # Rendered read bodies kept in memory (plain and gzipped bytes counted), per process.
+    cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # A thread page stops after this many bytes of comments, even before its `limit`.
+    thread_page_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A 422 lists at most this many of the body's problems, and says how many it left out.
+    problem_max_errors: int = Field(default=20, ge=1, le=1000)
+    # A comment whose Markdown would cost more than this to render (about a microsecond a
+    # unit on a 2-core reference machine; see service/write/rendering.py) is shown as text.
+    markdown_max_cost: int = Field(default=15_000, ge=0)

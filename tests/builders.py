@@ -30,6 +30,7 @@ from service.domain.commands import PostComment, PublishPost
 from service.domain.events import Author, CommentPosted, CommentReplied, Event, PostPublished
 from service.domain.thread import ThreadState, evolve
 from service.settings import Settings
+from service.write import batches
 
 Client = TestClient[web.Request, web.Application]
 
@@ -151,6 +152,20 @@ async def make_site(pool: asyncpg.Pool, *origins: str, site: str | None = None) 
 # --- the command line -----------------------------------------------------------------------
 
 THREADLOG = str(Path(sys.executable).parent / "threadlog")
+
+
+async def seed_replies(
+    pool: asyncpg.Pool, site: SiteKeys, post_id: str, parent_id: str, count: int
+) -> None:
+    """`count` replies ("r0", "r1", ...) to one comment, decided and stored as the HTTP layer's
+    would be, a chunk per transaction (a long one would hold back every test's feed)."""
+    for start in range(0, count, 500):
+        commands = [
+            post_comment(site=site.site, post_id=post_id, parent_id=parent_id, body=f"r{n}")
+            for n in range(start, min(start + 500, count))
+        ]
+        async with pool.acquire() as connection, connection.transaction():
+            await batches.write_commands(connection, commands, META)
 
 
 def threadlog(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -67,6 +67,7 @@ async def post_comment(request: web.Request) -> web.Response:
         token_secret,
         request.app[SETTINGS].default_rate_limit_per_minute,
         datetime.now(UTC),
+        request.app[SETTINGS].markdown_max_cost,
     )
     meta = metadata(request, site, None)
     # The key is the author's client's (its salted IP hash): the same key from another client

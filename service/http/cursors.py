@@ -6,6 +6,7 @@ from datetime import datetime
 
 from service.http.problems import Problem
 from service.http.schemas import utc
+from service.read.threads import Place
 
 MALFORMED = "cursor is malformed; pass the `next` value of a previous page"
 
@@ -14,6 +15,13 @@ def parse_position(cursor: str) -> int:
     if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 18:
         raise Problem(400, MALFORMED)
     return int(cursor)
+
+
+def parse_thread_cursor(cursor: str) -> Place:
+    """`<root>` (after that root and its replies: the cursors of earlier versions) or
+    `<root>.<reply>` (inside that root's replies, after that one)."""
+    root, dot, reply = cursor.partition(".")
+    return Place(parse_position(root), parse_position(reply) if dot else None)
 
 
 def keyset_cursor(moment: datetime, row_id: str) -> str:

@@ -1,7 +1,7 @@
 """Turning request bytes, query strings and headers into validated values, or a 4xx problem."""
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -12,6 +12,9 @@ Model = TypeVar("Model", bound=BaseModel)
 JSON_TYPES = ("application/json",)
 # `\u0000` after an odd number of backslashes (an even number escapes the backslashes instead).
 ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# A 422's detail names this many problems; its `errors` list is capped by a setting.
+DETAIL_ERRORS = 3
+LOC_PART_CHARS = 100
 
 
 async def read_body(request: web.Request, *, required: bool = True) -> bytes:
@@ -45,11 +48,27 @@ def parse_json(model: type[Model], body: bytes) -> Model:
         malformed = [e for e in problems if e["type"] in ("json_invalid", "json_type")]
         if malformed:
             raise Problem(400, f"the body is not valid JSON: {malformed[0]['msg']}") from None
-        detail = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in problems
-        )
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in problems]
-        raise Problem(422, detail, errors=errors) from None
+        errors = [{"loc": location(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in problems]
+        raise Problem(422, summary(errors), errors=errors) from None
+
+
+def location(loc: tuple[int | str, ...]) -> list[int | str]:
+    """A field's path, each name cut short: an unknown field's name is the sender's text."""
+    return [
+        part
+        if isinstance(part, int) or len(part) <= LOC_PART_CHARS
+        else part[:LOC_PART_CHARS] + "…"
+        for part in loc
+    ]
+
+
+def summary(errors: list[dict[str, Any]]) -> str:
+    """The first few problems in words; `errors` has the list (capped when rendered)."""
+    shown = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:DETAIL_ERRORS]
+    )
+    left = len(errors) - DETAIL_ERRORS
+    return shown + (f"; and {left} more" if left > 0 else "")
 
 
 async def parse_body(request: web.Request, model: type[Model]) -> Model:

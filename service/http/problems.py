@@ -15,6 +15,7 @@ from service.domain.errors import DomainError
 from service.http.keys import REQUEST_ID
 from service.keys import SETTINGS
 from service.logs import request_context
+from service.settings import Settings
 
 log = logging.getLogger("threadlog.http")
 
@@ -24,6 +25,7 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 RETRY_AFTER_SECONDS = 1
 # Adopting a moved database takes an operator: clients need not come back every second.
 NOT_ADOPTED_RETRY_SECONDS = 30
+MAX_ERRORS: int = Settings.model_fields["problem_max_errors"].default
 
 TITLES = {
     400: "Bad request",
@@ -86,7 +88,12 @@ def render(request: web.Request, problem: Problem) -> web.Response:
         "instance": request.path,
     }
     if problem.errors is not None:
-        body["errors"] = problem.errors
+        # Thousands of unknown fields must not make a response thousands of times larger.
+        settings = request.app.get(SETTINGS)
+        most = settings.problem_max_errors if settings else MAX_ERRORS
+        body["errors"] = problem.errors[:most]
+        if len(problem.errors) > most:
+            body["omitted_errors"] = len(problem.errors) - most
     return web.Response(
         status=problem.status,
         body=json.dumps(body, ensure_ascii=False).encode(),

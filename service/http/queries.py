@@ -9,14 +9,14 @@ from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event
 from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
-from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_position
+from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_thread_cursor
 from service.http.existence import current_thread, missing_post
 from service.http.keys import REPRESENTATIONS
 from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import json_response, post_view
-from service.keys import POOL
+from service.keys import POOL, SETTINGS
 from service.read import threads
 
 
@@ -35,7 +35,7 @@ async def get_thread(request: web.Request) -> web.Response:
     newest_first = query_choice(request, "sort", ("oldest", "newest")) == "newest"
     limit = query_int(request, "limit", 50, 1, 200)
     cursor = query_text(request, "cursor")
-    after = parse_position(cursor) if cursor is not None else None
+    after = parse_thread_cursor(cursor) if cursor is not None else None
     pool = request.app[POOL]
     stamp = await current_thread(request, site, post_id)
     cache_key = (site, post_id, newest_first, after, limit)
@@ -43,12 +43,17 @@ async def get_thread(request: web.Request) -> web.Response:
     if cached is not None:
         return cached.response(request)
     page = await threads.thread_page(
-        pool, site, post_id, newest_first=newest_first, after_position=after, limit=limit
+        pool,
+        site,
+        post_id,
+        newest_first=newest_first,
+        after=after,
+        limit=limit,
+        max_bytes=request.app[SETTINGS].thread_page_bytes,
     )
     if page is None or page.deleted:
         raise Problem(404, f"post {post_id!r} does not exist")
-    body = threads.thread_body(post_id, page, newest_first)
-    representation = Representation.of(page.position, body)
+    representation = Representation.of(page.position, threads.thread_body(post_id, page))
     request.app[REPRESENTATIONS].put(cache_key, representation)
     return representation.response(request)
 

@@ -17,6 +17,7 @@ from service.http.problems import Problem, unauthorized
 from service.http.views import json_response
 from service.keys import APPLICATION, POOL, SETTINGS
 from service.read import moderation as moderation_reads
+from service.write.prechecks import refuse_early
 from service.write.rendering import render_markdown
 
 
@@ -53,14 +54,18 @@ async def edit_comment(request: web.Request) -> web.Response:
         raise unauthorized("send the comment's X-Delete-Token")
     site = await auth.known_site(request, site_id)
     body = await parse_body(request, EditBody)
-    command = EditComment(
+    unrendered = EditComment(
         site=site_id,
         comment_id=comment_id,
         body=body.body,
-        body_html=render_markdown(body.body),
+        body_html="",
         delete_token_sha256=sha256(token),
         at=datetime.now(UTC),
     )
+    # A wrong token, an unknown comment or a closed window costs no Markdown (prechecks.py).
+    await refuse_early(request.app[POOL], unrendered)
+    body_html = render_markdown(body.body, request.app[SETTINGS].markdown_max_cost)
+    command = unrendered.model_copy(update={"body_html": body_html})
     await request.app[APPLICATION].execute(command, metadata(request, site, None))
     row = await moderation_reads.comment(request.app[POOL], site_id, comment_id)
     if row is None:

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from service.settings import Settings
+
 MIN_GZIP_BYTES = 1024
+MAX_BYTES: int = Settings.model_fields["cache_bytes"].default
+# What an entry costs beyond its bodies: the key, the ETags, the objects around them.
+ENTRY_OVERHEAD_BYTES = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,9 @@ class Representation:
         )
         return cls(position, body, f'"{digest}"', gzipped, f'"{digest}-gzip"')
 
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped or b"") + ENTRY_OVERHEAD_BYTES
+
     def response(self, request: web.Request) -> web.Response:
         use_gzip = self.gzipped is not None and accepts_gzip(request)
         etag = self.gzip_etag if use_gzip else self.etag
@@ -44,10 +52,13 @@ class Representation:
 
 
 class RepresentationCache:
-    """A bounded LRU of representations, by request key."""
+    """An LRU of representations by request key, bounded by the bytes it holds (plain and
+    gzipped bodies, and a fixed allowance per entry), not by entries: a thread's pages can be
+    megabytes each, and every `limit` and cursor is another key."""
 
-    def __init__(self, max_entries: int = 4096) -> None:
-        self.max_entries = max_entries
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.entries: OrderedDict[tuple[object, ...], Representation] = OrderedDict()
 
     def get(self, key: tuple[object, ...], position: int) -> Representation | None:
@@ -58,10 +69,20 @@ class RepresentationCache:
         return found
 
     def put(self, key: tuple[object, ...], representation: Representation) -> None:
+        self.discard(key)
+        size = representation.size()
+        if size > self.max_bytes:
+            return  # it would push out everything else and be pushed out next
         self.entries[key] = representation
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, oldest = self.entries.popitem(last=False)
+            self.bytes -= oldest.size()
+
+    def discard(self, key: tuple[object, ...]) -> None:
+        found = self.entries.pop(key, None)
+        if found is not None:
+            self.bytes -= found.size()
 
 
 def accepts_gzip(request: web.Request) -> bool:

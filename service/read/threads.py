@@ -12,29 +12,44 @@ from service.eventstore.codec import JsonObject, compact
 
 POST_COLUMNS = "post_id, title, url, labels, published_at, comment_count, deleted"
 
+# A page is the thread in display order: its roots in the page's direction, each followed by
+# its visible replies in log order (a parent before its replies), cut after `$4` comments,
+# wherever that falls. Its roots start at `$3`, inclusive. It may start inside a root's
+# replies: `$5` is that root's position (-1 when the page starts at a root) and `$6` the last
+# reply already shown. Each root reads at
+# most a page of its replies through (site, root_id, position): a root with 50,000 replies
+# costs what one with a page of them does.
 THREAD = """
 WITH post AS (
     SELECT comment_count, deleted, position FROM posts WHERE site = $1 AND post_id = $2
-), page AS (
+), roots AS (
     SELECT comment_id, position FROM thread_comments
     WHERE site = $1 AND post_id = $2 AND parent_id IS NULL
-      AND (status = 'published' OR live_descendants > 0) AND position {after} $3
-    ORDER BY position {direction} LIMIT $4 + 1
-), kept AS (
-    SELECT comment_id FROM page ORDER BY position {direction} LIMIT $4
+      AND (status = 'published' OR live_descendants > 0)
+      AND position {after}= $3
+    ORDER BY position {direction} LIMIT $4 + 2
+), page AS (
+    SELECT r.position AS root_position, c.*
+    FROM roots r CROSS JOIN LATERAL (
+        SELECT comment_id, parent_id, position, author_name, author_website, body_html,
+               created_at, deleted_by, status, edited_at
+        FROM thread_comments c
+        WHERE c.site = $1 AND c.root_id = r.comment_id
+          AND (c.status = 'published' OR c.live_descendants > 0)
+          AND c.position > CASE WHEN r.position = $5 THEN $6 ELSE 0 END
+        ORDER BY c.position LIMIT $4 + 1
+    ) c
+    ORDER BY r.position {direction}, c.position LIMIT $4 + 1
 )
-SELECT post.comment_count, post.deleted, post.position AS post_position,
-       (SELECT count(*) FROM page) AS page_size,
-       c.comment_id, c.parent_id, c.root_id, c.position, c.author_name, c.author_website,
-       c.body_html, c.created_at, c.deleted_by, c.status, c.edited_at
-FROM post LEFT JOIN thread_comments c
-  ON c.site = $1 AND c.root_id IN (SELECT comment_id FROM kept)
- AND (c.status = 'published' OR c.live_descendants > 0)
-ORDER BY c.position
+SELECT post.comment_count, post.deleted, post.position AS post_position, page.*
+FROM post LEFT JOIN page ON true
+ORDER BY page.root_position {direction}, page.position
 """
 THREAD_OLDEST = THREAD.format(after=">", direction="ASC")
 THREAD_NEWEST = THREAD.format(after="<", direction="DESC")
 NEWEST_START = 2**63 - 1
+# What a comment's view adds to its text fields: ids, times, keys and punctuation.
+VIEW_BYTES = 400
 COMMENTS = """
 SELECT comment_id, parent_id, author_name, author_website, body_html, created_at, edited_at,
        status, deleted_by
@@ -44,13 +59,28 @@ WHERE site = $1 AND post_id = $2 AND comment_id = ANY($3::text[])
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where a page starts: after root `root` and all its replies, or (when `reply` is set)
+    inside that root's replies, after the one at position `reply`."""
+
+    root: int
+    reply: int | None = None
+
+    def __str__(self) -> str:
+        return str(self.root) if self.reply is None else f"{self.root}.{self.reply}"
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadPage:
     total: int
     deleted: bool
     # The last event applied to the thread: the page is current while the post's row says so.
     position: int
+    # In display order (see THREAD): a reply comes after its parent, or its parent was on an
+    # earlier page.
     rows: list[Any]
-    has_more: bool
+    # Where the next page starts; None on the last one.
+    next: Place | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +112,40 @@ async def thread_page(
     post_id: str,
     *,
     newest_first: bool,
-    after_position: int | None,
+    after: Place | None,
     limit: int,
+    max_bytes: int = 2**62,
 ) -> ThreadPage | None:
-    """None when the post does not exist; rows come in log order."""
+    """None when the post does not exist. At most `limit` comments, replies and tombstones
+    included, and no more than about `max_bytes` of them (but at least one)."""
     query, start = (THREAD_NEWEST, NEWEST_START) if newest_first else (THREAD_OLDEST, 0)
-    position = start if after_position is None else after_position
-    rows = await connection.fetch(query, site, post_id, position, limit)
+    place = after or Place(start)
+    if place.reply is None:  # after that root: the first root is the next one
+        first_root, inside, reply = place.root + (-1 if newest_first else 1), -1, 0
+    else:
+        first_root, inside, reply = place.root, place.root, place.reply
+    rows = await connection.fetch(query, site, post_id, first_root, limit, inside, reply)
     if not rows:
         return None
     first = rows[0]
-    comments = [row for row in rows if row["comment_id"] is not None]
+    found = [row for row in rows if row["comment_id"] is not None]
+    kept: list[Any] = []
+    size = 0
+    for row in found[:limit]:
+        size += VIEW_BYTES + sum(
+            len(row[name] or "") for name in ("body_html", "author_name", "author_website")
+        )
+        if kept and size > max_bytes:
+            break
+        kept.append(row)
+    more = len(kept) < len(found)
+    last = kept[-1] if kept else None
     return ThreadPage(
         first["comment_count"],
         first["deleted"],
         first["post_position"],
-        comments,
-        first["page_size"] > limit,
+        kept,
+        Place(last["root_position"], last["position"]) if more and last is not None else None,
     )
 
 
@@ -175,25 +222,21 @@ def comment_view(row: Any) -> JsonObject:
 
 
 def nest(rows: list[Any]) -> list[JsonObject]:
-    """Rows in log order -> top-level views with replies nested; a parent precedes its replies."""
+    """Rows in display order -> views with replies nested; a parent precedes its replies.
+    A reply whose parent is not among the rows (it was on an earlier page) stays at the top
+    level, where its `parent_id` says where it goes."""
     views: dict[str, JsonObject] = {}
-    roots: list[JsonObject] = []
+    top: list[JsonObject] = []
     for row in rows:
         view = comment_view(row)
         views[view["id"]] = view
         parent = views.get(view["parent_id"]) if view["parent_id"] else None
-        (parent["replies"] if parent is not None else roots).append(view)
-    return roots
+        (parent["replies"] if parent is not None else top).append(view)
+    return top
 
 
-def thread_body(post_id: str, page: ThreadPage, newest_first: bool) -> bytes:
-    """A page of the public thread as JSON; the next page starts after its last root."""
-    roots = nest(page.rows)
-    if newest_first:
-        roots.reverse()
-    next_cursor = None
-    if page.has_more and roots:
-        root_positions = [row["position"] for row in page.rows if row["parent_id"] is None]
-        next_cursor = str(min(root_positions) if newest_first else max(root_positions))
-    body = {"post": post_id, "total": page.total, "comments": roots, "next": next_cursor}
+def thread_body(post_id: str, page: ThreadPage) -> bytes:
+    """A page of the public thread as JSON, with the cursor of the next page."""
+    next_cursor = None if page.next is None else str(page.next)
+    body = {"post": post_id, "total": page.total, "comments": nest(page.rows), "next": next_cursor}
     return compact(body).encode()

@@ -210,7 +210,11 @@ class Widget {
       const { data } = await this.call("GET", this.thread + query);
       this.total = data.total;
       this.next = data.next;
-      for (const comment of data.comments) this.add(comment, null);
+      // A page counts replies too, so it may open inside a thread: such a reply names its
+      // parent, which an earlier page showed.
+      for (const comment of data.comments) {
+        this.add(comment, comment.parent_id ? this.comments.get(comment.parent_id) || null : null);
+      }
       if (first) this.showHeld();
       this.showCount();
       if (first) this.waiting.splice(0).forEach((handle) => handle());
@@ -427,10 +431,17 @@ class Widget {
     this.total += 1;
     this.showCount();
     const parent = view.parent_id ? this.comments.get(view.parent_id) : null;
-    // A comment whose place is on a page not loaded yet comes with that page.
+    // A comment whose place is on a page not loaded yet comes with that page; so does a reply
+    // within the last thread shown while more pages follow (the next may go on inside it).
     if ((view.parent_id && !parent) || (!view.parent_id && this.next)) return;
+    if (parent && this.next && this.rootOf(parent).node === this.list.lastElementChild) return;
     this.add(view, parent);
     if (!wasHeld) this.say("new-comment", { name: view.author.name });
+  }
+
+  rootOf(comment) {
+    while (comment.parent) comment = comment.parent;
+    return comment;
   }
 
   keepHeld(view) {

@@ -1,8 +1,9 @@
 """A reader's new comment: from what they sent to the command that decides it.
 
 What the checks need from outside the domain is looked up here, before deciding: the author's
-salted hashes, whether their client is over the site's rate limit, the rendered body and the
-digest of the comment's delete token (the token itself is derived, never stored).
+salted hashes, whether their client is over the site's rate limit, then (unless the comment is
+refused already) the rendered body and the digest of the comment's delete token (the token
+itself is derived, never stored).
 """
 
 import uuid
@@ -15,7 +16,8 @@ from service.access.sites import Site
 from service.db import Pool
 from service.domain.commands import PostComment
 from service.domain.events import Author
-from service.write.rendering import render_markdown
+from service.write.prechecks import refuse_early
+from service.write.rendering import MAX_COST, render_markdown
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,10 @@ async def comment_command(
     token_secret: bytes,
     default_rate_limit: int,
     at: datetime,
+    markdown_max_cost: int = MAX_COST,
 ) -> PostComment:
+    """The command, or the DomainError that refuses it: refusals come before the Markdown,
+    the sanitiser and the token (see prechecks.py)."""
     comment_id = str(uuid.uuid4())
     hashes = author_hashes(site, address, submission.author.name, submission.email)
     # A site with the limit off (benchmarks, importers) pays nothing for it.
@@ -66,20 +71,27 @@ async def comment_command(
         hashes.ip_hash,
         default_rate_limit if per_minute is None else per_minute,
     )
-    return PostComment(
+    unrendered = PostComment(
         site=site.site,
         post_id=submission.post_id,
         comment_id=comment_id,
         parent_id=submission.parent_id,
         author=submission.author,
         body=submission.body,
-        body_html=render_markdown(submission.body),
+        body_html="",
         at=at,
-        delete_token_sha256=sha256(delete_token(token_secret, site.site, comment_id)),
+        delete_token_sha256=b"",
         author_email_hash=hashes.email_hash,
         author_ip_hash=hashes.ip_hash,
         author_name_ip_hash=hashes.name_ip_hash,
         rate_limited=limit.limited,
         retry_after_seconds=limit.retry_after_seconds,
         honeypot=submission.honeypot,
+    )
+    await refuse_early(pool, unrendered)
+    return unrendered.model_copy(
+        update={
+            "body_html": render_markdown(submission.body, markdown_max_cost),
+            "delete_token_sha256": sha256(delete_token(token_secret, site.site, comment_id)),
+        }
     )

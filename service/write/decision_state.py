@@ -98,6 +98,15 @@ async def load_for_update(
     await connection.execute(
         LOCK_STREAMS, sorted({lock_key(stream_id) for stream_id in stream_ids})
     )
+    return await load(connection, requests)
+
+
+async def load(
+    connection: Connection, requests: list[tuple[str, Command]]
+) -> dict[str, LoadedThread]:
+    """The decision state of the commands' posts as last committed, without locks: right for
+    deciding, under the locks of load_for_update; a look ahead otherwise (see prechecks.py)."""
+    stream_ids = sorted({stream_id for stream_id, _ in requests})
     rows = await connection.fetch(LOAD_STREAMS, stream_ids)
     found: dict[str, Any] = {row["stream_id"]: row for row in rows}
     touched = {

@@ -6,7 +6,16 @@ import asyncpg
 from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import Blog, screenshot
-from tests.builders import Client, SiteKeys, comment, make_site, publish, set_settings, thread
+from tests.builders import (
+    Client,
+    SiteKeys,
+    comment,
+    make_site,
+    publish,
+    seed_replies,
+    set_settings,
+    thread,
+)
 
 
 def embed(site: SiteKeys, post_id: str, attributes: str = "") -> str:
@@ -195,6 +204,49 @@ async def test_load_more_pages_through_a_500_comment_thread(
         "(nodes) => nodes.map((n) => n.dataset.id)"
     )
     assert len(set(ids)) == 500
+
+
+async def test_load_more_continues_inside_a_long_reply_list(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client, pool: asyncpg.Pool
+) -> None:
+    """A page counts replies, so the second page opens among the first comment's replies:
+    they go under it, not to the top level."""
+    post_id = await publish(client, blog_site)
+    root = await comment(client, blog_site, post_id, "the root")
+    await seed_replies(pool, blog_site, post_id, root["id"], 70)
+    await comment(client, blog_site, post_id, "the second")
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    widget = page.locator("#threadlog")
+    await expect(widget.locator(".count")).to_have_text("72 comments")
+    first = widget.locator(f'li.comment[data-id="{root["id"]}"]')
+    await expect(first.locator(".replies li.comment")).to_have_count(49)
+    await widget.get_by_role("button", name="Load more comments").click()
+    await expect(first.locator(".replies li.comment")).to_have_count(70)
+    await expect(first.locator(".replies li.comment .body").last).to_have_text("r69")
+    top = widget.locator("ol.comments > li.comment")
+    await expect(top).to_have_count(2)
+    await expect(top.last.locator(".body")).to_have_text("the second")
+    await expect(widget.get_by_role("button", name="Load more comments")).to_be_hidden()
+
+
+async def test_a_live_reply_into_a_thread_still_loading_comes_in_its_place(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client, pool: asyncpg.Pool
+) -> None:
+    """A reply that arrives live under the last comment shown, while more of its replies are
+    still to load, waits for them: it comes last, not before the older ones."""
+    post_id = await publish(client, blog_site)
+    root = await comment(client, blog_site, post_id, "the root")
+    await seed_replies(pool, blog_site, post_id, root["id"], 60)
+    page = await open_page(context, blog.page(embed(blog_site, post_id)))
+    widget = page.locator("#threadlog")
+    replies = widget.locator(f'li.comment[data-id="{root["id"]}"] .replies li.comment')
+    await expect(replies).to_have_count(49)
+    await comment(client, blog_site, post_id, "the newest reply", root["id"], name="Dan")
+    await expect(widget.locator(".count")).to_have_text("62 comments")
+    await expect(replies).to_have_count(49)
+    await widget.get_by_role("button", name="Load more comments").click()
+    await expect(replies).to_have_count(61)
+    await expect(replies.locator(".body").last).to_have_text("the newest reply")
 
 
 async def test_markup_in_comments_and_names_stays_inert(

@@ -132,24 +132,37 @@ async def test_tombstones_stay_only_while_replies_are_visible(
     assert view["comments"] == [] and view["total"] == 0
 
 
-async def test_pages_of_top_level_comments(client: Client, site: SiteKeys) -> None:
+async def test_pages_count_every_comment_in_display_order(client: Client, site: SiteKeys) -> None:
     post_id = await publish(client, site)
     tops = [await comment(client, site, post_id, f"c{n}") for n in range(5)]
-    await comment(client, site, post_id, "reply", tops[1]["id"])
-    seen: list[str] = []
+    reply = await comment(client, site, post_id, "reply", tops[1]["id"])
+    pages: list[list[str]] = []
     cursor = None
     for _ in range(3):
         query = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         page = await thread(client, site, post_id, **query)
-        seen += ids(page["comments"])
+        pages.append(ids(page["comments"]))
         assert page["total"] == 6
         cursor = page["next"]
-    assert seen == ids(tops) and cursor is None
-    first = await thread(client, site, post_id, limit=2)
-    assert len(first["comments"][1]["replies"]) == 1
+    # The reply counts: it opens the second page, under a parent the first page showed.
+    assert pages == [ids(tops[:2]), [reply["id"], tops[2]["id"]], ids(tops[3:])]
+    assert cursor is None
+    second = await thread(
+        client,
+        site,
+        post_id,
+        limit=2,
+        cursor=(await thread(client, site, post_id, limit=2))["next"],
+    )
+    assert second["comments"][0]["parent_id"] == tops[1]["id"]
+    whole = await thread(client, site, post_id, limit=3)
+    assert ids(whole["comments"]) == ids(tops[:2]) and ids(whole["comments"][1]["replies"]) == [
+        reply["id"]
+    ]
     newest = await thread(client, site, post_id, limit=3, sort="newest")
     rest = await thread(client, site, post_id, limit=3, sort="newest", cursor=newest["next"])
     assert ids(newest["comments"]) + ids(rest["comments"]) == ids(tops)[::-1]
+    assert ids(rest["comments"][0]["replies"]) == [reply["id"]]
 
 
 async def test_etag_answers_304_until_the_thread_changes(client: Client, site: SiteKeys) -> None:

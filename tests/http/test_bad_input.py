@@ -564,8 +564,12 @@ BAD_LIMITS = {
 BAD_THREAD_CURSORS = {
     "abc": "abc",
     "negative": "-1",
-    "float": "1.5",
+    # `<root>.<reply>` is a cursor (inside a root's replies); these are not.
+    "three-parts": "1.5.5",
+    "trailing-dot": "1.",
+    "exponent": "1e5",
     "huge": HUGE,
+    "huge-reply": f"1.{HUGE}",
     "empty": "",
     "nul": "1\x00",
 }

@@ -292,10 +292,10 @@ async def assert_nothing_hidden_shows(connection: Connection, site: str, model: 
         assert post["comment_count"] == len(live)
         assert post["closed"] == (post["post_id"] in model.closed)
         page = await threads.thread_page(
-            connection, site, post["post_id"], newest_first=False, after_position=None, limit=200
+            connection, site, post["post_id"], newest_first=False, after=None, limit=200
         )
         assert page is not None
-        body = thread_body(post["post_id"], page, False).decode()
+        body = thread_body(post["post_id"], page).decode()
         for comment_id in published:
             shown_with_text = f'"id":"{comment_id}","parent_id"'
             if model.status[comment_id] != "published" and shown_with_text in body:

@@ -246,9 +246,9 @@ async def thread(
 ) -> tuple[bool, bytes] | None:
     """Whether the post is deleted, and the GET thread body, from the tables on the search path."""
     page = await threads.thread_page(
-        connection, site, post, newest_first=newest_first, after_position=None, limit=200
+        connection, site, post, newest_first=newest_first, after=None, limit=200
     )
-    return None if page is None else (page.deleted, thread_body(post, page, newest_first))
+    return None if page is None else (page.deleted, thread_body(post, page))
 
 
 def shape(views: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,34 @@
+"""The cheap look before the costly work of a new or edited comment.
+
+Rendering Markdown and sanitising it cost far more than a few indexed reads, and a refused
+comment needs neither: a flood of large bodies sent to a missing post, a closed thread, a
+banned author, past the rate limit or with a wrong token must cost no more than the lookups
+that refuse it. So the command is first decided against its post's state as last committed,
+without locks and without its HTML; only if that passes is it rendered and sent to a writer,
+which decides it again under the post's lock (the state may have changed since).
+
+The HTML decides no refusal (only whether a comment with links is held, see
+domain/policy.py), so this look refuses exactly what the writer would, given the same state.
+"""
+
+from service.db import Pool
+from service.domain.commands import EditComment, PostComment
+from service.domain.errors import CommentNotFound
+from service.domain.thread import decide
+from service.eventstore.streams import post_stream_id
+from service.write import decision_state
+
+
+async def refuse_early(pool: Pool, command: PostComment | EditComment) -> None:
+    """Raise the DomainError that a writer would answer `command` with, as of now."""
+    async with pool.acquire() as connection:
+        if isinstance(command, EditComment):
+            named = (command.site, command.comment_id)
+            post_id = (await decision_state.posts_of_comments(connection, [named])).get(named)
+            if post_id is None:
+                raise CommentNotFound(f"comment {command.comment_id!r} does not exist")
+        else:
+            post_id = command.post_id
+        stream_id = post_stream_id(command.site, post_id)
+        loaded = await decision_state.load(connection, [(stream_id, command)])
+    decide(command, loaded[stream_id].state)
