@@ -6,22 +6,35 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from service.access import credentials
+from service.access.concurrency import Holdings
 from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
-from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS
+from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
+from service.http.limits import bounded_body
 from service.http.live_pages import SharedPages
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS, SITES, STAMPS, STOPPING, WAKEUP
+from service.keys import (
+    APPLICATION,
+    LOG_TAIL,
+    POOL,
+    SERVER_SECRET,
+    SETTINGS,
+    SITES,
+    STAMPS,
+    STOPPING,
+    WAKEUP,
+)
 from service.ops.feed_watch import watch_feed
 from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.nats_relay import run_relay
+from service.subscriptions.tail import LogTail
 from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
 
@@ -34,10 +47,12 @@ def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url")
     app = web.Application(
-        middlewares=[request_ids, problems, cors], client_max_size=settings.max_body_bytes
+        middlewares=[request_ids, problems, bounded_body, cors],
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[STOPPING] = asyncio.Event()
+    app[STREAM_SLOTS] = Holdings(settings.max_streams, settings.max_streams_per_client)
     app.on_shutdown.append(end_streams)
     # The embed widget: its files, and CORS for the sites' allowed origins.
     app[ASSETS] = Assets.load()
@@ -65,9 +80,12 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[REPRESENTATIONS] = RepresentationCache()
     app[STAMPS] = ThreadStamps(pool)
     app[LIVE_PAGES] = SharedPages()
+    tail = app[LOG_TAIL] = LogTail(pool, wakeup)
+    await tail.start()
     app[SERVER_SECRET] = credentials.ServerSecret(pool, settings.token_key_bytes())
     yield
     await app[APPLICATION].close()
+    await tail.close()
     await wakeup.stop()
     try:
         # Every connection is back by now, unless something hangs: then it is cut.
@@ -82,6 +100,8 @@ async def end_streams(app: web.Application) -> None:
     app[STOPPING].set()
     if WAKEUP in app:
         app[WAKEUP].wake()
+    if LOG_TAIL in app:
+        app[LOG_TAIL].stop()
 
 
 async def nats_relay(app: web.Application) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from service.access.concurrency import Holdings
 from service.http.assets import Assets
 from service.http.live_pages import SharedPages
 from service.http.representations import RepresentationCache
@@ -12,3 +13,5 @@ REQUEST_ID = web.RequestKey("request_id", str)
 ASSETS = web.AppKey("assets", Assets)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)
 LIVE_PAGES = web.AppKey("live_pages", SharedPages)
+# Live streams open now, per client address and in total.
+STREAM_SLOTS = web.AppKey("stream_slots", Holdings)

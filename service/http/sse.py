@@ -11,6 +11,7 @@ from aiohttp import web
 
 from service.keys import STOPPING
 from service.settings import Settings
+from service.subscriptions.tail import LogTail
 
 HEARTBEAT = b": heartbeat\n\n"
 # While the database is away, a stream tries again this often; it keeps its client and cursor.
@@ -38,8 +39,16 @@ class EventStream:
         self.gone = False
 
     async def open(self) -> None:
-        await self.response.prepare(self.request)
+        try:
+            await self.response.prepare(self.request)
+        except ConnectionError:
+            # The client left before the stream began: as expected as leaving later.
+            self.gone = True
         self.last_sent = time.monotonic()
+
+    def quiet_seconds(self) -> float:
+        """How long until the next heartbeat is due."""
+        return max(0.0, self.last_sent + self.heartbeat_seconds - time.monotonic())
 
     @property
     def connected(self) -> bool:
@@ -66,6 +75,12 @@ class EventStream:
         """Send a heartbeat when nothing was sent for a while, so proxies keep the line open."""
         if time.monotonic() - self.last_sent >= self.heartbeat_seconds:
             await self.send(HEARTBEAT)
+
+    async def idle(self, tail: LogTail, topic: str, mark: int) -> None:
+        """Wait, sending heartbeats meanwhile, until the tail sees an event of `topic` after
+        `mark`, the client leaves or the service stops."""
+        while self.connected and not await tail.wait(topic, mark, self.quiet_seconds()):
+            await self.keep_alive()
 
     async def finish(self) -> web.StreamResponse:
         """The response, ended. When the service is shutting down, the client is first told
