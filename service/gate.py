@@ -18,7 +18,7 @@ from service.access.concurrency import Holdings, Refused, client_key
 
 # How long a refused connection may stay to read its answer, and how many may do so at once.
 REFUSAL_SECONDS = 1.0
-REFUSING_AT_MOST = 256
+REFUSING_AT_MOST = 64
 RETRY_SECONDS = {Refused.CLIENT: 10, Refused.TOTAL: 5}
 
 
