@@ -139,10 +139,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 batch = []
                 for n in range(first, min(first + BATCH, args.streams)):
                     opened = asyncio.Event()
-                    url = f"{svc.base}/v1/events/stream" if n % 2 else None
-                    url = url or svc.comments_url(POSTS[n % len(POSTS)]) + "/stream"
+                    path = f"{svc.base}/v1/events/stream" if n % 2 else None
+                    path = path or svc.comments_url(POSTS[n % len(POSTS)]) + "/stream"
                     headers = keyed if n % 2 else {}
-                    streams.append(asyncio.create_task(hold(session, url, headers, opened)))
+                    streams.append(asyncio.create_task(hold(session, path, headers, opened)))
                     batch.append(opened)
                 await asyncio.gather(*(opened.wait() for opened in batch))
             try:

@@ -103,9 +103,11 @@ class LogTail:
                     self.cursor = await store.head(self.pool)
                 places = await store.read_places(self.pool, self.cursor, PAGE)
             except Exception as error:
-                if not lost_connection(error):
-                    raise
-                self.outage.lost(error)
+                # Streams wait on this loop: it must outlive anything, and say so once.
+                if lost_connection(error):
+                    self.outage.lost(error)
+                else:
+                    log.exception("the live streams' tail failed to read the log; retrying")
                 await self.wakeup.wait(generation, RETRY_SECONDS)
                 continue
             self.outage.resumed()
