@@ -219,24 +219,30 @@ async def read_all(
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where an event belongs, and where it is in the log: what a reader that only needs to
-    know what changed (the live streams' shared tail) reads instead of the whole event."""
+    know what changed (the live streams' shared tail) reads instead of the whole event.
+    `settled`: every reader of the log may take it now (see `read_all`); an unsettled one has
+    committed, but an older transaction still runs."""
 
     cursor: Cursor
     site: str
     stream_id: str
+    settled: bool
 
 
 READ_PLACES = f"""
-SELECT epoch, transaction_id::text::bigint AS transaction_id, position, site, stream_id
+SELECT epoch, transaction_id::text::bigint AS transaction_id, position, site, stream_id,
+       (epoch, transaction_id) < ({READ_EPOCH}, pg_snapshot_xmin(pg_current_snapshot()))
+           AS settled
 FROM events
-WHERE {visible_after("$3", "$1", "$2")}
+WHERE (epoch, transaction_id, position) > ($3, $1::text::xid8, $2)
 ORDER BY events.epoch, events.transaction_id, events.position
 LIMIT $4
 """
 
 
 async def read_places(connection: Connection | Pool, after: Cursor, limit: int) -> list[Place]:
-    """Where the events after `after` belong, in commit order (the bounds of `read_all`)."""
+    """Where the committed events after `after` belong, in log order: the settled ones first
+    (the rows `read_all` would return), then those committed behind an older transaction."""
     rows = await connection.fetch(
         READ_PLACES, str(after.transaction_id), after.position, after.epoch, limit
     )
@@ -245,6 +251,7 @@ async def read_places(connection: Connection | Pool, after: Cursor, limit: int) 
             Cursor(row["epoch"], row["transaction_id"], row["position"]),
             row["site"],
             row["stream_id"],
+            row["settled"],
         )
         for row in rows
     ]

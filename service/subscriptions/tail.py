@@ -7,6 +7,11 @@ the streams waiting on those sites (the key holders' streams) or posts (the read
 A woken stream reads its own backlog from its own cursor, so it never skips an event, and a
 thousand idle streams cost what one does: one narrow query per wake-up.
 
+Readers' streams read their post's stream by version, which needs no wait for older
+transactions: they are woken as soon as an event of their post has committed. Key holders'
+streams read the log as a whole, in commit order: they are woken once the event is settled
+(no older transaction runs any more; see eventstore/store.py).
+
 A stream goes to wait with the tail's count of completed reads taken *before* its own read (its
 mark). An event its read could not see yet (an older transaction still ran) but a later read of
 the tail saw was seen by a read counted after that mark, so such a stream is woken at once
@@ -46,6 +51,8 @@ class LogTail:
         self.reads = 0
         self.seen: dict[str, int] = {}
         self.forgotten = 0
+        # Positions of unsettled events whose posts were woken already.
+        self.early: set[int] = set()
         self.waiting: dict[str, set[asyncio.Future[None]]] = {}
         self.stopped = False
         self.outage = Outage(log, "the live streams' tail")
@@ -115,19 +122,42 @@ class LogTail:
             if len(self.seen) > REMEMBERED_TOPICS:
                 self.seen.clear()
                 self.forgotten = self.reads
-            topics = {place.site for place in places} | {place.stream_id for place in places}
-            for topic in topics:
-                self.seen[topic] = self.reads
-                for future in self.waiting.get(topic, ()):
-                    if not future.done():
-                        future.set_result(None)
-            if places:
-                self.cursor = places[-1].cursor
-                quick = 0
+            if len(self.early) > REMEMBERED_TOPICS:
+                self.early.clear()  # their posts' readers are woken once more when settled
+            self.wake(self.topics(places))
+            settled = [place for place in places if place.settled]
+            if settled:
+                self.cursor = settled[-1].cursor
                 if len(places) == PAGE:
                     continue
+            if settled and len(settled) == len(places):
+                quick = 0
             elif quick:
                 quick -= 1
             await self.wakeup.wait(generation, QUICK_SECONDS if quick else FALLBACK_SECONDS)
             if self.wakeup.generation != generation:
                 quick = QUICK_TRIES
+
+    def topics(self, places: list[store.Place]) -> set[str]:
+        """What these places wake: a site once its event is settled, a post (its stream id)
+        once its event has committed, and only once."""
+        topics: set[str] = set()
+        for place in places:
+            position = place.cursor.position
+            if place.settled:
+                topics.add(place.site)
+                if position in self.early:
+                    self.early.discard(position)
+                else:
+                    topics.add(place.stream_id)
+            elif position not in self.early:
+                self.early.add(position)
+                topics.add(place.stream_id)
+        return topics
+
+    def wake(self, topics: set[str]) -> None:
+        for topic in topics:
+            self.seen[topic] = self.reads
+            for future in self.waiting.get(topic, ()):
+                if not future.done():
+                    future.set_result(None)
