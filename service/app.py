@@ -7,11 +7,13 @@ from aiohttp import web
 
 from service.access import credentials
 from service.access.clients import ForwardedHeader, TrustedProxies, parse_networks
+from service.access.concurrency import Holdings
 from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
-from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, TRUSTED_PROXIES
+from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS, TRUSTED_PROXIES
+from service.http.limits import bounded_body
 from service.http.live_pages import SharedPages
 from service.http.metrics import get_metrics, measure_requests, metrics_response
 from service.http.problems import problems, request_ids
@@ -19,6 +21,7 @@ from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
 from service.keys import (
     APPLICATION,
+    LOG_TAIL,
     METRICS,
     POOL,
     SERVER_SECRET,
@@ -35,6 +38,7 @@ from service.read.stamps import ThreadStamps
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.nats_relay import run_relay
+from service.subscriptions.tail import LogTail
 from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
 
@@ -47,7 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url")
     app = web.Application(
-        middlewares=[request_ids, measure_requests, problems, cors],
+        middlewares=[request_ids, measure_requests, problems, bounded_body, cors],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -56,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TRUSTED_PROXIES] = TrustedProxies(
         parse_networks(settings.trusted_proxies), ForwardedHeader(settings.forwarded_header)
     )
+    app[STREAM_SLOTS] = Holdings(settings.max_streams, settings.max_streams_per_client)
     app.on_shutdown.append(end_streams)
     # The embed widget: its files, and CORS for the sites' allowed origins.
     app[ASSETS] = Assets.load()
@@ -89,9 +94,12 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[REPRESENTATIONS] = RepresentationCache(settings.cache_bytes)
     app[STAMPS] = ThreadStamps(pool)
     app[LIVE_PAGES] = SharedPages()
+    tail = app[LOG_TAIL] = LogTail(pool, wakeup)
+    await tail.start()
     app[SERVER_SECRET] = credentials.ServerSecret(pool, settings.token_key_bytes())
     yield
     await app[APPLICATION].close()
+    await tail.close()
     await wakeup.stop()
     try:
         # Every connection is back by now, unless something hangs: then it is cut.
@@ -106,6 +114,8 @@ async def end_streams(app: web.Application) -> None:
     app[STOPPING].set()
     if WAKEUP in app:
         app[WAKEUP].wake()
+    if LOG_TAIL in app:
+        app[LOG_TAIL].stop()
 
 
 async def nats_relay(app: web.Application) -> AsyncIterator[None]:

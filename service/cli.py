@@ -181,7 +181,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings.model_copy(update={"database_url": url}))
     new_loop = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
     with asyncio.Runner(loop_factory=new_loop) as runner:
-        runner.run(server.serve(app, sockets, settings.shutdown_seconds))
+        runner.run(server.serve(app, sockets))
 
 
 async def require_migrated(url: str) -> None:

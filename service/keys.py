@@ -11,6 +11,7 @@ from service.db import Pool
 from service.metrics import Metrics
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
+from service.subscriptions.tail import LogTail
 from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
 
@@ -20,6 +21,8 @@ APPLICATION = web.AppKey("application", Application)
 SITES = web.AppKey("sites", SiteDirectory)
 STAMPS = web.AppKey("stamps", ThreadStamps)
 WAKEUP = web.AppKey("wakeup", Wakeup)
+# The one reader of the log that wakes every waiting live stream.
+LOG_TAIL = web.AppKey("log_tail", LogTail)
 SERVER_SECRET = web.AppKey("server_secret", ServerSecret)
 METRICS = web.AppKey("metrics", Metrics)
 # Set when the service begins to shut down: live streams end, readiness fails.

@@ -7,6 +7,14 @@ restarted); let the requests in progress finish (acknowledged writes are committ
 their 201, so nothing acknowledged can be lost); finish the queued writes; stop the webhook
 dispatcher and the relay at a checkpoint; close the pool. If that takes longer than
 `shutdown_seconds`, or on a second signal, the process exits at once.
+
+Connections are bounded: the gate (gate.py) caps how many are open per client address and in
+total; one whose request headers have not all arrived within `header_timeout_seconds` is
+closed (aiohttp's keep-alive timer runs from the connection's start and is not reset by a
+trickle of bytes, so it is that timeout); a body must arrive within `body_timeout_seconds`
+(http/limits.py). A client that goes away cancels its handler (aiohttp's
+`handler_cancellation`), so a live stream's slot is given back at once; writes are shielded
+from that (write/application.py).
 """
 
 import asyncio
@@ -18,8 +26,12 @@ import socket
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from yarl import URL
 
+from service.gate import ConnectionGate
 from service.http.access_log import AccessLogger
+from service.http.keys import TRUSTED_PROXIES
 from service.keys import SETTINGS
 
 log = logging.getLogger("threadlog.server")
@@ -69,6 +81,28 @@ def listen(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
+class ExpectedErrors(logging.Filter):
+    """aiohttp logs a malformed request or a client gone mid-response as an error with a
+    traceback; they are a client's doing: one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError | ConnectionError):
+            message = " ".join(str(error).split())[:200]
+            record.msg, record.args = f"{record.getMessage()}: {message}", ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+EXPECTED_ERRORS = ExpectedErrors()
+
+
+def site_name(listener: socket.socket) -> str:
+    host, port = listener.getsockname()[:2]
+    return str(URL.build(scheme="http", host=host, port=port))
+
+
 def exit_now(code: int, why: str) -> None:
     log.warning("%s; exiting now", why)
     logging.shutdown()
@@ -76,12 +110,12 @@ def exit_now(code: int, why: str) -> None:
 
 
 async def serve(
-    app: web.Application,
-    sockets: list[socket.socket],
-    shutdown_seconds: float,
-    announce: Callable[[str], None] = print,
+    app: web.Application, sockets: list[socket.socket], announce: Callable[[str], None] = print
 ) -> None:
-    """Serve `app` on `sockets` until a signal, then shut down within `shutdown_seconds`."""
+    """Serve `app` on `sockets` until a signal, then shut down within the settings' bound."""
+    settings = app[SETTINGS]
+    shutdown_seconds = settings.shutdown_seconds
+    logging.getLogger("aiohttp.server").addFilter(EXPECTED_ERRORS)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
@@ -102,21 +136,32 @@ async def serve(
         loop.add_signal_handler(number, on_signal, number)
     runner = web.AppRunner(
         app,
-        access_log=ACCESS_LOG if app[SETTINGS].access_log else None,
+        access_log=ACCESS_LOG if settings.access_log else None,
         access_log_class=AccessLogger,
         handle_signals=False,
         shutdown_timeout=shutdown_seconds * DRAIN_SHARE,
+        handler_cancellation=True,
+        keepalive_timeout=settings.header_timeout_seconds,
     )
     # The app's startup (the pool, the wake-up connection, the workers) happens here.
     await runner.setup()
+    assert runner.server is not None
+    gate = ConnectionGate(
+        runner.server,
+        settings.max_connections,
+        settings.max_connections_per_client,
+        app[TRUSTED_PROXIES],
+    )
+    listening: list[asyncio.Server] = []
     try:
         for listener in sockets:
-            site = web.SockSite(runner, listener)
-            await site.start()
-            announce(f"======== Running on {site.name} ========")
+            listening.append(await loop.create_server(gate, sock=listener))
+            announce(f"======== Running on {site_name(listener)} ========")
         await stopping.wait()
     finally:
-        # Stops listening, ends live streams (on_shutdown), waits for the requests in
-        # progress, then runs the cleanups: queued writes, workers, the pool.
+        for server in listening:
+            server.close()
+        # Ends live streams (on_shutdown), waits for the requests in progress, then runs the
+        # cleanups: queued writes, workers, the pool.
         await runner.cleanup()
     log.info("shut down")

@@ -116,3 +116,17 @@ class Settings(BaseSettings):
     # A comment whose Markdown would cost more than this to render (about a microsecond a
     # unit on a 2-core reference machine; see service/write/rendering.py) is shown as text.
     markdown_max_cost: int = Field(default=15_000, ge=0)
+    # --- bounded connections and live streams ---
+    # A connection whose request headers have not all arrived this long after it opened (or
+    # after its previous response) is closed; this is also how long an idle keep-alive lasts.
+    # Behind a proxy that reuses connections, set it above the proxy's idle timeout.
+    header_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A request body must have arrived in full within this many seconds: 408 otherwise.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Open connections, in total and from one client address (IPv6: one /64); past them a new
+    # connection is answered 503 (total) or 429 (per client) and closed.
+    max_connections: int = Field(default=8000, ge=1)
+    max_connections_per_client: int = Field(default=256, ge=1)
+    # Live streams (both kinds), in total and from one client address: 503 / 429 past them.
+    max_streams: int = Field(default=4000, ge=1)
+    max_streams_per_client: int = Field(default=32, ge=1)

@@ -129,9 +129,12 @@ def client_address(
     return str(address)
 
 
-def client_key(address: str) -> str:
-    """What limits and bans count a client by: its IPv4 address, its IPv6 /64, or the text
-    itself when it is not an address."""
+def client_key(address: str | None) -> str:
+    """What limits, bans and caps count a client by: its IPv4 address, its IPv6 /64 (a host or
+    a household usually has a whole /64 to pick from), or the text itself when it is not an
+    address (a Unix socket's path); `unknown` when there is none."""
+    if address is None:
+        return "unknown"
     parsed = parse_address(address)
     if isinstance(parsed, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((parsed, 64), strict=False))

@@ -172,11 +172,18 @@ SELECT position, epoch, transaction_id::text::bigint AS transaction_id, stream_i
 FROM events
 """
 
+
+def visible_after(epoch: str, transaction_id: str, position: str) -> str:
+    """The rows after a cursor (these parameters) that a reader of the log may take now."""
+    after = f"({epoch}, {transaction_id}::text::xid8, {position})"
+    return f"""(epoch, transaction_id, position) > {after}
+  AND (epoch, transaction_id) < ({READ_EPOCH}, pg_snapshot_xmin(pg_current_snapshot()))"""
+
+
 READ_ALL = (
     SELECT_EVENTS
     + f"""
-WHERE (epoch, transaction_id, position) > ($6, $1::text::xid8, $2)
-  AND (epoch, transaction_id) < ({READ_EPOCH}, pg_snapshot_xmin(pg_current_snapshot()))
+WHERE {visible_after("$6", "$1", "$2")}
   AND ($3::text IS NULL OR site = $3)
   AND ($5::text[] IS NULL OR type = ANY($5::text[]))
 ORDER BY events.epoch, events.transaction_id, events.position
@@ -207,6 +214,47 @@ async def read_all(
         READ_ALL, transaction_id, position, site, limit, types, after.epoch
     )
     return [recorded_from_row(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where an event belongs, and where it is in the log: what a reader that only needs to
+    know what changed (the live streams' shared tail) reads instead of the whole event.
+    `settled`: every reader of the log may take it now (see `read_all`); an unsettled one has
+    committed, but an older transaction still runs."""
+
+    cursor: Cursor
+    site: str
+    stream_id: str
+    settled: bool
+
+
+READ_PLACES = f"""
+SELECT epoch, transaction_id::text::bigint AS transaction_id, position, site, stream_id,
+       (epoch, transaction_id) < ({READ_EPOCH}, pg_snapshot_xmin(pg_current_snapshot()))
+           AS settled
+FROM events
+WHERE (epoch, transaction_id, position) > ($3, $1::text::xid8, $2)
+ORDER BY events.epoch, events.transaction_id, events.position
+LIMIT $4
+"""
+
+
+async def read_places(connection: Connection | Pool, after: Cursor, limit: int) -> list[Place]:
+    """Where the committed events after `after` belong, in log order: the settled ones first
+    (the rows `read_all` would return), then those committed behind an older transaction."""
+    rows = await connection.fetch(
+        READ_PLACES, str(after.transaction_id), after.position, after.epoch, limit
+    )
+    return [
+        Place(
+            Cursor(row["epoch"], row["transaction_id"], row["position"]),
+            row["site"],
+            row["stream_id"],
+            row["settled"],
+        )
+        for row in rows
+    ]
 
 
 async def head(connection: Connection | Pool) -> Cursor:

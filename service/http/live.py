@@ -9,10 +9,11 @@ thread after it, so nothing falls between the page and the stream (a comment in 
 once, by id). Each message carries the comment as the public thread shows it when the message
 is sent (a tombstone, `deleted` set, while it is hidden: held, rejected or deleted), so a held
 comment is never shown and every reader converges on the thread's state; nothing else is sent:
-no body source, no reasons, no hashes or tokens. Like the key holders' stream, it re-reads on
-every wake-up and polls besides, so a lost wake-up only delays. A wake-up first asks for the
-thread's stamp (the last event applied to the post, looked up for all waiting readers in one
-query) and reads the log only when it moved, so many readers cost little more than one.
+no body source, no reasons, no hashes or tokens. Like the key holders' stream, an idle stream
+waits for the process's shared tail to see an event of its post and costs no query of its own.
+Woken, it first asks for the thread's stamp (the last event applied to the post, looked up for
+all woken readers in one query) and reads the log only when it moved, in a read shared by every
+reader at the same place, so many readers cost little more than one.
 """
 
 from functools import partial
@@ -26,14 +27,14 @@ from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import post_stream_id
 from service.http.existence import current_thread
 from service.http.keys import LIVE_PAGES
+from service.http.limits import stream_slot
 from service.http.live_pages import Page
 from service.http.problems import Problem
 from service.http.sse import DATABASE_RETRY_SECONDS, EventStream
-from service.keys import POOL, SETTINGS, STAMPS, WAKEUP
+from service.keys import LOG_TAIL, POOL, SETTINGS, STAMPS
 from service.read import threads
 
 PAGE = 200
-POLL_SECONDS = 1.0
 # Every event that can change what the public thread shows of a comment.
 PUBLIC_TYPES = [
     "comment.posted",
@@ -52,37 +53,38 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
     site, post_id = request.match_info["site"], request.match_info["post"]
     after = resume_version(request)
     await current_thread(request, site, post_id)
-    wakeup, pool, pages = request.app[WAKEUP], request.app[POOL], request.app[LIVE_PAGES]
+    tail, pool, pages = request.app[LOG_TAIL], request.app[POOL], request.app[LIVE_PAGES]
     stream_id = post_stream_id(site, post_id)
     if after is None:
         after = await store.stream_version(pool, stream_id)
-    stream = EventStream(request, request.app[SETTINGS])
-    await stream.open()
-    await stream.send(f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode())
-    seen: int | None = None  # the stamp whose events have all been sent
-    while stream.connected:
-        generation = wakeup.generation
-        try:
-            stamp = await request.app[STAMPS].get(site, post_id)
-            if stamp is None or stamp.deleted:
-                break
-            page = None
-            if stamp.position != seen:
-                page_key = (stream_id, after, stamp.position)
-                page = await pages.read(page_key, partial(read_page, pool, site, post_id, after))
-        except DatabaseUnavailable:
-            # The reader keeps its stream and its place: nothing is lost, only delayed.
-            await stream.keep_alive()
-            await wakeup.wait(generation, DATABASE_RETRY_SECONDS)
-            continue
-        if page is not None:
-            chunk, after = page
-            await stream.send(chunk)
-            continue
-        seen = stamp.position
-        await stream.keep_alive()
-        await wakeup.wait(generation, POLL_SECONDS)
-    return await stream.finish()
+    with stream_slot(request):
+        stream = EventStream(request, request.app[SETTINGS])
+        await stream.open()
+        await stream.send(f"id: {after}\nevent: ready\ndata: {{}}\n\n".encode())
+        seen: int | None = None  # the stamp whose events have all been sent
+        while stream.connected:
+            mark = tail.mark()
+            try:
+                stamp = await request.app[STAMPS].get(site, post_id)
+                if stamp is None or stamp.deleted:
+                    break
+                page = None
+                if stamp.position != seen:
+                    page_key = (stream_id, after, stamp.position)
+                    read = partial(read_page, pool, site, post_id, after)
+                    page = await pages.read(page_key, read)
+            except DatabaseUnavailable:
+                # The reader keeps its stream and its place: nothing is lost, only delayed.
+                await stream.keep_alive()
+                await tail.wait(stream_id, mark, DATABASE_RETRY_SECONDS)
+                continue
+            if page is not None:
+                chunk, after = page
+                await stream.send(chunk)
+                continue
+            seen = stamp.position
+            await stream.idle(tail, stream_id, mark)
+        return await stream.finish()
 
 
 async def read_page(pool: Pool, site: str, post_id: str, after: int) -> Page:

@@ -113,6 +113,23 @@ PROBLEM_TYPES = {
         "The site already has THREADLOG_MAX_WEBHOOKS_PER_SITE webhooks.",
         "Delete one it no longer needs, or ask the operator to raise the limit.",
     ),
+    "too-many-streams": ProblemType(
+        "Too many streams", (429, 503),
+        "Live streams are capped per client address (429: close one first) and for the whole "
+        "instance (503: it is full).",
+        "Wait the seconds `Retry-After` says; a reader needs one stream per page, not one per tab.",
+    ),
+    "too-many-connections": ProblemType(
+        "Too many connections", (429, 503),
+        "Open connections are capped per client address (429) and for the whole instance "
+        "(503); the connection was answered at once and closed.",
+        "Reuse connections (keep-alive) instead of opening many; retry after `Retry-After`.",
+    ),
+    "request-timeout": ProblemType(
+        "Request timeout", (408,),
+        "The request's body did not arrive within THREADLOG_BODY_TIMEOUT_SECONDS.",
+        "Send the body at once; the connection is closed after this answer.",
+    ),
     "payload-too-large": ProblemType(
         "Payload too large", (413,),
         "The body is larger than THREADLOG_MAX_BODY_BYTES.",

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from service.keys import METRICS, STOPPING
 from service.settings import Settings
+from service.subscriptions.tail import LogTail
 
 HEARTBEAT = b": heartbeat\n\n"
 # While the database is away, a stream tries again this often; it keeps its client and cursor.
@@ -40,8 +41,13 @@ class EventStream:
         self.gone = False
 
     async def open(self) -> None:
-        await self.response.prepare(self.request)
-        self.count_while_open()
+        try:
+            await self.response.prepare(self.request)
+        except ConnectionError:
+            # The client left before the stream began: as expected as leaving later.
+            self.gone = True
+        else:
+            self.count_while_open()
         self.last_sent = time.monotonic()
 
     def count_while_open(self) -> None:
@@ -53,6 +59,10 @@ class EventStream:
         gauge = self.request.app[METRICS].live_streams.labels(kind)
         gauge.inc()
         self.request.task.add_done_callback(lambda _: gauge.dec())
+
+    def quiet_seconds(self) -> float:
+        """How long until the next heartbeat is due."""
+        return max(0.0, self.last_sent + self.heartbeat_seconds - time.monotonic())
 
     @property
     def connected(self) -> bool:
@@ -79,6 +89,12 @@ class EventStream:
         """Send a heartbeat when nothing was sent for a while, so proxies keep the line open."""
         if time.monotonic() - self.last_sent >= self.heartbeat_seconds:
             await self.send(HEARTBEAT)
+
+    async def idle(self, tail: LogTail, topic: str, mark: int) -> None:
+        """Wait, sending heartbeats meanwhile, until the tail sees an event of `topic` after
+        `mark`, the client leaves or the service stops."""
+        while self.connected and not await tail.wait(topic, mark, self.quiet_seconds()):
+            await self.keep_alive()
 
     async def finish(self) -> web.StreamResponse:
         """The response, ended. When the service is shutting down, the client is first told

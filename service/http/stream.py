@@ -1,8 +1,9 @@
 """GET /v1/events/stream: the key's site's events as Server-Sent Events, live.
 
-The stream re-reads the log from its cursor whenever it is woken, and polls besides, so a
-missed wake-up delays an event and never loses it. `id:` is the event's cursor, so a client
-that reconnects with Last-Event-ID resumes exactly after the last event it received.
+The stream reads the log from its own cursor until it has sent everything, then waits for the
+process's shared tail (service/subscriptions/tail.py) to see an event of its site: an idle
+stream costs no query of its own. `id:` is the event's cursor, so a client that reconnects
+with Last-Event-ID resumes exactly after the last event it received.
 """
 
 from aiohttp import web
@@ -14,44 +15,42 @@ from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import Cursor
 from service.http.auth import require_key
+from service.http.limits import stream_slot
 from service.http.parsing import query_text
 from service.http.problems import Problem
 from service.http.sse import DATABASE_RETRY_SECONDS, EventStream
-from service.keys import POOL, SETTINGS, WAKEUP
+from service.keys import LOG_TAIL, POOL, SETTINGS
 
 PAGE = 500
-# Events of a transaction that commits while an older one still runs show up only once that
-# one ends, without a wake-up: poll this often.
-POLL_SECONDS = 0.05
 
 
 async def get_event_stream(request: web.Request) -> web.StreamResponse:
     key = await require_key(request, None, Role.SUBSCRIBER, Role.MODERATOR)
     cursor = resume_cursor(request)
     types = type_filter(request)
-    wakeup, pool = request.app[WAKEUP], request.app[POOL]
-    stream = EventStream(request, request.app[SETTINGS])
-    await stream.open()
-    while stream.connected:
-        generation = wakeup.generation
-        try:
-            events = await store.read_all(pool, cursor, PAGE, site=key.site, types=types)
-        except DatabaseUnavailable:
-            # The client keeps its stream and its place: nothing is lost, only delayed.
-            await stream.keep_alive()
-            await wakeup.wait(generation, DATABASE_RETRY_SECONDS)
-            continue
-        if events:
-            chunk = "".join(
-                f"id: {event.cursor}\nevent: {event.type}\ndata: {cloud_event_json(event)}\n\n"
-                for event in events
-            )
-            await stream.send(chunk.encode())
-            cursor = events[-1].cursor
-            continue
-        await stream.keep_alive()
-        await wakeup.wait(generation, POLL_SECONDS)
-    return await stream.finish()
+    tail, pool = request.app[LOG_TAIL], request.app[POOL]
+    with stream_slot(request):
+        stream = EventStream(request, request.app[SETTINGS])
+        await stream.open()
+        while stream.connected:
+            mark = tail.mark()
+            try:
+                events = await store.read_all(pool, cursor, PAGE, site=key.site, types=types)
+            except DatabaseUnavailable:
+                # The client keeps its stream and its place: nothing is lost, only delayed.
+                await stream.keep_alive()
+                await tail.wait(key.site, mark, DATABASE_RETRY_SECONDS)
+                continue
+            if events:
+                chunk = "".join(
+                    f"id: {event.cursor}\nevent: {event.type}\ndata: {cloud_event_json(event)}\n\n"
+                    for event in events
+                )
+                await stream.send(chunk.encode())
+                cursor = events[-1].cursor
+                continue
+            await stream.idle(tail, key.site, mark)
+        return await stream.finish()
 
 
 def resume_cursor(request: web.Request) -> Cursor:

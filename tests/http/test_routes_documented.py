@@ -48,6 +48,9 @@ def test_every_event_type_is_in_the_contract() -> None:
 
 METHODS = ("get", "put", "post", "delete", "patch")
 SERVICE_UNAVAILABLE = {"$ref": "#/components/responses/ServiceUnavailable"}
+# The live streams' 503 is also the service's cap on streams (as well as the database's).
+STREAMS_UNAVAILABLE = {"$ref": "#/components/responses/StreamsUnavailable"}
+STREAMS = {"get_event_stream", "get_comment_stream"}
 
 
 def operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
@@ -72,4 +75,7 @@ def test_a_503_is_documented_as_the_database_being_unavailable() -> None:
         "get_demo_page", "get_admin_page", "get_admin_script", "get_metrics",
         "get_openapi", "get_problem_type",
     }  # fmt: skip
+    assert {name: documented.pop(name) for name in STREAMS} == dict.fromkeys(
+        STREAMS, STREAMS_UNAVAILABLE
+    )
     assert all(r in (None, SERVICE_UNAVAILABLE) for r in documented.values()), documented

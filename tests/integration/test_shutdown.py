@@ -66,6 +66,8 @@ async def serving(cluster: Cluster, tmp_path: Path, **environment: str) -> Async
         "DATABASE_URL": url,
         "THREADLOG_PORT": str(port),
         "THREADLOG_DEFAULT_RATE_LIMIT_PER_MINUTE": "0",
+        # Every stream comes from this one address.
+        "THREADLOG_MAX_STREAMS_PER_CLIENT": str(STREAMS),
     }
     process = start_serve(os.environ | settings | environment, log)
     try:
