@@ -15,7 +15,17 @@ from service.http.live_pages import SharedPages
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
-from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS, SITES, STAMPS, STOPPING, WAKEUP
+from service.keys import (
+    APPLICATION,
+    KEY_USE,
+    POOL,
+    SERVER_SECRET,
+    SETTINGS,
+    SITES,
+    STAMPS,
+    STOPPING,
+    WAKEUP,
+)
 from service.ops.feed_watch import watch_feed
 from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
@@ -66,6 +76,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[STAMPS] = ThreadStamps(pool)
     app[LIVE_PAGES] = SharedPages()
     app[SERVER_SECRET] = credentials.ServerSecret(pool, settings.token_key_bytes())
+    app[KEY_USE] = credentials.KeyUse()
     yield
     await app[APPLICATION].close()
     await wakeup.stop()

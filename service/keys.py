@@ -5,7 +5,7 @@ import asyncio
 
 from aiohttp import web
 
-from service.access.credentials import ServerSecret
+from service.access.credentials import KeyUse, ServerSecret
 from service.access.sites import SiteDirectory
 from service.db import Pool
 from service.read.stamps import ThreadStamps
@@ -20,5 +20,6 @@ SITES = web.AppKey("sites", SiteDirectory)
 STAMPS = web.AppKey("stamps", ThreadStamps)
 WAKEUP = web.AppKey("wakeup", Wakeup)
 SERVER_SECRET = web.AppKey("server_secret", ServerSecret)
+KEY_USE = web.AppKey("key_use", KeyUse)
 # Set when the service begins to shut down: live streams end, readiness fails.
 STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -67,3 +67,8 @@ class Settings(BaseSettings):
     default_rate_limit_per_minute: int = Field(default=5, ge=0)
     # Reports a minute from one client on one site; 0: no limit.
     reports_per_minute: int = Field(default=10, ge=0)
+
+    # --- operating: keys, sites, webhook secret rotation ---
+    # After a webhook's secret is rotated, deliveries carry a signature made with the old secret
+    # too for this long, so receivers can switch without failing; 0: the old one stops at once.
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)

@@ -256,26 +256,28 @@ class Dispatcher:
             if not events:
                 await self.wakeup.wait(generation, POLL_SECONDS)
                 continue
-            secret = webhooks.signing_secret(self.server_secret, hook.webhook_id, hook.secret_salt)
+            signing = webhooks.signing_secrets(self.server_secret, hook)
             for event in events:
                 if owner.connection.is_closed():
                     return  # another process may own the webhook now
                 if self.stopping.is_set():
                     return  # at a checkpoint: the next owner starts from here
-                attempt = await self.attempt(hook, secret, event)
+                attempt = await self.attempt(hook, signing, event)
                 updated_at = await owner.record(hook, event, attempt, self.settings)
                 if updated_at is None or not attempt.succeeded:
                     break  # to retry later, or changed meanwhile: read it again
                 hook = replace(hook, cursor=event.cursor, attempts=0, updated_at=updated_at)
 
-    async def attempt(self, hook: Webhook, secret: bytes, event: RecordedEvent) -> Attempt:
+    async def attempt(
+        self, hook: Webhook, signing: tuple[bytes, ...], event: RecordedEvent
+    ) -> Attempt:
         body = cloud_event_json(event).encode()
         message_id, timestamp = str(event.event_id), int(time.time())
         headers = {
             "Content-Type": "application/cloudevents+json; charset=utf-8",
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": webhooks.signature(secret, message_id, timestamp, body),
+            "webhook-signature": webhooks.signatures(signing, message_id, timestamp, body),
         }
         started = time.monotonic()
         status_code: int | None = None
