@@ -59,35 +59,46 @@ def test_serve_with_nothing_configured_runs_on_an_embedded_postgres() -> None:
     data_dir = ROOT / ".threadlog" / f"test-embedded-{secrets.token_hex(3)}"
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment |= {"THREADLOG_DATA_DIR": str(data_dir), "THREADLOG_PORT": str(port)}
-    server = subprocess.Popen(
-        [THREADLOG, "serve"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
-        lines = wait_for_line(server, "try:")
-        assert any(re.search(r"moderator key \(shown once\): tl_", line) for line in lines)
-        key = lines[-2].rsplit(" ", 1)[-1]
-        wait_until_ready(port)
-        try_url = lines[-1].rsplit(" ", 1)[-1]
-        with urllib.request.urlopen(try_url, timeout=10) as response:
-            thread = json.load(response)
-        assert thread == {"post": "hello-world", "total": 0, "comments": [], "next": None}
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/sites/demo/posts/first",
-            data=b'{"title": "First", "url": "https://demo.example/first"}',
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-            method="PUT",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status in (200, 201)
+        keys = []
+        for _ in range(2):  # the second start prints the same key
+            server = subprocess.Popen(
+                [THREADLOG, "serve"],
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                lines = wait_for_line(server, "try:")
+                # The key and the URLs are the last lines, after whatever PostgreSQL said.
+                assert "moderator key" in lines[-5], lines
+                key = lines[-4]
+                assert re.fullmatch(r"tl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", key), lines
+                assert lines[-3].endswith("/admin") and lines[-2].endswith("/demo")
+                assert not any("INFO" in line for line in lines), lines
+                keys.append(key)
+                wait_until_ready(port)
+                try_url = lines[-1].rsplit(" ", 1)[-1]
+                with urllib.request.urlopen(try_url, timeout=10) as response:
+                    thread = json.load(response)
+                assert thread["post"] == "hello-world"
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/v1/sites/demo/posts/first",
+                    data=b'{"title": "First", "url": "https://demo.example/first"}',
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                    method="PUT",
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assert response.status in (200, 201)
+            finally:
+                server.send_signal(signal.SIGINT)
+                server.wait(timeout=60)
+                assert server.stdout is not None
+                server.stdout.close()
+        assert keys[0] == keys[1]
+        assert (data_dir / "demo-moderator-key").stat().st_mode & 0o077 == 0
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
-        assert server.stdout is not None
-        server.stdout.close()
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)
 
 
