@@ -208,3 +208,122 @@ def test_a_port_in_use_is_said_before_anything_starts(database_url: str) -> None
         )
     one_line_failure(embedded, "the port is in use")
     assert embedded.stdout == "" and not data_dir.exists()
+
+
+def test_keys_are_listed_and_revoked(database_url: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    assert run(database_url, "sites", "create", site).returncode == 0
+    key = run(database_url, "keys", "create", "--site", site, "--role", "moderator")
+    key_id = key.stdout.splitlines()[-1].split("_")[1]
+    listed = run(database_url, "keys", "list", "--site", site)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["id", "site", "role", "created", "last", "used", "revoked"]
+    assert row.split()[:3] == [key_id, site, "moderator"] and row.split()[-2:] == ["-", "-"]
+    assert key.stdout.splitlines()[-1] not in listed.stdout  # never the secret
+
+    revoked = run(database_url, "keys", "revoke", key_id)
+    assert revoked.returncode == 0 and f"key {key_id} is revoked" in revoked.stdout
+    shown = json.loads(run(database_url, "keys", "list", "--site", site, "--json").stdout)
+    assert [k["id"] for k in shown] == [key_id] and shown[0]["revoked_at"] is not None
+    assert run(database_url, "keys", "revoke", key_id).returncode == 0  # again: no change
+    one_line_failure(run(database_url, "keys", "revoke", "000000000000"), "no key has the id")
+    one_line_failure(run(database_url, "keys", "list", "--site", "no-such-site"), "UnknownSite")
+
+
+def test_sites_are_listed_and_shown(database_url: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    made = run(
+        database_url, "sites", "create", site, "--title", "Shown",
+        "--origin", "HTTPS://Blog.Example:443/", "--origin", "http://localhost:8000",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    run(database_url, "keys", "create", "--site", site, "--role", "publisher")
+    listed = run(database_url, "sites", "list")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(site + " "))
+    assert "Shown" in row and "https://blog.example http://localhost:8000" in row
+    shown = json.loads(run(database_url, "sites", "show", site).stdout)
+    assert shown["site"] == site and shown["title"] == "Shown"
+    assert shown["origins"] == ["https://blog.example", "http://localhost:8000"]
+    assert shown["settings"]["premoderation"] == "off"
+    assert shown["counts"] == {"posts": 0, "published_comments": 0, "held_comments": 0,
+                               "active_keys": 1, "revoked_keys": 0, "webhooks": 0}  # fmt: skip
+    one_line_failure(run(database_url, "sites", "show", "no-such-site"), "UnknownSite")
+
+
+@pytest.mark.parametrize(
+    ("origin", "says"),
+    [
+        ("blog.example", "needs the scheme http:// or https://"),
+        ("ftp://blog.example", "needs the scheme"),
+        ("https://blog.example/comments", "without a path"),
+        ("https://blog.example?x=1", "without a path, query"),
+        ("https://", "has no host"),
+        ("https://user:pw@blog.example", "must not carry a user"),
+        ("https://blog.example:99999", "is not a URL"),
+    ],
+)
+def test_origins_are_checked(database_url: str, origin: str, says: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    refused = run(database_url, "sites", "create", site, "--origin", origin)
+    one_line_failure(refused, says, "e.g. https://blog.example")
+    assert run(database_url, "sites", "show", site).returncode != 0  # nothing was created
+
+
+def test_status_says_how_the_deployment_is(database_url: str) -> None:
+    shown = run(database_url, "status")
+    assert shown.returncode == 0, shown.stderr
+    for line in ("database: reachable", "schema: ", "events: last position", "posts: ",
+                 "feed: held back", "webhooks: ", "relays: ", "rebuilds: none pending"):  # fmt: skip
+        assert line in shown.stdout, shown.stdout
+    report = json.loads(run(database_url, "status", "--json").stdout)
+    assert report["schema"]["at_head"] is True
+    assert report["events"]["last_position"] >= 0 and "estimated" in report["events"]
+    assert set(report["feed"]) == {"held_back_seconds", "oldest_transaction"}
+    assert isinstance(report["webhooks"], list) and isinstance(report["relays"], list)
+
+
+def test_status_of_an_unmigrated_database_says_to_migrate(empty_database: str) -> None:
+    shown = run(empty_database, "status")
+    assert shown.returncode == 1
+    assert "schema: not migrated" in shown.stdout and "threadlog migrate" in shown.stdout
+
+
+COMMANDS = [
+    ["serve"], ["migrate"], ["adopt-cluster"], ["rebuild"], ["status"],
+    ["sites", "create"], ["sites", "list"], ["sites", "show"], ["sites", "set"],
+    ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
+    ["relay", "nats"], ["webhooks", "dispatch"],
+]  # fmt: skip
+
+
+def test_every_command_explains_itself(database_url: str) -> None:
+    version = run(database_url, "--version")
+    assert version.returncode == 0 and re.fullmatch(r"threadlog \S+\n", version.stdout)
+    for words in COMMANDS:
+        helped = run(database_url, *words, "--help")
+        assert helped.returncode == 0, (words, helped.stderr)
+        assert "DATABASE_URL" in helped.stdout, (words, helped.stdout)
+        assert re.search(r"example:\n  .*threadlog ", helped.stdout), (words, helped.stdout)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("THREADLOG_PORT", "eighty", "THREADLOG_PORT=eighty is not a whole number"),
+        ("THREADLOG_PORT", "70000", "THREADLOG_PORT=70000 must be at most 65535"),
+        ("THREADLOG_WEBHOOK_SECRET_OVERLAP_HOURS", "-1", "must be at least 0"),
+        ("THREADLOG_UVLOOP", "perhaps", "THREADLOG_UVLOOP=perhaps is not true or false"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line_and_exit_2(
+    database_url: str, variable: str, value: str, says: str
+) -> None:
+    environment = os.environ | {"DATABASE_URL": database_url, variable: value}
+    result = subprocess.run(
+        [THREADLOG, "status"], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    one_line_failure(result, says)
+    assert "pydantic" not in result.stderr and "Input should" not in result.stderr
