@@ -7,7 +7,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +16,7 @@ import pytest
 from tests.builders import THREADLOG
 from tests.builders import threadlog as run
 from tests.conftest import with_database
+from tests.waiting import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,13 +45,6 @@ def test_migrate_and_rebuild(database_url: str) -> None:
     rebuilt = run(database_url, "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert re.search(r"rebuilt every read model from \d+ events", rebuilt.stdout)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_serve_with_nothing_configured_runs_on_an_embedded_postgres() -> None:
@@ -110,18 +103,6 @@ def wait_for_line(server: subprocess.Popen[str], marker: str) -> list[str]:
         if marker in line:
             return lines
     raise AssertionError("the server exited early:\n" + "\n".join(lines))
-
-
-def wait_until_ready(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the service never became ready")
 
 
 def test_sites_set_changes_moderation_settings(database_url: str) -> None:

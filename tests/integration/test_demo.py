@@ -5,7 +5,8 @@ import asyncpg
 
 from service.access import credentials
 from service.cli.serving import own_origins, prepare_demo
-from service.ops.demo import DEMO_POSTS, DEMO_SITE
+from service.ops.demo import DEMO_POSTS, DEMO_SETTINGS, DEMO_SITE
+from service.read import moderation as moderation_reads
 
 
 def test_the_service_knows_its_own_origins() -> None:
@@ -34,6 +35,9 @@ async def test_preparing_the_demo_twice_allows_origins_and_appends_nothing_new(
     assert origins.count("http://127.0.0.1:1") == 1 and "http://localhost:1" in origins
     posts = await pool.fetch("SELECT post_id FROM posts WHERE site = $1", DEMO_SITE)
     assert {row["post_id"] for row in posts} >= {post.post_id for post in DEMO_POSTS}
+    # Trying the page and then the README's curl lines from one address is not rate-limited.
+    settings = await moderation_reads.settings(pool, DEMO_SITE)
+    assert settings.rate_limit_per_minute == DEMO_SETTINGS["rate_limit_per_minute"]
 
 
 async def test_the_demo_keeps_its_moderator_key_until_it_is_revoked(
