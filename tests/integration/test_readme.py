@@ -1,6 +1,7 @@
 """The README's "Try it" block runs, as written, against a fresh demo: the same lines with
 bash and curl, only the address changed to a free port."""
 
+import asyncio
 import os
 import re
 import subprocess
@@ -44,6 +45,16 @@ async def test_the_try_it_block_runs_as_written(database_url: str, tmp_path: Pat
     key = await prepare_demo(database_url, [], None)
     (tmp_path / ".threadlog").mkdir()
     (tmp_path / ".threadlog" / "demo-moderator-key").write_text(key + "\n")
+    result = await asyncio.to_thread(run_try_it, database_url, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout
+    assert '"title":"My first post"' in output
+    assert "<em>Nice</em>" in output and '"delete_token"' in output
+    assert '"labels"' in output and '"counts"' in output
+
+
+def run_try_it(database_url: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Serve the test database, post from the demo page's address, then run the block."""
     port = free_port()
     environment = os.environ | {
         "DATABASE_URL": database_url,
@@ -60,16 +71,11 @@ async def test_the_try_it_block_runs_as_written(database_url: str, tmp_path: Pat
         for number in range(5):
             assert post_comment(port, f"from the page {number}") == 201
         script = STRICT + try_it_block().replace("localhost:8080", f"127.0.0.1:{port}")
-        result = subprocess.run(
-            ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        return subprocess.run(
+            ["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=60
         )
     finally:
         server.terminate()
         server.wait(timeout=30)
         assert server.stderr is not None
         server.stderr.close()
-    assert result.returncode == 0, result.stdout + result.stderr
-    output = result.stdout
-    assert '"title":"My first post"' in output
-    assert "<em>Nice</em>" in output and '"delete_token"' in output
-    assert '"labels"' in output and '"counts"' in output
