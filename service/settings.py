@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where `relay nats` publishes when neither --url nor THREADLOG_NATS_URL says.
@@ -72,38 +72,3 @@ class Settings(BaseSettings):
     # After a webhook's secret is rotated, deliveries carry a signature made with the old secret
     # too for this long, so receivers can switch without failing; 0: the old one stops at once.
     webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
-
-
-# --- operating: saying what is wrong with a setting, in the operator's words ---
-READABLE = {
-    "int_parsing": "is not a whole number",
-    "int_from_float": "is not a whole number",
-    "float_parsing": "is not a number",
-    "bool_parsing": "is not true or false",
-    "finite_number": "is not a finite number",
-}
-
-
-def setting_problem(error: ValidationError) -> str:
-    """One line naming each bad environment variable, its value and what it should be; never
-    pydantic's own messages."""
-    problems = []
-    for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else ""
-        name = "DATABASE_URL" if field == "database_url" else f"THREADLOG_{field.upper()}"
-        limits = problem.get("ctx") or {}
-        kind = problem["type"]
-        if kind in READABLE:
-            what = READABLE[kind]
-        elif kind == "greater_than_equal":
-            what = f"must be at least {limits['ge']}"
-        elif kind == "greater_than":
-            what = f"must be more than {limits['gt']}"
-        elif kind == "less_than_equal":
-            what = f"must be at most {limits['le']}"
-        elif kind == "less_than":
-            what = f"must be less than {limits['lt']}"
-        else:
-            what = "is not valid here"
-        problems.append(f"{name}={problem.get('input')!s} {what}")
-    return "; ".join(problems) + " (see the settings table in README, Operating)"

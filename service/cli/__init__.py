@@ -22,12 +22,13 @@ from service.access.origins import InvalidOrigin
 from service.cli import admin
 from service.cli import status as status_command
 from service.cli.common import connected, database_url, until_signalled
+from service.cli.errors import option_problem, setting_problem
 from service.cli.serving import serve
 from service.ops import migrate
 from service.ops.moves import ClusterMoved, NotMigrated, adopt_cluster
 from service.ops.operator_errors import explain
 from service.ops.rebuild import count_events, rebuild
-from service.settings import DEFAULT_NATS_URL, Settings, setting_problem
+from service.settings import DEFAULT_NATS_URL, Settings
 from service.subscriptions.dispatcher import run_dispatcher
 from service.subscriptions.nats_relay import run_relay
 
@@ -253,7 +254,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         # One line in the operator's words, exit 2 like any other usage error.
         print(f"threadlog: {setting_problem(error)}", file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    try:
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    except ValueError:
+        levels = "DEBUG, INFO, WARNING or ERROR"
+        print(
+            f"threadlog: THREADLOG_LOG_LEVEL={settings.log_level} is not {levels}", file=sys.stderr
+        )
+        sys.exit(2)
     try:
         run(arguments, settings)
     except Exception as error:
@@ -266,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(f"threadlog: {line}")
         if isinstance(error, InvalidOrigin):
             sys.exit(f"threadlog: {error}")
+        if isinstance(error, ValidationError):  # an option's value (`sites set`)
+            sys.exit(f"threadlog: {option_problem(error)}")
         if isinstance(error, credentials.UnknownKey):
             sys.exit(f"threadlog: no key has the id {error}; `threadlog keys list` shows them")
         known = credentials.SiteExists | credentials.UnknownSite | ClusterMoved | NotMigrated
