@@ -2,7 +2,6 @@
 constant time; they are high-entropy random values, so a fast hash is enough."""
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import re
@@ -16,7 +15,7 @@ from enum import StrEnum
 import asyncpg
 
 from service.access.origins import parse_origin
-from service.db import Connection, Pool
+from service.db import Connection, DatabaseUnavailable, Pool
 
 KEY_PATTERN = re.compile(r"tl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 SITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
@@ -183,8 +182,7 @@ class KeyUse:
             self.written = {
                 key: at for key, at in self.written.items() if at > now - self.every_seconds
             }
-        # A standby left read-only still serves reads; "last used" waits for the primary.
-        with contextlib.suppress(asyncpg.ReadOnlySQLTransactionError):
+        try:
             await connection.execute(
                 """UPDATE api_keys SET last_used_at = now()
                    WHERE key_id = $1 AND (last_used_at IS NULL
@@ -192,6 +190,12 @@ class KeyUse:
                 key_id,
                 self.every_seconds,
             )
+        except (asyncpg.ReadOnlySQLTransactionError, DatabaseUnavailable) as error:
+            # A standby left read-only still serves reads (the pool reports the refusal as
+            # DatabaseUnavailable): "last used" waits for the primary; other failures count.
+            cause = error.__cause__ if isinstance(error, DatabaseUnavailable) else error
+            if not isinstance(cause, asyncpg.ReadOnlySQLTransactionError):
+                raise
 
 
 async def load_server_secret(connection: Connection, configured: bytes | None) -> bytes:
