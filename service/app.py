@@ -21,6 +21,7 @@ from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
 from service.keys import (
     APPLICATION,
+    KEY_USE,
     LOG_TAIL,
     METRICS,
     POOL,
@@ -97,6 +98,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     tail = app[LOG_TAIL] = LogTail(pool, wakeup)
     await tail.start()
     app[SERVER_SECRET] = credentials.ServerSecret(pool, settings.token_key_bytes())
+    app[KEY_USE] = credentials.KeyUse()
     yield
     await app[APPLICATION].close()
     await tail.close()

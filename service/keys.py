@@ -5,7 +5,7 @@ import asyncio
 
 from aiohttp import web
 
-from service.access.credentials import ServerSecret
+from service.access.credentials import KeyUse, ServerSecret
 from service.access.sites import SiteDirectory
 from service.db import Pool
 from service.metrics import Metrics
@@ -25,5 +25,6 @@ WAKEUP = web.AppKey("wakeup", Wakeup)
 LOG_TAIL = web.AppKey("log_tail", LogTail)
 SERVER_SECRET = web.AppKey("server_secret", ServerSecret)
 METRICS = web.AppKey("metrics", Metrics)
+KEY_USE = web.AppKey("key_use", KeyUse)
 # Set when the service begins to shut down: live streams end, readiness fails.
 STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -130,3 +130,7 @@ class Settings(BaseSettings):
     # Live streams (both kinds), in total and from one client address: 503 / 429 past them.
     max_streams: int = Field(default=4000, ge=1)
     max_streams_per_client: int = Field(default=32, ge=1)
+    # --- operating: keys, sites, webhook secret rotation ---
+    # After a webhook's secret is rotated, deliveries carry a signature made with the old secret
+    # too for this long, so receivers can switch without failing; 0: the old one stops at once.
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)

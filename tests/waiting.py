@@ -3,7 +3,10 @@ log, a subprocess. Tests wait for what they need to see; they never sleep and ho
 
 import asyncio
 import signal
+import socket
 import subprocess
+import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -59,3 +62,23 @@ def stop(process: "subprocess.Popen[bytes]", how: signal.Signals) -> None:
     if process.poll() is None:
         process.send_signal(how)
     process.wait(timeout=DEADLINE_SECONDS)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_ready(port: int) -> None:
+    """Until the service on `port` answers /readyz with 200 (a subprocess started it)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the service never became ready")

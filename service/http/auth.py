@@ -11,7 +11,7 @@ from service.access.credentials import ApiKey, Role, client_hash, verify_key
 from service.access.sites import Site
 from service.http.keys import REQUEST_ID, TRUSTED_PROXIES
 from service.http.problems import Problem, unauthorized
-from service.keys import POOL, SITES
+from service.keys import KEY_USE, POOL, SITES
 
 MAX_CREDENTIAL_LENGTH = 200
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -36,6 +36,7 @@ async def optional_key(request: web.Request) -> ApiKey | None:
     key = await verify_key(request.app[POOL], presented.strip())
     if key is None:
         raise unauthorized("the API key is malformed, unknown or revoked")
+    await request.app[KEY_USE].record(request.app[POOL], key.key_id)
     return key
 
 

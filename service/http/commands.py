@@ -95,9 +95,8 @@ def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
     assert isinstance(event, NewComment)
     view = new_comment_view(event, answered_status(outcome).value)
     view["delete_token"] = delete_token(token_secret, event.site, event.comment_id)
-    headers = {
-        "Location": f"/v1/sites/{event.site}/posts/{event.post_id}/comments#{event.comment_id}"
-    }
+    # The comment's own resource (GET .../comments/{comment}), not its place in the thread.
+    headers = {"Location": f"/v1/sites/{event.site}/comments/{event.comment_id}"}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(view, status=201, headers=headers)

@@ -39,6 +39,9 @@ def webhook_view(hook: Webhook) -> dict[str, Any]:
         "last_error": hook.last_error,
         "created_at": format_time(hook.created_at),
         "updated_at": format_time(hook.updated_at),
+        "previous_secret_until": (
+            format_time(hook.previous_secret_until) if hook.previous_secret_until else None
+        ),
     }
 
 
@@ -144,7 +147,8 @@ async def post_webhook_replay(request: web.Request) -> web.Response:
 
 async def post_webhook_secret(request: web.Request) -> web.Response:
     site = await moderator_site(request)
-    hook = await webhooks.rotate_secret(request.app[POOL], site, webhook_id(request))
+    overlap = request.app[SETTINGS].webhook_secret_overlap_hours
+    hook = await webhooks.rotate_secret(request.app[POOL], site, webhook_id(request), overlap)
     return json_response(await with_secret(request, found(hook)))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service.domain.commands import PostComment, PublishPost
+from service.domain.commands import ChangeSiteSettings, PostComment, PublishPost
 from service.domain.events import Author
 from service.write.application import Application
 from service.write.rendering import render_markdown
@@ -19,6 +19,9 @@ DEMO_POST = "hello-world"
 SEED_METADATA: dict[str, Any] = {"actor": {"kind": "system"}, "request_id": "demo", "ip_hash": ""}
 # Sample comments are the system's, not a reader's: nobody holds their delete token.
 NO_TOKEN = b"\x00" * 32
+# One person tries the demo from one address, in the page and then with curl (README, Try
+# it): the server's default of 5 comments a minute would refuse them within a minute.
+DEMO_SETTINGS: dict[str, Any] = {"rate_limit_per_minute": 60}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +82,10 @@ def find_post(post_id: str) -> DemoPost | None:
 
 
 async def seed_demo(application: Application, site: str = DEMO_SITE) -> None:
-    """Publish the demo posts (and, the first time, their sample comments)."""
+    """Publish the demo posts (and, the first time, the site's settings and the posts' sample
+    comments)."""
     now = datetime.now(UTC)
-    for post in DEMO_POSTS:
+    for number, post in enumerate(DEMO_POSTS):
         publish = PublishPost(
             site=site,
             post_id=post.post_id,
@@ -94,11 +98,14 @@ async def seed_demo(application: Application, site: str = DEMO_SITE) -> None:
         outcome = await application.execute(publish, SEED_METADATA)
         if not any(recorded.type == "post.published" for recorded in outcome.events):
             continue
-        for number, (name, body) in enumerate(post.comments):
+        if number == 0:
+            change = ChangeSiteSettings(site=site, changes=DEMO_SETTINGS)
+            await application.execute(change, SEED_METADATA)
+        for index, (name, body) in enumerate(post.comments):
             comment = PostComment(
                 site=site,
                 post_id=post.post_id,
-                comment_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{site}/{post.post_id}/{number}")),
+                comment_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{site}/{post.post_id}/{index}")),
                 parent_id=None,
                 author=Author(name=name),
                 body=body,

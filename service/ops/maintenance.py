@@ -1,5 +1,6 @@
 """Background upkeep: forget Idempotency-Keys once no client would still retry with them,
-webhook delivery records once they are no longer recent, and rate-limit windows once over."""
+webhook delivery records once they are no longer recent, rate-limit windows once over, and
+webhooks' previous secrets once their overlap is over."""
 
 import asyncio
 import logging
@@ -11,7 +12,7 @@ from aiohttp import web
 from service.access.rate_limits import forget_old_windows
 from service.db import DatabaseUnavailable, Outage, Pool
 from service.keys import POOL
-from service.subscriptions.webhooks import forget_deliveries
+from service.subscriptions.webhooks import forget_deliveries, forget_previous_secrets
 
 log = logging.getLogger("threadlog.maintenance")
 
@@ -42,6 +43,7 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
                 if forgotten:
                     log.info("forgot %d webhook delivery records", forgotten)
                 await forget_old_windows(app[POOL])
+                await forget_previous_secrets(app[POOL])
             except DatabaseUnavailable as error:
                 outage.lost(error)
                 await asyncio.sleep(RETRY_SECONDS)

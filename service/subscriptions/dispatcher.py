@@ -270,7 +270,7 @@ class Dispatcher:
             if not events:
                 await self.wakeup.wait(generation, POLL_SECONDS)
                 continue
-            secret = webhooks.signing_secret(self.server_secret, hook.webhook_id, hook.secret_salt)
+            signing = webhooks.signing_secrets(self.server_secret, hook)
             for event in events:
                 if owner.connection.is_closed():
                     return  # another process may own the webhook now
@@ -278,7 +278,7 @@ class Dispatcher:
                     return  # at a checkpoint: the next owner starts from here
                 # The delivery's lines name the request that caused the event.
                 with request_context(event.metadata.get("request_id")):
-                    attempt = await self.attempt(hook, secret, event)
+                    attempt = await self.attempt(hook, signing, event)
                     self.account(hook, event, attempt)
                     updated_at = await owner.record(hook, event, attempt, self.settings)
                 if updated_at is None or not attempt.succeeded:
@@ -300,14 +300,16 @@ class Dispatcher:
                 hook.attempts + 1,
             )
 
-    async def attempt(self, hook: Webhook, secret: bytes, event: RecordedEvent) -> Attempt:
+    async def attempt(
+        self, hook: Webhook, signing: tuple[bytes, ...], event: RecordedEvent
+    ) -> Attempt:
         body = cloud_event_json(event).encode()
         message_id, timestamp = str(event.event_id), int(time.time())
         headers = {
             "Content-Type": "application/cloudevents+json; charset=utf-8",
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": webhooks.signature(secret, message_id, timestamp, body),
+            "webhook-signature": webhooks.signatures(signing, message_id, timestamp, body),
         }
         started = time.monotonic()
         status_code: int | None = None

@@ -39,6 +39,9 @@ class Webhook:
     description: str
     status: WebhookStatus
     secret_salt: bytes
+    # The salt before the last rotation, while its overlap lasts; else None.
+    previous_secret_salt: bytes | None
+    previous_secret_until: datetime | None
     cursor: Cursor
     attempts: int
     failing_since: datetime | None
@@ -58,6 +61,8 @@ class Webhook:
             description=row["description"],
             status=WebhookStatus(row["status"]),
             secret_salt=row["secret_salt"],
+            previous_secret_salt=row["previous_secret_salt"],
+            previous_secret_until=row["previous_secret_until"],
             cursor=Cursor(row["epoch"], row["transaction_id"], row["position"]),
             attempts=row["attempts"],
             failing_since=row["failing_since"],
@@ -74,6 +79,13 @@ def signing_secret(server_secret: bytes, webhook_id: uuid.UUID, salt: bytes) -> 
     return hmac.new(server_secret, message, hashlib.sha256).digest()
 
 
+def signing_secrets(server_secret: bytes, hook: Webhook) -> tuple[bytes, ...]:
+    """The secrets a delivery is signed with: the current one, and during the overlap after a
+    rotation the previous one too."""
+    salts = (hook.secret_salt, hook.previous_secret_salt)
+    return tuple(signing_secret(server_secret, hook.webhook_id, salt) for salt in salts if salt)
+
+
 def secret_text(secret: bytes) -> str:
     return "whsec_" + base64.b64encode(secret).decode()
 
@@ -84,7 +96,15 @@ def signature(secret: bytes, message_id: str, timestamp: int, body: bytes) -> st
     return "v1," + base64.b64encode(digest).decode()
 
 
+def signatures(secrets: tuple[bytes, ...], message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header: one signature per secret, separated by spaces."""
+    return " ".join(signature(secret, message_id, timestamp, body) for secret in secrets)
+
+
 COLUMNS = """webhook_id, site, url, types, description, status, secret_salt,
+    CASE WHEN previous_secret_until > now() THEN previous_secret_salt END AS previous_secret_salt,
+    CASE WHEN previous_secret_until > now() THEN previous_secret_until END
+        AS previous_secret_until,
     epoch, transaction_id::text::bigint AS transaction_id, position, attempts, failing_since,
     next_attempt_at, last_error, created_at, updated_at,
     coalesce(extract(epoch FROM greatest(next_attempt_at - now(), '0s')), 0)::float8
@@ -201,16 +221,36 @@ async def replay(
 
 
 async def rotate_secret(
-    connection: Connection | Pool, site: str, webhook_id: uuid.UUID
+    connection: Connection | Pool, site: str, webhook_id: uuid.UUID, overlap_hours: float
 ) -> Webhook | None:
+    """A new secret; the one it replaces keeps signing too for `overlap_hours` (0: not at all).
+
+    Rotating again within an overlap keeps only the secret just replaced: the one before it
+    is forgotten at once.
+    """
     row = await connection.fetchrow(
-        f"""UPDATE webhooks SET secret_salt = $3, updated_at = now()
+        f"""UPDATE webhooks SET
+                previous_secret_salt = CASE WHEN $4 > 0 THEN secret_salt END,
+                previous_secret_until = CASE WHEN $4 > 0
+                    THEN now() + make_interval(secs => $4 * 3600) END,
+                secret_salt = $3,
+                updated_at = now()
             WHERE site = $1 AND webhook_id = $2 RETURNING {COLUMNS}""",
         site,
         webhook_id,
         secrets.token_bytes(16),
+        float(overlap_hours),
     )
     return Webhook.from_row(row) if row else None
+
+
+async def forget_previous_secrets(connection: Connection | Pool) -> int:
+    """Erase the salts of previous secrets whose overlap is over."""
+    status = await connection.execute(
+        """UPDATE webhooks SET previous_secret_salt = NULL, previous_secret_until = NULL
+           WHERE previous_secret_until <= now()"""
+    )
+    return int(status.split()[-1])
 
 
 async def remove(connection: Connection | Pool, site: str, webhook_id: uuid.UUID) -> bool:

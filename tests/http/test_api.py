@@ -340,3 +340,16 @@ async def test_old_idempotency_keys_are_forgotten(
     again = await client.post(path, json=body, headers=headers)
     assert again.status == 201 and "Idempotent-Replayed" not in again.headers
     assert (await thread(client, site, post_id))["total"] == 2
+
+
+async def test_a_new_comments_location_is_its_own_url(client: Client, site: SiteKeys) -> None:
+    post_id = await publish(client, site)
+    response = await client.post(
+        f"/v1/sites/{site.site}/posts/{post_id}/comments",
+        json={"author": {"name": "Ann"}, "body": "located"},
+    )
+    created = await response.json()
+    assert response.headers["Location"] == f"/v1/sites/{site.site}/comments/{created['id']}"
+    shown = await client.get(response.headers["Location"])
+    assert shown.status == 200, await shown.text()
+    assert (await shown.json())["id"] == created["id"]

@@ -7,7 +7,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +16,7 @@ import pytest
 from tests.builders import THREADLOG
 from tests.builders import threadlog as run
 from tests.conftest import with_database
+from tests.waiting import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,47 +47,51 @@ def test_migrate_and_rebuild(database_url: str) -> None:
     assert re.search(r"rebuilt every read model from \d+ events", rebuilt.stdout)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_with_nothing_configured_runs_on_an_embedded_postgres() -> None:
     port = free_port()
     data_dir = ROOT / ".threadlog" / f"test-embedded-{secrets.token_hex(3)}"
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment |= {"THREADLOG_DATA_DIR": str(data_dir), "THREADLOG_PORT": str(port)}
-    server = subprocess.Popen(
-        [THREADLOG, "serve"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
-        lines = wait_for_line(server, "try:")
-        assert any(re.search(r"moderator key \(shown once\): tl_", line) for line in lines)
-        key = lines[-2].rsplit(" ", 1)[-1]
-        wait_until_ready(port)
-        try_url = lines[-1].rsplit(" ", 1)[-1]
-        with urllib.request.urlopen(try_url, timeout=10) as response:
-            thread = json.load(response)
-        assert thread == {"post": "hello-world", "total": 0, "comments": [], "next": None}
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/sites/demo/posts/first",
-            data=b'{"title": "First", "url": "https://demo.example/first"}',
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-            method="PUT",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status in (200, 201)
+        keys = []
+        for _ in range(2):  # the second start prints the same key
+            server = subprocess.Popen(
+                [THREADLOG, "serve"],
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                lines = wait_for_line(server, "try:")
+                # The key and the URLs are the last lines, after whatever PostgreSQL said.
+                assert "moderator key" in lines[-5], lines
+                key = lines[-4]
+                assert re.fullmatch(r"tl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", key), lines
+                assert lines[-3].endswith("/admin") and lines[-2].endswith("/demo")
+                assert not any("INFO" in line for line in lines), lines
+                keys.append(key)
+                wait_until_ready(port)
+                try_url = lines[-1].rsplit(" ", 1)[-1]
+                with urllib.request.urlopen(try_url, timeout=10) as response:
+                    thread = json.load(response)
+                assert thread["post"] == "hello-world"
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/v1/sites/demo/posts/first",
+                    data=b'{"title": "First", "url": "https://demo.example/first"}',
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                    method="PUT",
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assert response.status in (200, 201)
+            finally:
+                server.send_signal(signal.SIGINT)
+                server.wait(timeout=60)
+                assert server.stdout is not None
+                server.stdout.close()
+        assert keys[0] == keys[1]
+        assert (data_dir / "demo-moderator-key").stat().st_mode & 0o077 == 0
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
-        assert server.stdout is not None
-        server.stdout.close()
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)
 
 
@@ -99,18 +103,6 @@ def wait_for_line(server: subprocess.Popen[str], marker: str) -> list[str]:
         if marker in line:
             return lines
     raise AssertionError("the server exited early:\n" + "\n".join(lines))
-
-
-def wait_until_ready(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the service never became ready")
 
 
 def test_sites_set_changes_moderation_settings(database_url: str) -> None:
@@ -129,7 +121,8 @@ def test_sites_set_changes_moderation_settings(database_url: str) -> None:
     cleared = run(database_url, "sites", "set", site, "--no-banned-words")
     assert json.loads(cleared.stdout.split(": ", 1)[1])["banned_words"] == []
     bad = run(database_url, "sites", "set", site, "--report-threshold", "0")
-    assert bad.returncode != 0 and "report_threshold" in bad.stderr
+    one_line_failure(bad, "--report-threshold=0 must be at least 1")
+    assert "pydantic" not in bad.stderr
     unknown = run(database_url, "sites", "set", "no-such-site", "--premoderation", "all")
     assert unknown.returncode != 0 and "UnknownSite" in unknown.stderr
 
@@ -197,3 +190,124 @@ def test_a_port_in_use_is_said_before_anything_starts(database_url: str) -> None
         )
     one_line_failure(embedded, "the port is in use")
     assert embedded.stdout == "" and not data_dir.exists()
+
+
+def test_keys_are_listed_and_revoked(database_url: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    assert run(database_url, "sites", "create", site).returncode == 0
+    key = run(database_url, "keys", "create", "--site", site, "--role", "moderator")
+    key_id = key.stdout.splitlines()[-1].split("_")[1]
+    listed = run(database_url, "keys", "list", "--site", site)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["id", "site", "role", "created", "last", "used", "revoked"]
+    assert row.split()[:3] == [key_id, site, "moderator"] and row.split()[-2:] == ["-", "-"]
+    assert key.stdout.splitlines()[-1] not in listed.stdout  # never the secret
+
+    revoked = run(database_url, "keys", "revoke", key_id)
+    assert revoked.returncode == 0 and f"key {key_id} is revoked" in revoked.stdout
+    shown = json.loads(run(database_url, "keys", "list", "--site", site, "--json").stdout)
+    assert [k["id"] for k in shown] == [key_id] and shown[0]["revoked_at"] is not None
+    assert run(database_url, "keys", "revoke", key_id).returncode == 0  # again: no change
+    one_line_failure(run(database_url, "keys", "revoke", "000000000000"), "no key has the id")
+    one_line_failure(run(database_url, "keys", "list", "--site", "no-such-site"), "UnknownSite")
+
+
+def test_sites_are_listed_and_shown(database_url: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    made = run(
+        database_url, "sites", "create", site, "--title", "Shown",
+        "--origin", "HTTPS://Blog.Example:443/", "--origin", "http://localhost:8000",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    run(database_url, "keys", "create", "--site", site, "--role", "publisher")
+    listed = run(database_url, "sites", "list")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(site + " "))
+    assert "Shown" in row and "https://blog.example http://localhost:8000" in row
+    shown = json.loads(run(database_url, "sites", "show", site).stdout)
+    assert shown["site"] == site and shown["title"] == "Shown"
+    assert shown["origins"] == ["https://blog.example", "http://localhost:8000"]
+    assert shown["settings"]["premoderation"] == "off"
+    assert shown["counts"] == {"posts": 0, "published_comments": 0, "held_comments": 0,
+                               "active_keys": 1, "revoked_keys": 0, "webhooks": 0}  # fmt: skip
+    one_line_failure(run(database_url, "sites", "show", "no-such-site"), "UnknownSite")
+
+
+@pytest.mark.parametrize(
+    ("origin", "says"),
+    [
+        ("blog.example", "needs the scheme http:// or https://"),
+        ("ftp://blog.example", "needs the scheme"),
+        ("https://blog.example/comments", "without a path"),
+        ("https://blog.example?x=1", "without a path, query"),
+        ("https://", "has no host"),
+        ("https://user:pw@blog.example", "must not carry a user"),
+        ("https://blog.example:99999", "is not a URL"),
+    ],
+)
+def test_origins_are_checked(database_url: str, origin: str, says: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    refused = run(database_url, "sites", "create", site, "--origin", origin)
+    one_line_failure(refused, says, "e.g. https://blog.example")
+    assert run(database_url, "sites", "show", site).returncode != 0  # nothing was created
+
+
+def test_status_says_how_the_deployment_is(database_url: str) -> None:
+    shown = run(database_url, "status")
+    assert shown.returncode == 0, shown.stderr
+    expected = ["database: reachable", "schema: ", "events: last position", "posts: ",
+                "feed: held back", "webhooks: ", "relays: ", "rebuilds: none pending"]  # fmt: skip
+    for line in expected:
+        assert line in shown.stdout, shown.stdout
+    report = json.loads(run(database_url, "status", "--json").stdout)
+    assert report["schema"]["at_head"] is True
+    assert report["events"]["last_position"] >= 0 and "estimated" in report["events"]
+    assert set(report["feed"]) == {"held_back_seconds", "oldest_transaction"}
+    assert isinstance(report["webhooks"], list) and isinstance(report["relays"], list)
+
+
+def test_status_of_an_unmigrated_database_says_to_migrate(empty_database: str) -> None:
+    shown = run(empty_database, "status")
+    assert shown.returncode == 1
+    assert "schema: not migrated" in shown.stdout and "threadlog migrate" in shown.stdout
+
+
+COMMANDS = [
+    ["serve"], ["migrate"], ["adopt-cluster"], ["rebuild"], ["status"],
+    ["sites", "create"], ["sites", "list"], ["sites", "show"], ["sites", "set"],
+    ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
+    ["relay", "nats"], ["webhooks", "dispatch"],
+]  # fmt: skip
+
+
+def test_every_command_explains_itself(database_url: str) -> None:
+    version = run(database_url, "--version")
+    assert version.returncode == 0 and re.fullmatch(r"threadlog \S+\n", version.stdout)
+    for words in COMMANDS:
+        helped = run(database_url, *words, "--help")
+        assert helped.returncode == 0, (words, helped.stderr)
+        assert "DATABASE_URL" in helped.stdout, (words, helped.stdout)
+        assert re.search(r"example:\n  .*threadlog ", helped.stdout), (words, helped.stdout)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("THREADLOG_PORT", "eighty", "THREADLOG_PORT=eighty is not a whole number"),
+        ("THREADLOG_PORT", "70000", "THREADLOG_PORT=70000 must be at most 65535"),
+        ("THREADLOG_WEBHOOK_SECRET_OVERLAP_HOURS", "-1", "must be at least 0"),
+        ("THREADLOG_UVLOOP", "perhaps", "THREADLOG_UVLOOP=perhaps is not true or false"),
+        ("THREADLOG_LOG_LEVEL", "LOUD", "THREADLOG_LOG_LEVEL=LOUD is not DEBUG, INFO"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line_and_exit_2(
+    database_url: str, variable: str, value: str, says: str
+) -> None:
+    environment = os.environ | {"DATABASE_URL": database_url, variable: value}
+    result = subprocess.run(
+        [THREADLOG, "status"], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    one_line_failure(result, says)
+    assert "pydantic" not in result.stderr and "Input should" not in result.stderr

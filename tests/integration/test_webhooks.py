@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.wakeup import Wakeup
+from service.subscriptions.webhooks import forget_previous_secrets
 from service.write.application import Application
 from tests.builders import (
     META,
@@ -34,6 +36,7 @@ from tests.builders import (
     publish,
     publish_post,
     register_webhook,
+    serving,
 )
 from tests.receivers import Receiver, receiving
 from tests.waiting import feed, site_events, stop, wait_until
@@ -286,7 +289,7 @@ async def test_types_pause_resume_and_replay(
     assert again == [e["id"] for e in posted[2:]]
 
 
-async def test_a_rotated_secret_signs_what_follows(
+async def test_after_a_rotation_both_secrets_verify_until_the_overlap_ends(
     client: Client,
     pool: asyncpg.Pool,
     settings: Settings,
@@ -300,12 +303,60 @@ async def test_a_rotated_secret_signs_what_follows(
         response = await client.post(
             f"/v1/webhooks/{hook['id']}/secret", headers=site.auth("moderator")
         )
-        rotated = (await response.json())["secret"]
-        assert rotated.startswith("whsec_") and rotated != hook["secret"]
+        rotated = await response.json()
+        assert rotated["secret"].startswith("whsec_") and rotated["secret"] != hook["secret"]
+        assert rotated["previous_secret_until"] is not None
+        await publish(client, site)
+        await arrived(receiver, 1)
+        during = receiver.requests[0]
+        assert len(during.headers["webhook-signature"].split(" ")) == 2
+        # A receiver that has not switched yet, and one that has: both accept it.
+        standardwebhooks.Webhook(hook["secret"]).verify(during.body, during.headers)
+        standardwebhooks.Webhook(rotated["secret"]).verify(during.body, during.headers)
+
+        # The overlap ends (as if 24 hours had passed): the old secret signs nothing more,
+        # and upkeep erases what it derived from.
+        await pool.execute(
+            "UPDATE webhooks SET previous_secret_until = now() WHERE webhook_id = $1",
+            uuid.UUID(hook["id"]),
+        )
+        assert await forget_previous_secrets(pool) >= 1
+        stored = await pool.fetchrow(
+            "SELECT previous_secret_salt, previous_secret_until FROM webhooks "
+            "WHERE webhook_id = $1",
+            uuid.UUID(hook["id"]),
+        )
+        assert tuple(stored) == (None, None)
+        assert (await webhook(client, site, hook["id"]))["previous_secret_until"] is None
+        await publish(client, site)
+        await arrived(receiver, 2)
+    after = receiver.requests[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    standardwebhooks.Webhook(rotated["secret"]).verify(after.body, after.headers)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(hook["secret"]).verify(after.body, after.headers)
+
+
+async def test_without_an_overlap_a_rotated_secret_alone_signs_what_follows(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    site: SiteKeys,
+) -> None:
+    async with (
+        serving(settings, webhook_secret_overlap_hours=0) as client,
+        receiving() as receiver,
+        dispatching(pool, settings),
+        registered(client, site, receiver.url) as hook,
+    ):
+        response = await client.post(
+            f"/v1/webhooks/{hook['id']}/secret", headers=site.auth("moderator")
+        )
+        rotated = await response.json()
+        assert rotated["previous_secret_until"] is None
         await publish(client, site)
         await arrived(receiver, 1)
     received = receiver.requests[0]
-    standardwebhooks.Webhook(rotated).verify(received.body, received.headers)
+    standardwebhooks.Webhook(rotated["secret"]).verify(received.body, received.headers)
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         standardwebhooks.Webhook(hook["secret"]).verify(received.body, received.headers)
 

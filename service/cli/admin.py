@@ -1,0 +1,137 @@
+"""Sites and keys from a shell: `threadlog sites ...` and `threadlog keys ...`, each a thin
+wrapper around a function of access/ or ops/, with its output shaped for a terminal."""
+
+import argparse
+import getpass
+import json
+from datetime import datetime
+from typing import Any
+
+from service.access import credentials
+from service.access.credentials import KeyListing, Role
+from service.access.site_settings import SettingsChange
+from service.cli.common import command_application, connected
+from service.domain.commands import ChangeSiteSettings
+from service.domain.policy import Premoderation, SiteSettings
+from service.ops import sites as site_reports
+from service.read import moderation as moderation_reads
+
+
+async def create_site(url: str, site: str, title: str | None, origins: list[str]) -> None:
+    async with connected(url) as connection:
+        await credentials.create_site(connection, site, title, origins)
+
+
+async def create_key(url: str, site: str, role: str) -> str:
+    async with connected(url) as connection:
+        return await credentials.create_key(connection, site, Role(role))
+
+
+async def list_keys(url: str, site: str | None) -> list[KeyListing]:
+    async with connected(url) as connection:
+        if site is not None and not await credentials.site_exists(connection, site):
+            raise credentials.UnknownSite(site)
+        return await credentials.list_keys(connection, site)
+
+
+async def revoke_key(url: str, key_id: str) -> datetime:
+    async with connected(url) as connection:
+        return await credentials.revoke_key(connection, key_id)
+
+
+async def list_sites(url: str) -> list[site_reports.SiteSummary]:
+    async with connected(url) as connection:
+        return await site_reports.list_sites(connection)
+
+
+async def show_site(url: str, site: str) -> dict[str, Any]:
+    async with connected(url) as connection:
+        return await site_reports.show_site(connection, site)
+
+
+def moment(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%SZ") if at else "-"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def keys_table(keys: list[KeyListing]) -> str:
+    header = ["id", "site", "role", "created", "last used", "revoked"]
+    rows = [
+        [key.key_id, key.site, key.role.value, moment(key.created_at),
+         moment(key.last_used_at), moment(key.revoked_at)]
+        for key in keys
+    ]  # fmt: skip
+    return table(header, rows)
+
+
+def keys_json(keys: list[KeyListing]) -> str:
+    return json.dumps(
+        [
+            {"id": key.key_id, "site": key.site, "role": key.role.value,
+             "created_at": key.created_at.isoformat(),
+             "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
+             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+            for key in keys
+        ],
+        indent=2,
+    )  # fmt: skip
+
+
+def sites_table(found: list[site_reports.SiteSummary]) -> str:
+    header = ["site", "title", "created", "active keys", "origins"]
+    rows = [
+        [site.site, site.title, moment(site.created_at), str(site.active_keys),
+         " ".join(site.origins) or "-"]
+        for site in found
+    ]  # fmt: skip
+    return table(header, rows)
+
+
+# --- moderation settings ----------------------------------------------------------------------
+
+
+def add_settings_arguments(change: argparse.ArgumentParser) -> None:
+    change.add_argument("site")
+    change.add_argument("--premoderation", choices=[p.value for p in Premoderation])
+    change.add_argument(
+        "--banned-word", action="append", dest="banned_words", help="repeat; replaces the list"
+    )
+    change.add_argument(
+        "--suspect-word", action="append", dest="suspect_words", help="repeat; replaces the list"
+    )
+    change.add_argument("--no-banned-words", action="store_true")
+    change.add_argument("--no-suspect-words", action="store_true")
+    change.add_argument("--report-threshold", type=int)
+    change.add_argument("--rate-limit", type=int, dest="rate_limit_per_minute", help="0: off")
+    change.add_argument("--edit-window", type=int, dest="edit_window_minutes", help="minutes")
+    change.add_argument("--close-after-days", type=int)
+
+
+def settings_changes(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The options given, as a settings change; raises ValueError when one is out of range."""
+    names = ("premoderation", "banned_words", "suspect_words", "report_threshold",
+             "rate_limit_per_minute", "edit_window_minutes", "close_after_days")  # fmt: skip
+    given = {name: getattr(arguments, name) for name in names}
+    given = {name: value for name, value in given.items() if value is not None}
+    given |= {"banned_words": []} if arguments.no_banned_words else {}
+    given |= {"suspect_words": []} if arguments.no_suspect_words else {}
+    return SettingsChange.model_validate(given).changes()
+
+
+async def change_site_settings(url: str, site: str, changes: dict[str, Any]) -> SiteSettings:
+    """Change a site's settings as an operator (recorded as such in the audit trail)."""
+    async with connected(url) as connection:
+        if not await credentials.site_exists(connection, site):
+            raise credentials.UnknownSite(site)
+    async with command_application(url) as (pool, application):
+        meta = {"actor": {"kind": "operator", "user": getpass.getuser()},
+                "request_id": "cli", "ip_hash": ""}  # fmt: skip
+        await application.execute(ChangeSiteSettings(site=site, changes=changes), meta)
+        return await moderation_reads.settings(pool, site)

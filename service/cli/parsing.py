@@ -1,0 +1,223 @@
+"""The `threadlog` command line's grammar: every command, its options, and its help (what it
+does, the settings it reads, an example)."""
+
+import argparse
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from service.access.credentials import Role
+from service.cli import admin
+from service.settings import DEFAULT_NATS_URL
+
+DATABASE = (
+    "DATABASE_URL: the PostgreSQL to use (unset: an embedded one under THREADLOG_DATA_DIR, "
+    "default .threadlog)"
+)
+
+
+def threadlog_version() -> str:
+    try:
+        return version("threadlog")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
+def command(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    name: str,
+    what: str,
+    reads: Sequence[str],
+    examples: Sequence[str],
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does, the settings it reads and an example."""
+    epilog = "reads:\n" + "\n".join(f"  {setting}" for setting in reads)
+    epilog += "\nexample:\n" + "\n".join(f"  {example}" for example in examples)
+    return commands.add_parser(
+        name,
+        help=what,
+        description=what,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="threadlog",
+        description="threadlog: an event-sourced comment and moderation service.",
+        epilog="Run `threadlog <command> --help` for what each command reads and an example.",
+    )
+    root.add_argument("--version", action="version", version=f"threadlog {threadlog_version()}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="command")
+
+    serve_command = command(
+        commands,
+        "serve",
+        "serve the HTTP API (and deliver webhooks); with no DATABASE_URL, on an embedded "
+        "PostgreSQL with a demo site, whose moderator key it prints",
+        [
+            DATABASE,
+            "THREADLOG_HOST, THREADLOG_PORT, THREADLOG_PUBLIC_URL, and every other "
+            "THREADLOG_* setting (README, Operating)",
+        ],
+        ["threadlog serve --host 0.0.0.0 --port 8080"],
+    )
+    serve_command.add_argument("--host", help="listen address (THREADLOG_HOST)")
+    serve_command.add_argument("--port", type=int, help="listen port (THREADLOG_PORT)")
+
+    command(
+        commands,
+        "migrate",
+        "migrate the database schema to this version's latest revision",
+        [DATABASE],
+        ["DATABASE_URL=postgresql://user@db.example/threadlog threadlog migrate"],
+    )
+    adopt = command(
+        commands,
+        "adopt-cluster",
+        "write the log on this PostgreSQL cluster, after a restore, a move or an upgrade",
+        [DATABASE],
+        ["threadlog adopt-cluster", "threadlog adopt-cluster --new-epoch"],
+    )
+    adopt.add_argument(
+        "--new-epoch",
+        action="store_true",
+        help="start a new epoch on the same cluster (after a point-in-time recovery or a "
+        "failover that lost transactions)",
+    )
+    command(
+        commands,
+        "rebuild",
+        "rebuild every read model from the event log, while the service keeps serving",
+        [DATABASE],
+        ["threadlog rebuild"],
+    )
+    status = command(
+        commands,
+        "status",
+        "say how the deployment is: database, schema, events and posts, feed hold-back, "
+        "webhooks and their backlog, relay checkpoints, pending rebuilds; exits 1 when the "
+        "schema is not migrated",
+        [DATABASE],
+        ["threadlog status", "threadlog status --json | jq .webhooks"],
+    )
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    add_sites(commands)
+    add_keys(commands)
+
+    relay = command(
+        commands,
+        "relay",
+        "publish the event log elsewhere",
+        [DATABASE, "THREADLOG_NATS_URL, THREADLOG_NATS_STREAM, THREADLOG_NATS_SUBJECT_PREFIX"],
+        ["threadlog relay nats --url nats://nats.example:4222"],
+    ).add_subparsers(dest="target", required=True, metavar="target")
+    relay_nats = command(
+        relay,
+        "nats",
+        "publish the log to a NATS JetStream stream, in commit order, until stopped",
+        [DATABASE, "THREADLOG_NATS_URL, THREADLOG_NATS_STREAM, THREADLOG_NATS_SUBJECT_PREFIX"],
+        ["threadlog relay nats --url nats://nats.example:4222"],
+    )
+    relay_nats.add_argument(
+        "--url", help=f"NATS server (THREADLOG_NATS_URL, else {DEFAULT_NATS_URL})"
+    )
+    webhook_reads = [DATABASE, "THREADLOG_TOKEN_KEY, THREADLOG_WEBHOOK_* settings"]
+    hooks = command(
+        commands, "webhooks", "deliver webhooks", webhook_reads, ["threadlog webhooks dispatch"]
+    ).add_subparsers(dest="action", required=True, metavar="action")
+    command(
+        hooks,
+        "dispatch",
+        "deliver webhooks without serving HTTP, until stopped (serve does too)",
+        webhook_reads,
+        ["THREADLOG_WEBHOOKS_DISPATCH=false threadlog serve & threadlog webhooks dispatch"],
+    )
+    return root
+
+
+def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    sites = command(
+        commands,
+        "sites",
+        "create, list, show and configure sites",
+        [DATABASE],
+        ["threadlog sites list"],
+    ).add_subparsers(dest="action", required=True, metavar="action")
+    create = command(
+        sites,
+        "create",
+        "register a site, with the origins its pages are served from (for CORS)",
+        [DATABASE],
+        ["threadlog sites create blog --title 'My blog' --origin https://blog.example"],
+    )
+    create.add_argument("site")
+    create.add_argument("--title")
+    create.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        dest="origins",
+        help="scheme://host[:port], no path; repeat for several",
+    )
+    command(
+        sites,
+        "list",
+        "list the sites: title, created, active keys, origins",
+        [DATABASE],
+        ["threadlog sites list"],
+    )
+    show = command(
+        sites,
+        "show",
+        "show one site as JSON: details, moderation settings, origins and counts",
+        [DATABASE],
+        ["threadlog sites show blog"],
+    )
+    show.add_argument("site")
+    change = command(
+        sites,
+        "set",
+        "change a site's moderation settings (recorded in its audit as the operator's)",
+        [DATABASE],
+        ["threadlog sites set blog --premoderation first-time --banned-word 'viagra*'"],
+    )
+    admin.add_settings_arguments(change)
+
+
+def add_keys(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    keys = command(
+        commands,
+        "keys",
+        "create, list and revoke API keys",
+        [DATABASE],
+        ["threadlog keys list --site blog"],
+    ).add_subparsers(dest="action", required=True, metavar="action")
+    create = command(
+        keys,
+        "create",
+        "create an API key; it is shown once, on the last line",
+        [DATABASE],
+        ["threadlog keys create --site blog --role moderator"],
+    )
+    create.add_argument("--site", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    listing = command(
+        keys,
+        "list",
+        "list keys (never their secrets): id, site, role, created, last used (to the minute), "
+        "revoked",
+        [DATABASE],
+        ["threadlog keys list", "threadlog keys list --site blog --json"],
+    )
+    listing.add_argument("--site", help="only this site's keys")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    revoke = command(
+        keys,
+        "revoke",
+        "revoke a key: every instance answers 401 to it from the next request on",
+        [DATABASE],
+        ["threadlog keys revoke 3f9a1c2b4d5e"],
+    )
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the id: the hex after tl_ in the key")
