@@ -19,6 +19,10 @@ log = logging.getLogger("threadlog.http")
 # A client refused a stream is told to try again after this long; a service that is full
 # spreads its callers over a minute.
 STREAM_RETRY_SECONDS = {Refused.CLIENT: 30, Refused.TOTAL: 60}
+STREAM_REFUSALS = {
+    Refused.TOTAL: (503, "the service holds as many live streams as it may; try again later"),
+    Refused.CLIENT: (429, "this address holds as many live streams as it may; close one first"),
+}
 
 
 @contextmanager
@@ -27,20 +31,12 @@ def stream_slot(request: web.Request) -> Iterator[None]:
     or 429 (this client's) when there is none."""
     slots, holder = request.app[STREAM_SLOTS], client(request)
     refused = slots.take(holder)
-    if refused is Refused.TOTAL:
-        log.debug("stream refused: %d open, the cap", slots.count)
+    if refused is not None:
+        log.debug("stream refused: the %s cap (%d open)", refused, slots.count)
+        status, detail = STREAM_REFUSALS[refused]
         raise Problem(
-            503,
-            "the service holds as many live streams as it may; try again later",
-            slug="too-many-streams",
-            title="Too many streams",
-            headers={"Retry-After": str(STREAM_RETRY_SECONDS[refused])},
-        )
-    if refused is Refused.CLIENT:
-        log.debug("stream refused: a client holds its cap")
-        raise Problem(
-            429,
-            "this address holds as many live streams as it may; close one first",
+            status,
+            detail,
             slug="too-many-streams",
             title="Too many streams",
             headers={"Retry-After": str(STREAM_RETRY_SECONDS[refused])},
