@@ -3,16 +3,15 @@ known): method, route template, status, duration, bytes and request id. Never th
 the query, the client's address or any header: those can carry tokens and personal data."""
 
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.web import BaseRequest, Request, StreamResponse
+from aiohttp.web import BaseRequest, StreamResponse
 
-from service.http.keys import REQUEST_ID
+from service.http.keys import REQUEST_ID, ROUTE
 
 
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        route = "unmatched"
-        if isinstance(request, Request) and request.match_info.route.resource is not None:
-            route = request.match_info.route.resource.canonical
+        # A request refused before routing (malformed, say) matched no route.
+        route = request.get(ROUTE, "unmatched")
         request_id = request.get(REQUEST_ID)
         self.logger.info(
             "%s %s %d %.1f ms",

@@ -10,6 +10,8 @@ from service.http.representations import RepresentationCache
 
 REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
 REQUEST_ID = web.RequestKey("request_id", str)
+# The route template a request matched (`/v1/sites/{site}/...`), for its access line.
+ROUTE = web.RequestKey("route", str)
 # The embed widget's static files, and the allowed cross-origin caller of a request.
 ASSETS = web.AppKey("assets", Assets)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)

@@ -13,6 +13,7 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from service.db import lost_connection
+from service.http.keys import ROUTE
 from service.http.problems import Handler, Problem
 from service.keys import METRICS, POOL, SETTINGS
 from service.metrics import Metrics
@@ -26,6 +27,7 @@ SCRAPE_DATABASE_SECONDS = 3.0
 @web.middleware
 async def measure_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
+    request[ROUTE] = route_template(request)
     status = 500
     streamed = False
     try:
@@ -40,7 +42,7 @@ async def measure_requests(request: web.Request, handler: Handler) -> web.Stream
     finally:
         if not streamed:
             request.app[METRICS].request_seconds.labels(
-                route_template(request), request.method, f"{status // 100}xx"
+                request[ROUTE], request.method, f"{status // 100}xx"
             ).observe(time.perf_counter() - started)
 
 
