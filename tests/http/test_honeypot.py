@@ -45,7 +45,7 @@ async def test_a_filled_honeypot_answers_like_the_comment_without_it(
     assert await answer(bot) == await answer(honest)
     assert (await answer(bot))[3] == status
     created = await json_body(bot, 201)
-    assert bot.headers["Location"].endswith(f"#{created['id']}")
+    assert bot.headers["Location"] == f"/v1/sites/{site.site}/comments/{created['id']}"
     assert len(created["delete_token"]) == 43
 
     # Stored and held as spam, seen by moderators; never in the thread.

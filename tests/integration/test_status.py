@@ -16,10 +16,11 @@ async def test_a_webhooks_backlog_counts_its_sites_events_after_its_checkpoint(
     for _ in range(3):
         await publish(client, site)
     await publish(client, other_site)
-    every = await webhooks.create(pool, site.site, "http://127.0.0.1:9/x", [], "", START)
+    every = await webhooks.create(pool, site.site, "http://127.0.0.1:9/x", [], "", START, 20)
     narrow = await webhooks.create(
-        pool, site.site, "http://127.0.0.1:9/y", ["comment.posted"], "", START
+        pool, site.site, "http://127.0.0.1:9/y", ["comment.posted"], "", START, 20
     )
+    assert every is not None and narrow is not None
     try:
         async with pool.acquire() as connection:
             report = await status(connection)
@@ -39,7 +40,8 @@ async def test_a_backlog_past_the_cap_says_at_least(
 ) -> None:
     for _ in range(3):
         await publish(client, site)
-    hook = await webhooks.create(pool, site.site, "http://127.0.0.1:9/x", [], "", START)
+    hook = await webhooks.create(pool, site.site, "http://127.0.0.1:9/x", [], "", START, 20)
+    assert hook is not None
     monkeypatch.setattr(status_module, "BACKLOG_CAP", 2)
     try:
         async with pool.acquire() as connection:
