@@ -12,7 +12,7 @@ from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
-from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS, TRUSTED_PROXIES
+from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
 from service.http.limits import bounded_body
 from service.http.live_pages import SharedPages
 from service.http.metrics import get_metrics, measure_requests, metrics_response
@@ -30,6 +30,7 @@ from service.keys import (
     SITES,
     STAMPS,
     STOPPING,
+    TRUSTED_PROXIES,
     WAKEUP,
 )
 from service.metrics import Metrics

@@ -5,6 +5,7 @@ import asyncio
 
 from aiohttp import web
 
+from service.access.clients import TrustedProxies
 from service.access.credentials import KeyUse, ServerSecret
 from service.access.sites import SiteDirectory
 from service.db import Pool
@@ -25,6 +26,8 @@ WAKEUP = web.AppKey("wakeup", Wakeup)
 LOG_TAIL = web.AppKey("log_tail", LogTail)
 SERVER_SECRET = web.AppKey("server_secret", ServerSecret)
 METRICS = web.AppKey("metrics", Metrics)
+# Whose forwarding headers name the client (see service/access/clients.py).
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 KEY_USE = web.AppKey("key_use", KeyUse)
 # Set when the service begins to shut down: live streams end, readiness fails.
 STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -26,13 +26,13 @@ import socket
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_log import AccessLogger
 from yarl import URL
 
 from service.gate import ConnectionGate
-from service.http.access_log import AccessLogger
-from service.http.keys import TRUSTED_PROXIES
-from service.keys import SETTINGS
+from service.keys import SETTINGS, TRUSTED_PROXIES
 
 log = logging.getLogger("threadlog.server")
 ACCESS_LOG = logging.getLogger("threadlog.access")
@@ -110,7 +110,10 @@ def exit_now(code: int, why: str) -> None:
 
 
 async def serve(
-    app: web.Application, sockets: list[socket.socket], announce: Callable[[str], None] = print
+    app: web.Application,
+    sockets: list[socket.socket],
+    announce: Callable[[str], None] = print,
+    access_logger: type[AbstractAccessLogger] | None = None,
 ) -> None:
     """Serve `app` on `sockets` until a signal, then shut down within the settings' bound."""
     settings = app[SETTINGS]
@@ -136,8 +139,8 @@ async def serve(
         loop.add_signal_handler(number, on_signal, number)
     runner = web.AppRunner(
         app,
-        access_log=ACCESS_LOG if settings.access_log else None,
-        access_log_class=AccessLogger,
+        access_log=ACCESS_LOG if settings.access_log and access_logger else None,
+        access_log_class=access_logger or AccessLogger,
         handle_signals=False,
         shutdown_timeout=shutdown_seconds * DRAIN_SHARE,
         handler_cancellation=True,

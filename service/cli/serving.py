@@ -15,6 +15,7 @@ from service.access.credentials import Role
 from service.access.origins import parse_origin
 from service.app import create_app
 from service.cli.common import command_application, connected, database_url
+from service.http.access_log import AccessLines
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.moves import check_cluster
@@ -48,7 +49,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings.model_copy(update={"database_url": url}))
     new_loop = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
     with asyncio.Runner(loop_factory=new_loop) as runner:
-        runner.run(server.serve(app, sockets, announce))
+        runner.run(server.serve(app, sockets, announce, AccessLines))
 
 
 def demo_announcement(settings: Settings, host: str, port: int, key: str) -> Callable[[str], None]:

@@ -8,7 +8,7 @@ from aiohttp.web import BaseRequest, StreamResponse
 from service.http.keys import REQUEST_ID, ROUTE
 
 
-class AccessLogger(AbstractAccessLogger):
+class AccessLines(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         # A request refused before routing (malformed, say) matched no route.
         route = request.get(ROUTE, "unmatched")

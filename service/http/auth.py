@@ -9,9 +9,9 @@ from aiohttp import web
 from service.access.clients import client_address, client_key
 from service.access.credentials import ApiKey, Role, client_hash, verify_key
 from service.access.sites import Site
-from service.http.keys import REQUEST_ID, TRUSTED_PROXIES
+from service.http.keys import REQUEST_ID
 from service.http.problems import Problem, unauthorized
-from service.keys import KEY_USE, POOL, SITES
+from service.keys import KEY_USE, POOL, SITES, TRUSTED_PROXIES
 
 MAX_CREDENTIAL_LENGTH = 200
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -2,7 +2,6 @@
 
 from aiohttp import web
 
-from service.access.clients import TrustedProxies
 from service.access.concurrency import Holdings
 from service.http.assets import Assets
 from service.http.live_pages import SharedPages
@@ -16,7 +15,5 @@ ROUTE = web.RequestKey("route", str)
 ASSETS = web.AppKey("assets", Assets)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)
 LIVE_PAGES = web.AppKey("live_pages", SharedPages)
-# Whose forwarding headers name the client (see service/access/clients.py).
-TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 # Live streams open now, per client address and in total.
 STREAM_SLOTS = web.AppKey("stream_slots", Holdings)
