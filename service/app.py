@@ -10,6 +10,7 @@ from service.access.clients import ForwardedHeader, TrustedProxies, parse_networ
 from service.access.concurrency import Holdings
 from service.access.sites import SiteDirectory
 from service.db import create_pool
+from service.eventstore import data_keys
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
 from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
@@ -34,7 +35,9 @@ from service.keys import (
     WAKEUP,
 )
 from service.metrics import Metrics
+from service.ops import ledger
 from service.ops.feed_watch import watch_feed
+from service.ops.kek import check_kek, load_vault
 from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
@@ -57,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    data_keys.install(lambda: load_vault(settings))
     app[METRICS] = Metrics()
     app[STOPPING] = asyncio.Event()
     app[TRUSTED_PROXIES] = TrustedProxies(
@@ -68,6 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ASSETS] = Assets.load()
     app.on_response_prepare.append(add_cors_headers)
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(erasure_ledger)
     app.cleanup_ctx.append(upkeep)
     app.cleanup_ctx.append(watch_feed)
     if settings.nats_url is not None:
@@ -87,6 +92,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
     app[POOL] = pool
+    await check_kek(pool, data_keys.current())
     wakeup = app[WAKEUP] = Wakeup()
     await wakeup.start(settings.database_url)
     app[APPLICATION] = Application(
@@ -109,6 +115,14 @@ async def database(app: web.Application) -> AsyncIterator[None]:
         await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
     except TimeoutError:
         pool.terminate()
+
+
+async def erasure_ledger(app: web.Application) -> AsyncIterator[None]:
+    """Before serving: erase again what a restored backup brought back (see ops/ledger.py)."""
+    path = app[SETTINGS].ledger_path()
+    await ledger.reapply(app[POOL], app[APPLICATION], app[SITES], path)
+    await ledger.record(app[POOL], path)
+    yield
 
 
 async def end_streams(app: web.Application) -> None:

@@ -134,3 +134,24 @@ class Settings(BaseSettings):
     # After a webhook's secret is rotated, deliveries carry a signature made with the old secret
     # too for this long, so receivers can switch without failing; 0: the old one stops at once.
     webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
+
+    # --- privacy ---
+    # The key-encryption key that wraps the data keys sealing personal data (32 bytes, base64;
+    # `threadlog kek new` makes one). Unset: read from `kek_file`, made there on first start.
+    kek: SecretStr | None = None
+    kek_file: Path | None = None
+    # KEKs replaced by `kek`, still accepted until `threadlog kek rotate` has rewrapped every
+    # data key with `kek` (comma-separated).
+    previous_keks: SecretStr | None = None
+    # IP digests (for rate limits, reports and bans) can be read this many days, then their day's
+    # key is destroyed.
+    ip_retention_days: int = Field(default=30, ge=1)
+    # Every destroyed key is also written here, outside the database, and destroyed again at
+    # startup: a restored backup does not bring erased people back. Unset: `<data_dir>/erasures`.
+    erasure_ledger: Path | None = None
+
+    def kek_path(self) -> Path:
+        return self.kek_file or self.data_dir / "kek"
+
+    def ledger_path(self) -> Path:
+        return self.erasure_ledger or self.data_dir / "erasures"

@@ -14,12 +14,17 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from service.eventstore import data_keys
+from service.eventstore.vault import Vault, new_kek_text, parse_kek
 from service.ops import migrate
 from service.settings import Settings
 from tests.builders import Client, SiteKeys, make_site, serving
 from tests.clusters import Cluster, new_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+# One KEK for the whole run, in the environment so that `threadlog` subprocesses share it.
+os.environ.setdefault("THREADLOG_KEK", new_kek_text())
+data_keys.install(Vault(parse_kek(os.environ["THREADLOG_KEK"])))
 # The nats-server and JetStream streams of the relay's tests.
 pytest_plugins = ["tests.jetstream"]
 

@@ -23,7 +23,9 @@ from service.cli.common import connected, database_url, until_signalled
 from service.cli.errors import option_problem, setting_problem
 from service.cli.parsing import parser
 from service.cli.serving import serve
+from service.eventstore import data_keys
 from service.ops import migrate
+from service.ops.kek import load_vault
 from service.ops.moves import ClusterMoved, NotMigrated, adopt_cluster
 from service.ops.operator_errors import explain
 from service.ops.rebuild import count_events, rebuild
@@ -48,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"threadlog: THREADLOG_LOG_LEVEL={settings.log_level} is not {levels}", file=sys.stderr
         )
         sys.exit(2)
+    # Every command that reads or writes the log needs the KEK; it is loaded when first needed.
+    data_keys.install(lambda: load_vault(settings))
     try:
         run(arguments, settings)
     except Exception as error:

@@ -132,6 +132,6 @@ async def change_site_settings(url: str, site: str, changes: dict[str, Any]) -> 
             raise credentials.UnknownSite(site)
     async with command_application(url) as (pool, application):
         meta = {"actor": {"kind": "operator", "user": getpass.getuser()},
-                "request_id": "cli", "ip_hash": ""}  # fmt: skip
+                "request_id": "cli"}  # fmt: skip
         await application.execute(ChangeSiteSettings(site=site, changes=changes), meta)
         return await moderation_reads.settings(pool, site)

@@ -8,6 +8,7 @@ from service.domain.events import (
     Author,
     BanMatch,
     DeletedBy,
+    ErasureRequester,
     Frozen,
     RejectReason,
     ReportReason,
@@ -100,6 +101,12 @@ class EditComment(CommentCommand):
     delete_token_sha256: bytes
 
 
+class EraseComment(CommentCommand):
+    """One comment of an erasure; the write side destroys its key in the same transaction."""
+
+    erasure_id: str
+
+
 class ThreadCommand(Command):
     post_id: str
     reason: str | None = None
@@ -138,6 +145,18 @@ class UnbanAuthor(SiteCommand):
     ban_id: str
     reason: str | None = None
     at: datetime
+
+
+class EraseAuthor(SiteCommand):
+    """Erase everything of one person on a site: the author of an email (its digest), of a
+    comment, or of the comments whose delete tokens (their digests) the author holds."""
+
+    erasure_id: str
+    requested_by: ErasureRequester
+    at: datetime
+    email_hash: str | None = None
+    comment_id: str | None = None
+    tokens: tuple[tuple[str, bytes], ...] = ()
 
 
 # Commands that name a comment: their post is looked up by the comment. All others name a post.

@@ -85,3 +85,7 @@ class BanNotFound(DomainError):
 
 class BanAlreadyLifted(DomainError):
     status, slug, title = 409, "ban-lifted", "Ban already lifted"
+
+
+class ErasureNeedsModerator(DomainError):
+    status, slug, title = 409, "erasure-needs-moderator", "Erasure needs a moderator"

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from service.domain.policy import HoldReason, SiteSettings
 
@@ -21,6 +21,8 @@ class CommentStatus(StrEnum):
     HELD = "held"
     REJECTED = "rejected"
     DELETED = "deleted"
+    # Removed at its author's request (see AuthorErased): nothing of it can come back.
+    ERASED = "erased"
 
 
 class Frozen(BaseModel):
@@ -54,7 +56,16 @@ class Event(Frozen):
     # event, in its metadata, and never published, so the decision state can be rebuilt from
     # the log without subscribers learning them.
     private_fields: ClassVar[frozenset[str]] = frozenset()
+    # Facts about a person, stored sealed under their key (see eventstore/vault.py), and the
+    # digests of IP addresses, sealed under their key and the day's (kept for a while only).
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+    ip_fields: ClassVar[frozenset[str]] = frozenset()
     site: str
+
+    @classmethod
+    def erased_values(cls) -> dict[str, object]:
+        """What the personal fields read as once their key is destroyed."""
+        return {}
 
 
 class PostEvent(Event):
@@ -86,6 +97,8 @@ class NewComment(PostEvent):
     private_fields = frozenset(
         {"delete_token_sha256", "author_email_hash", "author_ip_hash", "author_name_ip_hash"}
     )
+    personal_fields = frozenset({"author", "body", "body_html", "author_email_hash"})
+    ip_fields = frozenset({"author_ip_hash", "author_name_ip_hash"})
 
     comment_id: str
     author: Author
@@ -98,10 +111,16 @@ class NewComment(PostEvent):
     author_email_hash: str | None = None
     author_ip_hash: str | None = None
     author_name_ip_hash: str | None = None
+    # Read back after its author was erased: the personal fields are empty.
+    erased: bool = Field(default=False, exclude=True)
 
     @property
     def author_key(self) -> str | None:
         return author_key(self.author_email_hash, self.author_name_ip_hash)
+
+    @classmethod
+    def erased_values(cls) -> dict[str, object]:
+        return {"author": {"name": ""}, "body": "", "body_html": ""}
 
 
 class CommentPosted(NewComment):
@@ -195,6 +214,7 @@ class CommentRestored(CommentEvent):
 class CommentReported(CommentEvent):
     event_type = "comment.reported"
     private_fields = frozenset({"reporter_hash"})
+    ip_fields = frozenset({"reporter_hash"})
 
     reason: ReportReason
     detail: str | None = None
@@ -204,9 +224,25 @@ class CommentReported(CommentEvent):
 
 class CommentEdited(CommentEvent):
     event_type = "comment.edited"
+    personal_fields = frozenset({"body", "body_html"})
+
     body: str
     body_html: str
     edited_at: datetime
+    erased: bool = Field(default=False, exclude=True)
+
+    @classmethod
+    def erased_values(cls) -> dict[str, object]:
+        return {"body": "", "body_html": ""}
+
+
+class CommentErased(CommentEvent):
+    """One comment of an erasure (AuthorErased): its author's data is destroyed."""
+
+    event_type = "comment.erased"
+    erasure_id: str
+    from_status: CommentStatus
+    at: datetime
 
 
 class ThreadClosed(PostEvent):
@@ -250,6 +286,24 @@ class AuthorUnbanned(SiteEvent):
     at: datetime
 
 
+class ErasureRequester(StrEnum):
+    MODERATOR = "moderator"
+    AUTHOR = "author"
+    # `threadlog erase`, and erasures re-applied from the ledger after a restore.
+    OPERATOR = "operator"
+
+
+class AuthorErased(SiteEvent):
+    """Everything of one person on a site erased: their data keys destroyed, each of their
+    comments erased on its post's stream (CommentErased). No personal data in it."""
+
+    event_type = "author.erased"
+    erasure_id: str
+    comment_ids: tuple[str, ...]
+    requested_by: ErasureRequester
+    at: datetime
+
+
 MODERATION_TYPES: tuple[type[Event], ...] = (
     CommentHeld,
     CommentApproved,
@@ -264,6 +318,8 @@ MODERATION_TYPES: tuple[type[Event], ...] = (
     AuthorUnbanned,
 )
 
+PRIVACY_TYPES: tuple[type[Event], ...] = (AuthorErased, CommentErased)
+
 CORE_TYPES: tuple[type[Event], ...] = (
     PostPublished,
     PostUpdated,
@@ -274,5 +330,5 @@ CORE_TYPES: tuple[type[Event], ...] = (
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.event_type: cls for cls in (*CORE_TYPES, *MODERATION_TYPES)
+    cls.event_type: cls for cls in (*CORE_TYPES, *MODERATION_TYPES, *PRIVACY_TYPES)
 }

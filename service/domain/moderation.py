@@ -9,6 +9,7 @@ from service.domain.commands import (
     CloseThread,
     CommentCommand,
     EditComment,
+    EraseComment,
     PostComment,
     RejectComment,
     ReopenThread,
@@ -29,6 +30,7 @@ from service.domain.errors import (
 from service.domain.events import (
     CommentApproved,
     CommentEdited,
+    CommentErased,
     CommentHeld,
     CommentRejected,
     CommentReported,
@@ -98,6 +100,13 @@ def decide_comment(command: CommentCommand, state: ThreadState) -> list[Event]:
     ids = {"site": command.site, "post_id": comment.post_id, "comment_id": command.comment_id}
     status = comment.status
     match command:
+        case EraseComment():
+            if status is CommentStatus.ERASED:
+                return []
+            erased = CommentErased(
+                **ids, erasure_id=command.erasure_id, from_status=status, at=command.at
+            )
+            return [erased]
         case ApproveComment():
             if not (status is CommentStatus.PUBLISHED and comment.reporters):
                 require_status(command, status, CommentStatus.HELD)
@@ -221,6 +230,18 @@ def evolve(state: ThreadState, event: Event) -> ThreadState:
             return state.model_copy(update={"comments": comments})
         case CommentRejected():
             return with_status(state, event.comment_id, CommentStatus.REJECTED)
+        case CommentErased() if event.comment_id in state.comments:
+            forgotten = state.comments[event.comment_id].model_copy(
+                update={
+                    "status": CommentStatus.ERASED,
+                    "email_hash": None,
+                    "ip_hash": None,
+                    "name_ip_hash": None,
+                }
+            )
+            return state.model_copy(
+                update={"comments": state.comments | {event.comment_id: forgotten}}
+            )
         case CommentRestored():
             return with_status(state, event.comment_id, CommentStatus.PUBLISHED)
         case ThreadClosedEvent() if state.post is not None:

@@ -136,6 +136,8 @@ def delete_comment(command: DeleteComment, state: ThreadState) -> Event:
         raise CommentNotFound(f"comment {command.comment_id!r} does not exist")
     if comment.deleted:
         raise CommentAlreadyDeleted(f"comment {command.comment_id!r} is already deleted")
+    if comment.status is CommentStatus.ERASED:
+        raise CommentAlreadyDeleted(f"comment {command.comment_id!r} was erased")
     if command.by is DeletedBy.AUTHOR and not token_matches(command, comment):
         raise WrongDeleteToken("the delete token does not match this comment")
     return CommentDeleted(

@@ -15,7 +15,9 @@ def format_time(value: datetime) -> str:
 
 
 def subject_of(data: JsonObject) -> str:
-    if "post_id" not in data:  # the site's own stream: settings and bans
+    if "post_id" not in data:  # the site's own stream: settings, bans and erasures
+        if "erasure_id" in data:
+            return f"erasures/{data['erasure_id']}"
         return f"bans/{data['ban_id']}" if "ban_id" in data else "settings"
     subject = f"posts/{data['post_id']}"
     return f"{subject}/comments/{data['comment_id']}" if "comment_id" in data else subject

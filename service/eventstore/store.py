@@ -18,7 +18,8 @@ from typing import Any
 
 from service.db import Connection, Pool
 from service.domain.events import Event
-from service.eventstore.codec import JsonObject, compact, decode, encode, with_private
+from service.eventstore import data_keys
+from service.eventstore.codec import JsonObject, compact, decode, encode, key_ids, with_private
 
 
 class StaleTransactionOrder(Exception):
@@ -125,7 +126,8 @@ async def append(
     A concurrent appender that got past a lock anyway violates UNIQUE (stream_id, version).
     `last_writers` holds each stream's last writer's (epoch, transaction id).
     """
-    encoded = [encode(new.event) for new in events]
+    sealing = await data_keys.keys_for(connection, [new.event for new in events])
+    encoded = [encode(new.event, keys) for new, keys in zip(events, sealing, strict=True)]
     metadata = [
         with_private(new.metadata, coded) for new, coded in zip(events, encoded, strict=True)
     ]
@@ -138,7 +140,7 @@ async def append(
         [new.site for new in events],
         [coded.type for coded in encoded],
         [coded.schema_version for coded in encoded],
-        [compact(coded.data) for coded in encoded],
+        [compact(coded.stored_data) for coded in encoded],
         [compact(meta) for meta in metadata],
     )
     stored = {row["event_id"]: row for row in rows}
@@ -213,7 +215,7 @@ async def read_all(
     rows = await connection.fetch(
         READ_ALL, transaction_id, position, site, limit, types, after.epoch
     )
-    return [recorded_from_row(row) for row in rows]
+    return await recorded_from_rows(connection, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +275,7 @@ async def read_rest_locked(connection: Connection, after: Cursor) -> list[Record
     rows = await connection.fetch(
         READ_ALL_LOCKED, str(after.transaction_id), after.position, after.epoch
     )
-    return [recorded_from_row(row) for row in rows]
+    return await recorded_from_rows(connection, rows)
 
 
 async def read_stream(connection: Connection, stream_id: str) -> list[RecordedEvent]:
@@ -281,11 +283,21 @@ async def read_stream(connection: Connection, stream_id: str) -> list[RecordedEv
         SELECT_EVENTS + "WHERE stream_id = $1 ORDER BY version",
         stream_id,
     )
-    return [recorded_from_row(row) for row in rows]
+    return await recorded_from_rows(connection, rows)
 
 
-def recorded_from_row(row: Any) -> RecordedEvent:
-    data, metadata = json.loads(row["data"]), json.loads(row["metadata"])
+async def recorded_from_rows(connection: Connection | Pool, rows: list[Any]) -> list[RecordedEvent]:
+    """Events as read, their sealed fields opened with the keys that still exist."""
+    loaded = [(row, json.loads(row["data"]), json.loads(row["metadata"])) for row in rows]
+    wanted = {key_id for _, _, metadata in loaded for key_id in key_ids(metadata)}
+    keys = await data_keys.open_keys(connection, wanted) if wanted else {}
+    return [recorded_from_row(row, data, metadata, keys) for row, data, metadata in loaded]
+
+
+def recorded_from_row(
+    row: Any, data: JsonObject, metadata: JsonObject, keys: Mapping[str, bytes]
+) -> RecordedEvent:
+    event, public = decode(row["type"], row["schema_version"], data, metadata, keys)
     return RecordedEvent(
         position=row["position"],
         epoch=row["epoch"],
@@ -294,10 +306,10 @@ def recorded_from_row(row: Any) -> RecordedEvent:
         version=row["version"],
         event_id=row["event_id"],
         type=row["type"],
-        data=data,
+        data=public,
         metadata=metadata,
         recorded_at=row["recorded_at"],
-        event=decode(row["type"], row["schema_version"], data, metadata),
+        event=event,
     )
 
 
@@ -306,7 +318,7 @@ async def read_events(connection: Connection, event_ids: list[uuid.UUID]) -> lis
     rows = await connection.fetch(
         SELECT_EVENTS + "WHERE event_id = ANY($1::uuid[]) ORDER BY position", event_ids
     )
-    return [recorded_from_row(row) for row in rows]
+    return await recorded_from_rows(connection, rows)
 
 
 READ_STREAM_AFTER = (
@@ -328,7 +340,7 @@ async def read_stream_after(
     order: a version is a cursor that never skips a late commit.
     """
     rows = await connection.fetch(READ_STREAM_AFTER, stream_id, after_version, types, limit)
-    return [recorded_from_row(row) for row in rows]
+    return await recorded_from_rows(connection, rows)
 
 
 async def stream_version(connection: Connection | Pool, stream_id: str) -> int:

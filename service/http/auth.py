@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from service.access.clients import client_address, client_key
-from service.access.credentials import ApiKey, Role, client_hash, verify_key
+from service.access.credentials import ApiKey, Role, verify_key
 from service.access.sites import Site
 from service.http.keys import REQUEST_ID
 from service.http.problems import Problem, unauthorized
@@ -79,8 +79,5 @@ def metadata(request: web.Request, site: Site, api_key: ApiKey | None) -> dict[s
         if api_key
         else {"kind": "author"}
     )
-    return {
-        "actor": actor,
-        "request_id": request[REQUEST_ID],
-        "ip_hash": client_hash(site.ip_salt, client(request)),
-    }
+    # No IP digest: an event's own (sealed, for a while) is all that is kept of it.
+    return {"actor": actor, "request_id": request[REQUEST_ID]}

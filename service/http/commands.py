@@ -72,7 +72,7 @@ async def post_comment(request: web.Request) -> web.Response:
     meta = metadata(request, site, None)
     # The key is the author's client's (its salted IP hash): the same key from another client
     # is another request, so a replay hands the delete token only to whom it first went.
-    idempotency = idempotency_of(request, raw, caller=f"ip:{meta['ip_hash']}")
+    idempotency = idempotency_of(request, raw, caller=f"ip:{command.author_ip_hash}")
     outcome = await request.app[APPLICATION].execute(command, meta, idempotency)
     return created_comment(outcome, token_secret)
 

@@ -36,16 +36,10 @@ from service.http.moderation_schemas import (
 )
 from service.http.moderation_views import ban_view, comment_detail, settings_view
 from service.http.parsing import parse_body, parse_json, read_body
-from service.http.problems import Problem
+from service.http.problems import Problem, invalid
 from service.http.views import json_response
 from service.keys import APPLICATION, POOL, SITES
 from service.read import moderation as moderation_reads
-
-
-def invalid(field: str, message: str) -> Problem:
-    """A 422 like the body's own validation errors, for rules that need more than the body."""
-    errors = [{"loc": [field], "msg": message, "type": "value_error"}]
-    return Problem(422, f"{field}: {message}", errors=errors)
 
 
 async def moderator(request: web.Request) -> tuple[str, Site, ApiKey]:

@@ -216,3 +216,9 @@ def database_unavailable(request: web.Request, error: Exception) -> web.Response
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
     return render(request, problem)
+
+
+def invalid(field: str, message: str) -> Problem:
+    """A 422 like the body's own validation errors, for rules that need more than the body."""
+    errors = [{"loc": [field], "msg": message, "type": "value_error"}]
+    return Problem(422, f"{field}: {message}", errors=errors)

@@ -10,6 +10,7 @@ from service.http import (
     moderation,
     moderation_queries,
     pages,
+    privacy,
     queries,
     reader_actions,
     stream,
@@ -53,6 +54,10 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{site}/bans", moderation.get_bans),
         ("DELETE", f"{site}/bans/{BAN}", moderation.delete_ban),
         ("POST", f"{site}/posts/{POST}/close", moderation.close_thread),
+        # --- privacy ---
+        ("POST", f"{site}/erasures", privacy.post_erasure),
+        ("GET", f"{site}/authors/export", privacy.get_author_export),
+        ("POST", f"{site}/authors/export", privacy.post_author_export),
         ("POST", f"{site}/posts/{POST}/reopen", moderation.reopen_thread),
         ("POST", "/v1/webhooks", webhooks.post_webhook),
         ("GET", "/v1/webhooks", webhooks.get_webhooks),

@@ -16,7 +16,7 @@ from service.write.rendering import render_markdown
 
 DEMO_SITE = "demo"
 DEMO_POST = "hello-world"
-SEED_METADATA: dict[str, Any] = {"actor": {"kind": "system"}, "request_id": "demo", "ip_hash": ""}
+SEED_METADATA: dict[str, Any] = {"actor": {"kind": "system"}, "request_id": "demo"}
 # Sample comments are the system's, not a reader's: nobody holds their delete token.
 NO_TOKEN = b"\x00" * 32
 # One person tries the demo from one address, in the page and then with curl (README, Try

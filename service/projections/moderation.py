@@ -4,8 +4,10 @@
 from service.db import Connection
 from service.domain.events import (
     AuthorBanned,
+    AuthorErased,
     AuthorUnbanned,
     CommentDeleted,
+    CommentErased,
     CommentEvent,
     Event,
     PostEvent,
@@ -45,7 +47,13 @@ ON CONFLICT (site, position) DO NOTHING
 """
 
 AUDITED = (CommentEvent, CommentDeleted, ThreadClosed, ThreadReopened, SiteSettingsChanged,
-           AuthorBanned, AuthorUnbanned)  # fmt: skip
+           AuthorBanned, AuthorUnbanned, AuthorErased)  # fmt: skip
+
+# An erased comment's edits keep their audit rows, not their text: the row a replay makes.
+FORGET_EDITS = """
+UPDATE moderation_audit SET data = (data - 'body' - 'body_html') || '{"erased": true}'
+WHERE site = $1 AND comment_id = $2 AND type = 'comment.edited' AND NOT data ? 'erased'
+"""
 
 
 def actor_of(recorded: RecordedEvent) -> str:
@@ -70,6 +78,8 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             found.append((BAN, (event.site, *ban, event.reason, event.at, position)))
         case AuthorUnbanned():
             found.append((LIFT, (event.site, event.ban_id, event.at, position)))
+        case CommentErased():
+            found.append((FORGET_EDITS, (event.site, event.comment_id)))
     if isinstance(event, AUDITED):
         post_id = event.post_id if isinstance(event, PostEvent) else None
         comment_id = getattr(event, "comment_id", None)

@@ -11,6 +11,7 @@ from service.db import Connection
 from service.domain.events import (
     CommentApproved,
     CommentDeleted,
+    CommentErased,
     CommentEvent,
     CommentHeld,
     CommentRejected,
@@ -81,7 +82,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [(DELETE, (event.site, event.post_id, position))]
         case NewComment():
             return [(ADJUST, (event.site, event.post_id, 1, position))]
-        case CommentDeleted() | CommentRejected():
+        case CommentDeleted() | CommentRejected() | CommentErased():
             visible = event.from_status is CommentStatus.PUBLISHED
             return [(ADJUST, (event.site, event.post_id, -1 if visible else 0, position))]
         case CommentHeld():

@@ -17,12 +17,14 @@ from service.domain.events import (
     CommentApproved,
     CommentDeleted,
     CommentEdited,
+    CommentErased,
     CommentHeld,
     CommentRejected,
     CommentReplied,
     CommentReported,
     CommentRestored,
     CommentStatus,
+    DeletedBy,
     Event,
     NewComment,
 )
@@ -79,7 +81,7 @@ WITH old AS (
 ), changed AS (
     UPDATE thread_comments t
     SET status = $4, status_reason = $5, row_position = $3, status_at = $6,
-        deleted_by = CASE WHEN $4 = 'deleted' THEN $7 END,
+        deleted_by = CASE WHEN $4 IN ('deleted', 'erased') THEN $7 END,
         report_count = CASE WHEN $8 THEN 0 ELSE t.report_count END
     FROM old
     WHERE t.site = $1 AND t.comment_id = $2
@@ -94,6 +96,14 @@ WHERE t.site = $1 AND t.comment_id = ANY((SELECT ancestors FROM changed)::text[]
 EDIT = """
 UPDATE thread_comments SET body_html = $3, edited_at = $4, row_position = $5
 WHERE site = $1 AND comment_id = $2 AND row_position < $5
+"""
+
+# An erased comment keeps its place (a tombstone while replies hang below it), nothing of its
+# author: the same row a replay makes from its events, whose sealed fields no longer open.
+FORGET = """
+UPDATE thread_comments
+SET author_name = '', author_website = NULL, body_html = '', author_key = NULL
+WHERE site = $1 AND comment_id = $2
 """
 
 REPORT = """
@@ -113,6 +123,8 @@ def status_change(event: Event) -> tuple[str, CommentStatus, str | None, str | N
             return event.comment_id, CommentStatus.REJECTED, event.reason.value, None
         case CommentDeleted():
             return event.comment_id, CommentStatus.DELETED, event.reason, event.by.value
+        case CommentErased():
+            return event.comment_id, CommentStatus.ERASED, None, DeletedBy.AUTHOR.value
     return None
 
 
@@ -136,7 +148,10 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
     comment_id, status, reason, deleted_by = change
     arguments = (event.site, comment_id, position, status.value, reason, recorded.recorded_at)
     dismissed = isinstance(event, CommentApproved)
-    return [(SET_STATUS, (*arguments, deleted_by, dismissed))]
+    found: list[Statement] = [(SET_STATUS, (*arguments, deleted_by, dismissed))]
+    if isinstance(event, CommentErased):
+        found.append((FORGET, (event.site, comment_id)))
+    return found
 
 
 async def insert_comments(connection: Connection, rows: list[tuple[object, ...]]) -> None:

@@ -16,6 +16,8 @@ from service.domain.events import (
     AuthorBanned,
     AuthorUnbanned,
     CommentApproved,
+    CommentEdited,
+    CommentErased,
     CommentPosted,
     CommentReplied,
     CommentReported,
@@ -27,6 +29,7 @@ from service.domain.events import (
     ThreadClosed,
     ThreadReopened,
 )
+from service.eventstore.codec import PRIVATE, SEALED
 from service.eventstore.store import RecordedEvent
 from service.projections import threads
 from service.projections.statements import Statement, run
@@ -72,13 +75,13 @@ NEW_COMMENTS = """
 WITH inserted AS (
     INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256, status,
                                  deleted, created_at, email_hash, ip_hash, name_ip_hash,
-                                 version, row_version)
+                                 version, row_version, data_key)
     SELECT $1, w.comment_id, w.post_id, w.depth, w.token, 'published', false, w.created_at,
-           w.email_hash, w.ip_hash, w.name_ip_hash, w.version, w.version
+           w.email_hash, w.ip_hash, w.name_ip_hash, w.version, w.version, w.data_key
     FROM unnest($2::text[], $3::text[], $4::int[], $5::bytea[], $6::timestamptz[], $7::text[],
-                $8::text[], $9::text[], $10::int[])
+                $8::text[], $9::text[], $10::int[], $11::text[])
          WITH ORDINALITY AS w(comment_id, post_id, depth, token, created_at, email_hash,
-                              ip_hash, name_ip_hash, version, n)
+                              ip_hash, name_ip_hash, version, data_key, n)
     ORDER BY w.n
     ON CONFLICT (site, comment_id) DO NOTHING
     RETURNING comment_id, coalesce(email_hash, name_ip_hash) AS author_key
@@ -119,6 +122,24 @@ INSERT INTO site_known_authors (site, author_key, comment_id)
 SELECT site, author_key, comment_id FROM changed
 WHERE $3 = 'published' AND author_key IS NOT NULL
 ON CONFLICT (site, author_key) DO NOTHING
+"""
+
+# An erased comment's author is forgotten: no hash of theirs is left to match or count (every
+# comment of theirs is erased with it, so none keeps them known).
+FORGET = """
+WITH erased AS (
+    UPDATE stream_comments SET email_hash = NULL, ip_hash = NULL, name_ip_hash = NULL
+    WHERE site = $1 AND comment_id = $2
+    RETURNING site, comment_id
+)
+DELETE FROM site_known_authors k USING erased
+WHERE k.site = erased.site AND k.comment_id = erased.comment_id
+"""
+
+# A comment written before keys were learns the key its first edit made.
+EDIT_KEY = """
+UPDATE stream_comments SET data_key = $3
+WHERE site = $1 AND comment_id = $2 AND data_key IS NULL
 """
 
 REPORT = """
@@ -167,7 +188,9 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         case ThreadClosed() | ThreadReopened():
             return [(SET_CLOSED, (*stream, isinstance(event, ThreadClosed)))]
         case NewComment():
-            return [(NEW_COMMENTS, new_comment_row(event, version))]
+            return [(NEW_COMMENTS, new_comment_row(event, version, sealed_with(recorded)))]
+        case CommentEdited() if sealed_with(recorded) is not None:
+            return [(EDIT_KEY, (event.site, event.comment_id, sealed_with(recorded)))]
         case CommentReported() if event.reporter_hash is not None:
             return [(REPORT, (event.site, event.comment_id, event.reporter_hash, version))]
         case SiteSettingsChanged():
@@ -183,15 +206,26 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         return []
     comment_id, status, _, _ = change
     dismissed = isinstance(event, CommentApproved)
-    return [(SET_STATUS, (event.site, comment_id, status.value, version, dismissed))]
+    found: list[Statement] = [
+        (SET_STATUS, (event.site, comment_id, status.value, version, dismissed))
+    ]
+    if isinstance(event, CommentErased):
+        found.append((FORGET, (event.site, comment_id)))
+    return found
 
 
-def new_comment_row(event: NewComment, version: int) -> tuple[object, ...]:
+def sealed_with(recorded: RecordedEvent) -> str | None:
+    """The data key an event's personal fields are sealed with."""
+    box = (recorded.metadata.get(PRIVATE) or {}).get(SEALED)
+    return None if box is None else str(box["key"])
+
+
+def new_comment_row(event: NewComment, version: int, data_key: str | None) -> tuple[object, ...]:
     parent_id = event.parent_id if isinstance(event, CommentReplied) else None
     depth_without_parent = 0 if isinstance(event, CommentPosted) else 1
     hashes = (event.author_email_hash, event.author_ip_hash, event.author_name_ip_hash)
     row = (event.site, event.comment_id, event.post_id, parent_id, depth_without_parent)
-    return (*row, event.delete_token_sha256, event.created_at, *hashes, version)
+    return (*row, event.delete_token_sha256, event.created_at, *hashes, version, data_key)
 
 
 def stream_row(recorded: RecordedEvent) -> tuple[object, ...]:

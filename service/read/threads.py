@@ -216,9 +216,17 @@ def comment_view(row: Any) -> JsonObject:
         "body_html": None if hidden else row["body_html"],
         "created_at": format_time(row["created_at"]),
         "edited_at": None if hidden or edited_at is None else format_time(edited_at),
-        "deleted": {"by": row["deleted_by"] or "moderator"} if hidden else None,
+        "deleted": deletion(row) if hidden else None,
         "replies": [],
     }
+
+
+def deletion(row: Any) -> JsonObject:
+    """Why a tombstone is one: `erased` when its author had everything of theirs removed."""
+    found: JsonObject = {"by": row["deleted_by"] or "moderator"}
+    if row["status"] == "erased":
+        found["erased"] = True
+    return found
 
 
 def nest(rows: list[Any]) -> list[JsonObject]:

@@ -1,4 +1,4 @@
-"""Writing to a site's own stream (`site:<site>`): its settings and its bans.
+"""Writing to a site's own stream (`site:<site>`): its settings, its bans and its erasures.
 
 Rare, so not batched: one command, one transaction. It takes the site's lock first, which new
 comments hold shared (decision_state.SHARE_SITES), so a ban sees every comment decided before it
@@ -10,7 +10,14 @@ at once, in one order, before the first write.
 from typing import Any
 
 from service.db import Connection
-from service.domain.commands import BanAuthor, Command, RejectComment, SiteCommand, UnbanAuthor
+from service.domain.commands import (
+    BanAuthor,
+    Command,
+    EraseAuthor,
+    RejectComment,
+    SiteCommand,
+    UnbanAuthor,
+)
 from service.domain.events import RejectReason
 from service.domain.site import decide_site
 from service.domain.state import BanState, CommentState, SiteState
@@ -18,7 +25,7 @@ from service.eventstore import store
 from service.eventstore.store import NewEvent, RecordedEvent
 from service.eventstore.streams import lock_key, post_stream_id, site_stream_id
 from service.projections import apply_all
-from service.write import decision_state
+from service.write import decision_state, erasures
 from service.write.batches import write_commands
 from service.write.site_policy import load_settings
 
@@ -59,6 +66,10 @@ async def write(
                 AUTHOR_COMMENTS, command.site, command.match.value, author_hash
             )
             removals = [(row["comment_id"], row["post_id"]) for row in rows]
+    erased = None
+    if isinstance(command, EraseAuthor):
+        erased = await erasures.covered(connection, command)
+        removals = [(comment_id, c.post_id) for comment_id, c in erased.comments.items()]
     streams = {stream_id} | {post_stream_id(command.site, post) for _, post in removals}
     await connection.execute(decision_state.LOCK_STREAMS, sorted({lock_key(s) for s in streams}))
     row = await connection.fetchrow(LOAD, stream_id)
@@ -69,6 +80,8 @@ async def write(
     state = SiteState() if settings is None else SiteState(settings=settings)
     if isinstance(command, BanAuthor) and comment is not None:
         state = state.model_copy(update={"comments": {command.comment_id: comment}})
+    if erased is not None:
+        state = state.model_copy(update={"comments": erased.comments})
     if isinstance(command, UnbanAuthor):
         ban = await load_ban(connection, command.site, command.ban_id)
         state = state.model_copy(update={"bans": {ban.ban_id: ban} if ban else {}})
@@ -81,6 +94,8 @@ async def write(
     ]
     recorded = await store.append(connection, new_events, {stream_id: last})
     await apply_all(connection, recorded)
+    if isinstance(command, EraseAuthor) and erased is not None:
+        await erasures.carry_out(connection, command, erased, metadata)
     if removals and isinstance(command, BanAuthor):
         rejections: list[Command] = [
             RejectComment(

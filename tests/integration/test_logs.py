@@ -4,6 +4,7 @@ datum anywhere in it, after flows that handle every kind of them."""
 
 import asyncio
 import json
+import os
 import secrets
 import subprocess
 from pathlib import Path
@@ -116,6 +117,7 @@ async def test_the_log_is_json_lines_with_request_ids_and_holds_no_secret(
         "DATABASE_URL": database_url,
         "THREADLOG_PORT": str(port),
         "THREADLOG_TOKEN_KEY": PLANTED_TOKEN_KEY,
+        "THREADLOG_KEK": os.environ["THREADLOG_KEK"],
         "THREADLOG_LOG_LEVEL": "DEBUG",
         "THREADLOG_WEBHOOKS_ALLOW_PRIVATE": "true",
         "THREADLOG_WEBHOOK_RETRY_BASE_SECONDS": "0.05",
@@ -186,6 +188,7 @@ async def test_the_log_is_json_lines_with_request_ids_and_holds_no_secret(
         PLANTED_EMAIL,
         PLANTED_IP,
         PLANTED_TOKEN_KEY,
+        os.environ["THREADLOG_KEK"],
         PLANTED_WEBHOOK_TOKEN,
         PLANTED_IDEMPOTENCY_KEY,
         PLANTED_WRONG_KEY,

@@ -1,0 +1,70 @@
+"""Privacy: the data keys that seal personal data in the log, each comment's key, erasures.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-30
+"""
+
+from service.ops.migrate import run_script
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+UPGRADE = """
+-- Not events: keys are destroyed, which is the point. `owner` names a key shared by many events
+-- (`email:<digest>` for an author with an email, `day:<date>` for a day's IP digests); a key of
+-- one comment has none. A destroyed key keeps its row (who asked, when) without the key.
+CREATE TABLE data_keys (
+    key_id        text PRIMARY KEY,
+    site          text NOT NULL,
+    owner         text,
+    kek_id        text,
+    wrapped       bytea,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    destroyed_at  timestamptz,
+    CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL)),
+    CHECK ((wrapped IS NULL) = (kek_id IS NULL))
+);
+CREATE UNIQUE INDEX data_keys_live_owner ON data_keys (site, owner)
+    WHERE destroyed_at IS NULL AND owner IS NOT NULL;
+-- Retention looks for old day keys among the live ones.
+CREATE INDEX data_keys_live_days ON data_keys (created_at)
+    WHERE destroyed_at IS NULL AND site = '';
+
+-- The KEKs that wrap data keys, known by their ids and a value each sealed: an instance started
+-- without one of them refuses to run instead of writing keys nobody else can open.
+CREATE TABLE kek_checks (
+    kek_id  text PRIMARY KEY,
+    sealed  bytea NOT NULL
+);
+
+-- The write side learns each comment's key: erasure destroys it.
+ALTER TABLE stream_comments ADD COLUMN data_key text;
+
+-- What was erased, when and at whose request (no personal data: ids and counts).
+CREATE TABLE erasures (
+    site          text NOT NULL,
+    erasure_id    text NOT NULL,
+    requested_by  text NOT NULL,
+    key_ids       text[] NOT NULL,
+    comments      integer NOT NULL,
+    at            timestamptz NOT NULL,
+    PRIMARY KEY (site, erasure_id)
+);
+"""
+
+DOWNGRADE = """
+DROP TABLE erasures;
+ALTER TABLE stream_comments DROP COLUMN data_key;
+DROP TABLE kek_checks, data_keys;
+"""
+
+
+def upgrade() -> None:
+    run_script(UPGRADE)
+
+
+def downgrade() -> None:
+    run_script(DOWNGRADE)
