@@ -105,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_sites(commands)
     add_keys(commands)
+    add_privacy(commands)
 
     relay = command(
         commands,
@@ -221,3 +222,40 @@ def add_keys(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         ["threadlog keys revoke 3f9a1c2b4d5e"],
     )
     revoke.add_argument("key_id", metavar="KEY_ID", help="the id: the hex after tl_ in the key")
+
+
+def add_privacy(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    erasing = command(
+        commands,
+        "erase",
+        "erase everything of one person on a site: their comments' data keys are destroyed, "
+        "`author.erased` is appended, each comment becomes a tombstone or goes",
+        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_ERASURE_LEDGER"],
+        [
+            "threadlog erase --site blog --email reader@mail.example",
+            "threadlog erase --site blog --comment-id 6f1c…",
+        ],
+    )
+    erasing.add_argument("--site", required=True)
+    who = erasing.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="every comment written with this email")
+    who.add_argument("--comment-id", help="every comment of this comment's author")
+    keks = command(
+        commands,
+        "kek",
+        "make or rotate the key-encryption key that wraps the data keys",
+        ["THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_PREVIOUS_KEKS"],
+        [
+            "threadlog kek new",
+            "THREADLOG_PREVIOUS_KEKS=<old> THREADLOG_KEK=<new> threadlog kek rotate",
+        ],
+    ).add_subparsers(dest="action", required=True, metavar="action")
+    command(keks, "new", "print a new random KEK (32 bytes, base64)", [], ["threadlog kek new"])
+    command(
+        keks,
+        "rotate",
+        "rewrap every data key with THREADLOG_KEK (the log is not touched); afterwards the "
+        "keys in THREADLOG_PREVIOUS_KEKS are no longer needed",
+        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_PREVIOUS_KEKS"],
+        ["THREADLOG_PREVIOUS_KEKS=<old> THREADLOG_KEK=<new> threadlog kek rotate"],
+    )

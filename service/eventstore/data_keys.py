@@ -54,9 +54,9 @@ WITH wanted AS (
     ON CONFLICT DO NOTHING
     RETURNING key_id, site, owner, kek_id, wrapped
 )
-SELECT * FROM made
+SELECT *, true AS made FROM made
 UNION ALL
-SELECT k.key_id, k.site, k.owner, k.kek_id, k.wrapped
+SELECT k.key_id, k.site, k.owner, k.kek_id, k.wrapped, false
 FROM wanted w
 CROSS JOIN LATERAL (
     SELECT * FROM data_keys d
@@ -127,8 +127,11 @@ async def find_or_make(
         )
         for row in rows:
             slot = (row["site"], row["owner"] or row["key_id"])
-            made = fresh.get(row["key_id"])
-            key = made[0] if made else vault.unwrap(row["key_id"], row["kek_id"], row["wrapped"])
+            # A day key's id is its day's: only a row this statement made has the fresh key.
+            if row["made"]:
+                key = fresh[row["key_id"]][0]
+            else:
+                key = vault.unwrap(row["key_id"], row["kek_id"], row["wrapped"])
             found[slot] = (row["key_id"], key)
             missing.pop(slot, None)
     raise RuntimeError("data keys kept changing under this append; try again")

@@ -1,7 +1,8 @@
-"""Moderation, as a property: for any sequence of comments and moderator, reader and author
-actions, every accept/refuse matches a small independent model of comment statuses; the read
-models equal a replay of the log and are unchanged by any event applied again; and no count,
-thread view or label index ever includes a held, rejected or deleted comment."""
+"""Moderation and erasure, as a property: for any sequence of comments and moderator, reader and
+author actions and erasures, every accept/refuse matches a small independent model of comment
+statuses; the read models equal a replay of the log and are unchanged by any event applied
+again; no count, thread view or label index ever includes a held, rejected, deleted or erased
+comment; and nothing an erased comment said is left in any of the site's rows."""
 
 import asyncio
 from dataclasses import dataclass, field
@@ -13,7 +14,13 @@ from hypothesis import strategies as st
 from service.db import Connection, Pool
 from service.domain import commands
 from service.domain.errors import DomainError
-from service.domain.events import BanMatch, DeletedBy, RejectReason, ReportReason
+from service.domain.events import (
+    BanMatch,
+    DeletedBy,
+    ErasureRequester,
+    RejectReason,
+    ReportReason,
+)
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id, site_stream_id
 from service.projections import INLINE
@@ -63,6 +70,8 @@ steps = st.lists(
         st.builds(Step, st.just("ban"), st.integers(0, 30), flag=st.booleans()),
         st.builds(Step, st.just("unban"), st.integers(0, 30)),
         st.builds(Step, st.just("close"), post=st.integers(0, 1), flag=st.booleans()),
+        # Everything of the target's author erased.
+        st.builds(Step, st.just("erase"), st.integers(0, 30)),
     ),
     min_size=10,
     max_size=40,
@@ -101,7 +110,7 @@ class Model:
             case commands.RestoreComment():
                 return self.status.get(command.comment_id) in ("deleted", "rejected")
             case commands.DeleteComment():
-                return self.status.get(command.comment_id) not in (None, "deleted")
+                return self.status.get(command.comment_id) not in (None, "deleted", "erased")
             case commands.ReportComment() | commands.EditComment():
                 status = self.status.get(command.comment_id)
                 return status == "published" or (
@@ -109,8 +118,8 @@ class Model:
                 )
             case commands.CloseThread() | commands.ReopenThread():
                 return True
-            case commands.BanAuthor():
-                return command.comment_id in self.status
+            case commands.BanAuthor() | commands.EraseAuthor():
+                return self.status.get(command.comment_id, "erased") != "erased"
             case commands.UnbanAuthor():
                 return command.ban_id in self.bans and command.ban_id not in self.lifted
         raise TypeError(command)
@@ -148,6 +157,16 @@ class Model:
                         self.status[comment_id] = "rejected"
             case commands.UnbanAuthor():
                 self.lifted.add(command.ban_id)
+            case commands.EraseAuthor():
+                author = self.author_of[str(command.comment_id)]
+                for comment_id, status in list(self.status.items()):
+                    if self.author_of[comment_id] == author and status != "erased":
+                        self.status[comment_id] = "erased"
+
+
+def said(comment_id: str) -> str:
+    """What a comment says: unique, so that it can be looked for once erased."""
+    return f"words-of-{comment_id}"
 
 
 def command_for(
@@ -167,8 +186,11 @@ def command_for(
     match step.kind:
         case "comment" | "reply":
             parent = target if step.kind == "reply" and comments else None
+            comment_id = f"c{index}-{site}"
             return post_comment(
+                comment_id,
                 parent_id=parent,
+                body=said(comment_id),
                 site=site,
                 post_id=model.post_of[parent] if parent else POSTS[step.post],
                 at=at,
@@ -187,6 +209,14 @@ def command_for(
                 expires_at=None,
                 remove_comments=step.flag,
                 at=at,
+            )
+        case "erase":
+            return commands.EraseAuthor(
+                site=site,
+                erasure_id=f"erasure-{index}",
+                requested_by=ErasureRequester.MODERATOR,
+                at=at,
+                comment_id=target,
             )
         case "unban":
             bans = [ban for ban in model.bans if ban not in model.lifted] or list(model.bans)
@@ -306,6 +336,28 @@ async def assert_nothing_hidden_shows(connection: Connection, site: str, model: 
     assert [(row["label"], row["post_count"]) for row in labels] == [("News", len(POSTS))]
 
 
+SITE_TABLES = """
+SELECT table_name FROM information_schema.columns
+WHERE table_schema = 'public' AND column_name = 'site'
+"""
+
+
+async def assert_erased_words_are_gone(connection: Connection, site: str, model: Model) -> None:
+    """In every row of the site, the log's included, nothing an erased comment said."""
+    erased = [said(c) for c, status in model.status.items() if status == "erased"]
+    event(f"{len(erased) // 3 * 3}+ comments erased")
+    if not erased:
+        return
+    for row in await connection.fetch(SITE_TABLES):
+        table = row["table_name"]
+        found = await connection.fetchval(
+            f"SELECT count(*) FROM {table} t WHERE site = $1 AND t::text ~ $2",
+            site,
+            "|".join(erased),
+        )
+        assert found == 0, (table, erased)
+
+
 @settings(examples, max_examples=60)
 @given(history=steps)
 async def test_moderation_keeps_the_read_models_equal_to_a_replay(
@@ -318,6 +370,7 @@ async def test_moderation_keeps_the_read_models_equal_to_a_replay(
         assert replay == inline
         await connection.execute("RESET search_path")
         await assert_nothing_hidden_shows(connection, site, model)
+        await assert_erased_words_are_gone(connection, site, model)
         events = await store.read_all(connection, store.START, 1_000_000, site=site)
         for projection in INLINE:
             before = await site_rows(connection, "public", site, projection.TABLES)
