@@ -29,8 +29,8 @@ CREATE TABLE data_keys (
 );
 CREATE UNIQUE INDEX data_keys_live_owner ON data_keys (site, owner)
     WHERE destroyed_at IS NULL AND owner IS NOT NULL;
--- Retention looks for old day keys among the live ones.
-CREATE INDEX data_keys_live_days ON data_keys (created_at)
+-- Retention looks for old day keys among the live ones (a few dozen).
+CREATE INDEX data_keys_live_days ON data_keys (key_id)
     WHERE destroyed_at IS NULL AND site = '';
 
 -- The KEKs that wrap data keys, known by their ids and a value each sealed: an instance started
@@ -40,8 +40,13 @@ CREATE TABLE kek_checks (
     sealed  bytea NOT NULL
 );
 
--- The write side learns each comment's key: erasure destroys it.
-ALTER TABLE stream_comments ADD COLUMN data_key text;
+-- The write side learns each comment's key (erasure destroys it), and the day key of its IP
+-- digest and of each reporter's: once a day key is destroyed, retention forgets those digests
+-- here too, as a replay of the log would.
+ALTER TABLE stream_comments
+    ADD COLUMN data_key       text,
+    ADD COLUMN ip_day         text,
+    ADD COLUMN reporter_days  text[] NOT NULL DEFAULT '{}';
 
 -- What was erased, when and at whose request (no personal data: ids and counts).
 CREATE TABLE erasures (
@@ -57,7 +62,8 @@ CREATE TABLE erasures (
 
 DOWNGRADE = """
 DROP TABLE erasures;
-ALTER TABLE stream_comments DROP COLUMN data_key;
+ALTER TABLE stream_comments DROP COLUMN data_key, DROP COLUMN ip_day,
+    DROP COLUMN reporter_days;
 DROP TABLE kek_checks, data_keys;
 """
 

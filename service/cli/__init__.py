@@ -93,7 +93,8 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
             replayed = asyncio.run(rebuild_with_progress(database_url(settings)))
             print(f"rebuilt every read model from {replayed} events")
         case "status", _:
-            report = asyncio.run(status_command.gather(database_url(settings)))
+            url = database_url(settings)
+            report = asyncio.run(status_command.gather(url, settings.ip_retention_days))
             text = status_command.as_json if arguments.json else status_command.as_text
             print(text(report))
             if not report["schema"]["at_head"]:

@@ -7,9 +7,12 @@ from service.cli.common import connected
 from service.ops.status import status
 
 
-async def gather(url: str) -> dict[str, Any]:
+async def gather(url: str, ip_retention_days: int = 30) -> dict[str, Any]:
     async with connected(url) as connection:
-        return await status(connection)
+        report = await status(connection)
+    if "privacy" in report:
+        report["privacy"]["ip_retention_days"] = ip_retention_days
+    return report
 
 
 def as_json(report: dict[str, Any]) -> str:
@@ -51,5 +54,12 @@ def as_text(report: dict[str, Any]) -> str:
         "rebuilds: none pending"
         if not rebuilds
         else "rebuilds: a rebuild is running, or was cut short (run `threadlog rebuild` again)"
+    )
+    kept = report["privacy"]
+    since = f", since {kept['oldest_ip_day']}" if kept["oldest_ip_day"] else ""
+    lines.append(
+        f"privacy: IP digests of {kept['ip_days_kept']} days readable{since} (kept "
+        f"{kept['ip_retention_days']} days); {kept['erasures']} erasures of "
+        f"{kept['erased_comments']} comments; KEK {', '.join(kept['keks']) or 'none yet'}"
     )
     return "\n".join(lines)

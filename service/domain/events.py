@@ -97,8 +97,13 @@ class NewComment(PostEvent):
     private_fields = frozenset(
         {"delete_token_sha256", "author_email_hash", "author_ip_hash", "author_name_ip_hash"}
     )
-    personal_fields = frozenset({"author", "body", "body_html", "author_email_hash"})
-    ip_fields = frozenset({"author_ip_hash", "author_name_ip_hash"})
+    # The name-and-address digest is who an author without an email is (first-time, bans by
+    # name and address): it lives as long as their comments. The bare address digest is kept
+    # for a while only.
+    personal_fields = frozenset(
+        {"author", "body", "body_html", "author_email_hash", "author_name_ip_hash"}
+    )
+    ip_fields = frozenset({"author_ip_hash"})
 
     comment_id: str
     author: Author

@@ -1,6 +1,7 @@
-"""Background upkeep: forget Idempotency-Keys once no client would still retry with them,
-webhook delivery records once they are no longer recent, rate-limit windows once over, and
-webhooks' previous secrets once their overlap is over."""
+"""Background upkeep: forget IP digests past their retention (ops/retention.py), Idempotency-Keys
+once no client would still retry with them, webhook delivery records once they are no longer
+recent, rate-limit windows once over, and webhooks' previous secrets once their overlap is
+over."""
 
 import asyncio
 import logging
@@ -11,7 +12,9 @@ from aiohttp import web
 
 from service.access.rate_limits import forget_old_windows
 from service.db import DatabaseUnavailable, Outage, Pool
-from service.keys import POOL
+from service.keys import POOL, SETTINGS
+from service.ops import ledger
+from service.ops.retention import forget_old_ip_digests
 from service.subscriptions.webhooks import forget_deliveries, forget_previous_secrets
 
 log = logging.getLogger("threadlog.maintenance")
@@ -34,8 +37,17 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
     outage = Outage(log, "upkeep")
 
     async def loop() -> None:
+        settings = app[SETTINGS]
+        swept = False
         while True:
             try:
+                forgotten_days = await forget_old_ip_digests(
+                    app[POOL], settings.ip_retention_days, sweep=not swept
+                )
+                swept = swept or forgotten_days.ran
+                if forgotten_days.days:
+                    log.info("forgot the IP digests of %d days", len(forgotten_days.days))
+                    await ledger.record(app[POOL], settings.ledger_path())
                 forgotten = await forget_idempotency_keys(app[POOL])
                 if forgotten:
                     log.info("forgot %d idempotency keys", forgotten)

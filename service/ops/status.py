@@ -130,4 +130,28 @@ async def status(connection: Connection) -> dict[str, Any]:
     report["webhooks"] = await webhook_states(connection)
     report["relays"] = await relay_checkpoints(connection)
     report["rebuilds"] = await pending_rebuilds(connection)
+    report["privacy"] = await privacy(connection)
     return report
+
+
+PRIVACY = """
+SELECT (SELECT array_agg(kek_id ORDER BY kek_id) FROM kek_checks) AS keks,
+       (SELECT count(*) FROM data_keys WHERE site = '' AND destroyed_at IS NULL) AS ip_days,
+       (SELECT min(key_id) FROM data_keys WHERE site = '' AND destroyed_at IS NULL) AS oldest,
+       (SELECT count(*) FROM erasures) AS erasures,
+       (SELECT coalesce(sum(comments), 0) FROM erasures) AS erased_comments
+"""
+
+
+async def privacy(connection: Connection) -> dict[str, Any]:
+    """What is kept: the KEKs data keys are wrapped with, the days of IP digests still readable,
+    and how many erasures were done."""
+    row = await connection.fetchrow(PRIVACY)
+    assert row is not None
+    return {
+        "keks": list(row["keks"] or []),
+        "ip_days_kept": row["ip_days"],
+        "oldest_ip_day": row["oldest"].removeprefix("day:") if row["oldest"] else None,
+        "erasures": row["erasures"],
+        "erased_comments": row["erased_comments"],
+    }

@@ -29,7 +29,7 @@ from service.domain.events import (
     ThreadClosed,
     ThreadReopened,
 )
-from service.eventstore.codec import PRIVATE, SEALED
+from service.eventstore.codec import IP, PRIVATE, SEALED
 from service.eventstore.store import RecordedEvent
 from service.projections import threads
 from service.projections.statements import Statement, run
@@ -75,13 +75,13 @@ NEW_COMMENTS = """
 WITH inserted AS (
     INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256, status,
                                  deleted, created_at, email_hash, ip_hash, name_ip_hash,
-                                 version, row_version, data_key)
+                                 version, row_version, data_key, ip_day)
     SELECT $1, w.comment_id, w.post_id, w.depth, w.token, 'published', false, w.created_at,
-           w.email_hash, w.ip_hash, w.name_ip_hash, w.version, w.version, w.data_key
+           w.email_hash, w.ip_hash, w.name_ip_hash, w.version, w.version, w.data_key, w.ip_day
     FROM unnest($2::text[], $3::text[], $4::int[], $5::bytea[], $6::timestamptz[], $7::text[],
-                $8::text[], $9::text[], $10::int[], $11::text[])
+                $8::text[], $9::text[], $10::int[], $11::text[], $12::text[])
          WITH ORDINALITY AS w(comment_id, post_id, depth, token, created_at, email_hash,
-                              ip_hash, name_ip_hash, version, data_key, n)
+                              ip_hash, name_ip_hash, version, data_key, ip_day, n)
     ORDER BY w.n
     ON CONFLICT (site, comment_id) DO NOTHING
     RETURNING comment_id, coalesce(email_hash, name_ip_hash) AS author_key
@@ -109,7 +109,8 @@ SET_STATUS = """
 WITH changed AS (
     UPDATE stream_comments
     SET status = $3, deleted = $3 = 'deleted', row_version = $4,
-        reporters = CASE WHEN $5 THEN '{}' ELSE reporters END
+        reporters = CASE WHEN $5 THEN '{}' ELSE reporters END,
+        reporter_days = CASE WHEN $5 THEN '{}' ELSE reporter_days END
     WHERE site = $1 AND comment_id = $2 AND row_version < $4
     RETURNING site, comment_id, coalesce(email_hash, name_ip_hash) AS author_key, version
 ), forgotten AS (
@@ -142,8 +143,13 @@ UPDATE stream_comments SET data_key = $3
 WHERE site = $1 AND comment_id = $2 AND data_key IS NULL
 """
 
+# A report whose digest is no longer kept (its day's key destroyed) counts nothing more.
 REPORT = """
-UPDATE stream_comments SET reporters = reporters || $3::text, row_version = $4
+UPDATE stream_comments
+SET reporters = CASE WHEN $3::text IS NULL THEN reporters ELSE reporters || $3::text END,
+    reporter_days = CASE WHEN $3::text IS NULL THEN reporter_days
+                         ELSE reporter_days || $5::text END,
+    row_version = $4
 WHERE site = $1 AND comment_id = $2 AND row_version < $4
 """
 
@@ -188,11 +194,13 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         case ThreadClosed() | ThreadReopened():
             return [(SET_CLOSED, (*stream, isinstance(event, ThreadClosed)))]
         case NewComment():
-            return [(NEW_COMMENTS, new_comment_row(event, version, sealed_with(recorded)))]
+            keys = (sealed_with(recorded), sealed_day(recorded))
+            return [(NEW_COMMENTS, new_comment_row(event, version, *keys))]
         case CommentEdited() if sealed_with(recorded) is not None:
             return [(EDIT_KEY, (event.site, event.comment_id, sealed_with(recorded)))]
-        case CommentReported() if event.reporter_hash is not None:
-            return [(REPORT, (event.site, event.comment_id, event.reporter_hash, version))]
+        case CommentReported() if event.reporter_hash is not None or sealed_day(recorded):
+            day = sealed_day(recorded)
+            return [(REPORT, (event.site, event.comment_id, event.reporter_hash, version, day))]
         case SiteSettingsChanged():
             settings = event.settings.model_dump_json()
             return [(SET_SETTINGS, (*site_stream(recorded), settings))]
@@ -220,12 +228,21 @@ def sealed_with(recorded: RecordedEvent) -> str | None:
     return None if box is None else str(box["key"])
 
 
-def new_comment_row(event: NewComment, version: int, data_key: str | None) -> tuple[object, ...]:
+def sealed_day(recorded: RecordedEvent) -> str | None:
+    """The day key an event's IP digest is sealed with."""
+    box = (recorded.metadata.get(PRIVATE) or {}).get(IP)
+    return None if box is None else str(box["day"])
+
+
+def new_comment_row(
+    event: NewComment, version: int, data_key: str | None, ip_day: str | None
+) -> tuple[object, ...]:
     parent_id = event.parent_id if isinstance(event, CommentReplied) else None
     depth_without_parent = 0 if isinstance(event, CommentPosted) else 1
     hashes = (event.author_email_hash, event.author_ip_hash, event.author_name_ip_hash)
     row = (event.site, event.comment_id, event.post_id, parent_id, depth_without_parent)
-    return (*row, event.delete_token_sha256, event.created_at, *hashes, version, data_key)
+    sealed = (data_key, ip_day)
+    return (*row, event.delete_token_sha256, event.created_at, *hashes, version, *sealed)
 
 
 def stream_row(recorded: RecordedEvent) -> tuple[object, ...]:

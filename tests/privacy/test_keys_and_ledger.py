@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from service.eventstore import data_keys
 from service.eventstore.vault import Vault, new_kek_text, parse_kek
-from service.ops import kek, migrate
+from service.ops import kek
 from service.settings import Settings
 from tests.builders import (
     Client,
@@ -26,7 +26,7 @@ from tests.builders import (
     thread,
     threadlog,
 )
-from tests.conftest import run_in_thread, with_database
+from tests.conftest import with_database
 from tests.privacy.scan import tables_holding
 
 
@@ -53,20 +53,6 @@ async def test_an_operator_erases_from_the_command_line(
         threadlog, database_url, "erase", "--site", "nope", "--email", email
     )
     assert unknown.returncode != 0 and "no site" in unknown.stderr
-
-
-@pytest.fixture
-async def own_database(admin_url: str) -> str:
-    """A migrated database of this test's own: its KEK is not the suite's."""
-    name = f"threadlog_kek_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = with_database(admin_url, name)
-    run_in_thread(migrate.upgrade, url)
-    return url
 
 
 async def post(
