@@ -57,6 +57,13 @@ PROBLEM_TYPES = {
         "The comment was deleted before this request.",
         "Nothing: the comment is already gone.",
     ),
+    "erasure-needs-moderator": ProblemType(
+        "Erasure needs a moderator", (409,),
+        "Other comments on this site share the author's data key (they were written with the "
+        "same email, or the same name and address) and the delete tokens sent do not prove them: "
+        "a token proves one comment, not an email.",
+        "Send the tokens of every such comment, or ask the site's moderators to erase by email.",
+    ),
     "parent-not-found": ProblemType(
         "Parent comment not found", (422,),
         "`parent_id` names no comment of this post.",

@@ -22,8 +22,9 @@ class KekMismatch(Exception):
 def load_vault(settings: Settings) -> Vault:
     previous = settings.previous_keks.get_secret_value() if settings.previous_keks else ""
     older = tuple(vault.parse_kek(text) for text in previous.split(",") if text.strip())
-    if settings.kek is not None:
-        return Vault(vault.parse_kek(settings.kek.get_secret_value()), older)
+    configured = settings.kek.get_secret_value().strip() if settings.kek else ""
+    if configured:  # empty: unset (docker-compose passes an unset variable as "")
+        return Vault(vault.parse_kek(configured), older)
     return Vault(read_or_make(settings.kek_path()), older)
 
 

@@ -39,6 +39,7 @@ WHERE c.site = $1 AND s.site = c.site AND s.comment_id = c.comment_id
   AND EXISTS (SELECT 1 FROM unnest(c.reporter_days) AS d WHERE d < $2)
 """
 
+
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     days: list[str]

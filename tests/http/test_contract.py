@@ -79,6 +79,8 @@ FRESH_HELD = "<a held comment created just before the call>"
 FRESH_DELETED = "<a deleted comment created just before the call>"
 FRESH_BAN = "<a ban made just before the call>"
 BAN_COMMENT = "<a comment on the ban site, made just before the call>"
+OWN_COMMENTS = "<a comment made just before the call, with its delete token>"
+READER_EMAIL = "reader@mail.example"
 
 
 @dataclass
@@ -339,6 +341,16 @@ def moderation_choices(operation: str, world: World) -> dict[str, st.SearchStrat
                 "ban_comment": weighted((8, BAN_COMMENT), (2, KEEP)),
                 "scrub": st.booleans(),
             }
+        case "post_erasure" | "get_author_export":
+            # By email: nobody of the seed wrote with one, so nothing seeded is erased.
+            return {
+                "site": site,
+                "authorization": moderator,
+                "email": weighted((6, READER_EMAIL), (4, KEEP)),
+                "held": weighted((3, OWN_COMMENTS), (7, KEEP)),
+            }
+        case "post_author_export":
+            return {"site": site, "held": weighted((7, OWN_COMMENTS), (3, KEEP))}
         case "close_thread" | "reopen_thread":
             return {
                 "site": site,
@@ -389,6 +401,13 @@ def apply(case: Case[Any], chosen: dict[str, Any]) -> Case[Any]:
     if "webhook_url" in chosen and isinstance(case.body, dict) and "url" in case.body:
         # A generated host rarely resolves; registration needs one that does.
         put(case.body, "url", chosen["webhook_url"])
+    if chosen.get("email", KEEP) != KEEP:
+        if "email" in query or case.operation.method.upper() == "GET":
+            query["email"] = chosen["email"]
+        elif isinstance(case.body, dict) and "email" in case.body:
+            case.body = {"email": chosen["email"]}
+    if chosen.get("held", KEEP) != KEEP and isinstance(case.body, dict):
+        case.body = {"comments": OWN_COMMENTS}
     if chosen.get("ban_comment", KEEP) != KEEP and isinstance(case.body, dict):
         case.body["comment_id"] = chosen["ban_comment"]
         case.body.pop("expires_at", None)
@@ -461,6 +480,10 @@ COVERAGE_TARGETS: dict[str, dict[str, str]] = {
     "delete_ban": {"ban": FRESH_BAN, "authorization": "moderator"},
     "close_thread": {"post": "closable_post", "authorization": "moderator"},
     "reopen_thread": {"post": "closable_post", "authorization": "moderator"},
+    # --- privacy ---
+    "post_erasure": {"authorization": "moderator", "email": READER_EMAIL},
+    "get_author_export": {"authorization": "moderator", "email": READER_EMAIL},
+    "post_author_export": {"held": OWN_COMMENTS},
 }
 # The site each operation's coverage cases act on, when not the main one.
 COVERAGE_SITES = {
@@ -521,6 +544,9 @@ def resolve(case: Case[Any], api: "Api") -> None:
         parameters["ban"] = api.ban(api.ban_comment())["id"]
     if isinstance(case.body, dict) and case.body.get("comment_id") == BAN_COMMENT:
         case.body["comment_id"] = api.ban_comment()
+    if isinstance(case.body, dict) and case.body.get("comments") == OWN_COMMENTS:
+        mine = api.comment(api.world.main_post, "mine, to be exported or erased")
+        case.body["comments"] = [{"comment_id": mine["id"], "delete_token": mine["delete_token"]}]
     if case.headers.get("Idempotency-Key") == FRESH:
         case.headers["Idempotency-Key"] = f"contract-{secrets.token_hex(8)}"
     if case.headers.get("X-Delete-Token") == OWN_TOKEN:
