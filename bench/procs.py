@@ -14,6 +14,8 @@ from typing import IO
 
 import aiohttp
 
+from service.eventstore.vault import new_kek_text
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -128,7 +130,12 @@ def last_line(text: str) -> str:
     return lines[-1]
 
 
+# One KEK for the whole bench run: the service, the seeder and `threadlog rebuild` share it.
+BENCH_KEK = os.environ.get("THREADLOG_KEK") or new_kek_text()
+
+
 def child_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
+    env["THREADLOG_KEK"] = BENCH_KEK
     env.update(overrides)
     return env

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sys
 import uuid
@@ -28,8 +29,10 @@ from service.domain.events import (
     NewComment,
     PostPublished,
 )
+from service.eventstore import data_keys
 from service.eventstore.codec import compact, encode, with_private
 from service.eventstore.streams import post_stream_id
+from service.eventstore.vault import Vault, parse_kek
 
 CHUNK = 10_000
 COLUMNS = ["epoch", "stream_id", "version", "event_id", "site", "type", "schema_version", "data",
@@ -76,15 +79,22 @@ def events(site: str, posts: int, comments: int, reply_share: float) -> list[tup
     return out
 
 
-def rows(epoch: int, site: str, seeded: list[tuple[str, Event]]) -> list[tuple[object, ...]]:
+async def rows(
+    connection: asyncpg.Connection, epoch: int, site: str, seeded: list[tuple[str, Event]]
+) -> list[tuple[object, ...]]:
+    """Stored rows, sealed as an append seals them (each comment's key made, a chunk at once)."""
     versions: dict[str, int] = {}
     found = []
-    for stream_id, event in seeded:
-        versions[stream_id] = versions.get(stream_id, 0) + 1
-        coded = encode(event)
-        metadata = with_private(META, coded)
-        found.append((epoch, stream_id, versions[stream_id], uuid.uuid4(), site, coded.type,
-                       coded.schema_version, compact(coded.data), compact(metadata)))  # fmt: skip
+    for start in range(0, len(seeded), CHUNK):
+        chunk = seeded[start : start + CHUNK]
+        sealing = await data_keys.keys_for(connection, [event for _, event in chunk])
+        for (stream_id, event), keys in zip(chunk, sealing, strict=True):
+            versions[stream_id] = versions.get(stream_id, 0) + 1
+            coded = encode(event, keys)
+            metadata = with_private(META, coded)
+            place = (epoch, stream_id, versions[stream_id], uuid.uuid4(), site)
+            stored = (compact(coded.stored_data), compact(metadata))
+            found.append((*place, coded.type, coded.schema_version, *stored))
     return found
 
 
@@ -95,7 +105,7 @@ async def seed(
     connection = await asyncpg.connect(url)
     try:
         epoch = await connection.fetchval("SELECT cluster_epoch()")
-        records = rows(epoch, site, seeded)
+        records = await rows(connection, epoch, site, seeded)
         for start in range(0, len(records), CHUNK):
             # One transaction per chunk: each commits at once.
             await connection.copy_records_to_table(
@@ -115,6 +125,7 @@ async def seed(
 
 def main() -> None:
     url, site, posts, comments, reply_share, out = sys.argv[1:]
+    data_keys.install(Vault(parse_kek(os.environ["THREADLOG_KEK"])))
     thread = asyncio.run(seed(url, site, int(posts), int(comments), float(reply_share)))
     Path(out).write_text(json.dumps(thread))
 

@@ -1,8 +1,10 @@
 """The aiohttp application factory."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
+import asyncpg
 from aiohttp import web
 
 from service.access import credentials
@@ -92,7 +94,9 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
     app[POOL] = pool
-    await check_kek(pool, data_keys.current())
+    # Not migrated: /readyz says so, and nothing is written until it is.
+    with contextlib.suppress(asyncpg.UndefinedTableError):
+        await check_kek(pool, data_keys.current())
     wakeup = app[WAKEUP] = Wakeup()
     await wakeup.start(settings.database_url)
     app[APPLICATION] = Application(
@@ -120,8 +124,9 @@ async def database(app: web.Application) -> AsyncIterator[None]:
 async def erasure_ledger(app: web.Application) -> AsyncIterator[None]:
     """Before serving: erase again what a restored backup brought back (see ops/ledger.py)."""
     path = app[SETTINGS].ledger_path()
-    await ledger.reapply(app[POOL], app[APPLICATION], app[SITES], path)
-    await ledger.record(app[POOL], path)
+    with contextlib.suppress(asyncpg.UndefinedTableError):  # not migrated: nothing to erase
+        await ledger.reapply(app[POOL], app[APPLICATION], app[SITES], path)
+        await ledger.record(app[POOL], path)
     yield
 
 

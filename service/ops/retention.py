@@ -5,6 +5,7 @@ report's digest, which only stops a client reporting twice)."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
 from service.db import Pool
 from service.eventstore import data_keys
 from service.eventstore.streams import lock_key
