@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -13,8 +14,6 @@ from pathlib import Path
 from typing import IO
 
 import aiohttp
-
-from service.eventstore.vault import new_kek_text
 
 LOOPBACK = "127.0.0.1"
 
@@ -131,7 +130,8 @@ def last_line(text: str) -> str:
 
 
 # One KEK for the whole bench run: the service, the seeder and `threadlog rebuild` share it.
-BENCH_KEK = os.environ.get("THREADLOG_KEK") or new_kek_text()
+# (Made here: `service` is bench/service.py on this path, not the package.)
+BENCH_KEK = os.environ.get("THREADLOG_KEK") or base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
 def child_env(**overrides: str) -> dict[str, str]:

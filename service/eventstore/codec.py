@@ -70,24 +70,26 @@ def sealed_box(key_id: str | None, key: bytes, values: JsonObject, context: byte
 
 def encode(event: Event, keys: SealingKeys | None = None) -> Encoded:
     """Without keys nothing is sealed (only for events with no personal fields)."""
-    personal = event.personal_fields | event.ip_fields
-    private = event.model_dump(
-        mode="json", include=set(event.private_fields - personal), exclude_none=True
-    )
-    data = event.model_dump(mode="json", exclude=set(event.private_fields))
+    dumped = event.model_dump(mode="json")
+    hidden, personal = event.private_fields, event.personal_fields | event.ip_fields
+    data = {name: value for name, value in dumped.items() if name not in hidden}
+    private = {
+        name: value
+        for name, value in dumped.items()
+        if name in hidden and name not in personal and value is not None
+    }
     if not personal:
         return Encoded(event.event_type, event.schema_version, data, data, private)
     if keys is None:
         raise ValueError(f"{event.event_type} has personal fields: it needs keys to be stored")
     stored = {name: value for name, value in data.items() if name not in personal}
-    values = event.model_dump(mode="json", include=set(personal))
     if event.personal_fields:
         assert keys.author is not None, "personal fields need the author's key"
         key_id, key = keys.author
-        mine = {name: values.get(name) for name in event.personal_fields}
+        mine = {name: dumped.get(name) for name in event.personal_fields}
         context = box_context(event.event_type, stored, SEALED)
         private[SEALED] = sealed_box(key_id, key, mine, context)
-    ips = {name: values[name] for name in event.ip_fields if values.get(name) is not None}
+    ips = {name: dumped[name] for name in event.ip_fields if dumped.get(name) is not None}
     if ips:
         assert keys.day is not None, "IP digests need the day's key"
         day_id, day_key = keys.day
