@@ -13,6 +13,21 @@ branch_labels = None
 depends_on = None
 
 UPGRADE = """
+-- The log stays append-only, with one exception: `threadlog seal-legacy` seals the personal
+-- data of events written before sealing existed. Only their data and metadata change, once
+-- (the metadata gains `sealed_at`), and only in a session that says it is doing that.
+CREATE OR REPLACE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF current_setting('threadlog.sealing_legacy', true) = 'on'
+           AND (to_jsonb(NEW) - 'data' - 'metadata') = (to_jsonb(OLD) - 'data' - 'metadata')
+           AND NOT OLD.metadata ? 'sealed_at' AND NEW.metadata ? 'sealed_at' THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'events are append-only (% refused)', TG_OP;
+END $$;
+
 -- Not events: keys are destroyed, which is the point. `owner` names a key shared by many events
 -- (`email:<digest>` for an author with an email, `day:<date>` for a day's IP digests); a key of
 -- one comment has none. A destroyed key keeps its row (who asked, when) without the key.
@@ -61,6 +76,10 @@ CREATE TABLE erasures (
 """
 
 DOWNGRADE = """
+CREATE OR REPLACE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'events are append-only (% refused)', TG_OP;
+END $$;
 DROP TABLE erasures;
 ALTER TABLE stream_comments DROP COLUMN data_key, DROP COLUMN ip_day,
     DROP COLUMN reporter_days;

@@ -127,7 +127,7 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "relay", _:
             url = arguments.url or settings.nats_url or DEFAULT_NATS_URL
             asyncio.run(relay_until_signalled(database_url(settings), url, settings))
-        case "erase" | "kek", _:
+        case "erase" | "kek" | "seal-legacy", _:
             privacy.run(arguments, settings)
         case "webhooks", _:
             configured = settings.model_copy(update={"database_url": database_url(settings)})

@@ -240,6 +240,14 @@ def add_privacy(commands: "argparse._SubParsersAction[argparse.ArgumentParser]")
     who = erasing.add_mutually_exclusive_group(required=True)
     who.add_argument("--email", help="every comment written with this email")
     who.add_argument("--comment-id", help="every comment of this comment's author")
+    command(
+        commands,
+        "seal-legacy",
+        "once after upgrading: seal the personal data of events written before sealing "
+        "existed (so that erasure erases it), then rebuild the read models",
+        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_IP_RETENTION_DAYS"],
+        ["threadlog seal-legacy"],
+    )
     keks = command(
         commands,
         "kek",

@@ -10,6 +10,7 @@ from service.domain.events import ErasureRequester
 from service.eventstore import data_keys
 from service.eventstore.vault import new_kek_text
 from service.ops import kek, ledger
+from service.ops.seal_legacy import seal_legacy
 from service.settings import Settings
 from service.write.erasure_requests import erase, erase_author
 
@@ -20,6 +21,10 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
             url = database_url(settings)
             answer = asyncio.run(erase_as_operator(url, settings, arguments))
             print(json.dumps(answer, indent=2))
+        case "seal-legacy", _:
+            url = database_url(settings)
+            sealed = asyncio.run(seal_log(url, settings.ip_retention_days))
+            print(f"sealed {sealed} events written before sealing; the read models are rebuilt")
         case "kek", "new":
             print(new_kek_text())
         case "kek", "rotate":
@@ -45,6 +50,12 @@ async def erase_as_operator(
         answer = await erase(application, command, metadata)
         await ledger.record(pool, settings.ledger_path())
         return answer
+
+
+async def seal_log(url: str, retention_days: int) -> int:
+    async with command_application(url) as (pool, _):
+        await kek.check_kek(pool, data_keys.current())
+        return await seal_legacy(pool, retention_days)
 
 
 async def rotate(url: str) -> int:
