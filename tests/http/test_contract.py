@@ -1,7 +1,11 @@
 """OpenAPI contract test: schemathesis generates requests for every operation of openapi.yaml and
 sends them over real HTTP to the real app, which runs on its own event loop in a background
-thread. Every response must be documented: no 5xx, and a status code, content type, headers and
-body that match the operation's responses.
+thread. Every schemathesis check runs: every response must be documented (no 5xx; a status
+code, content type, headers and body that match the operation's responses), every request the
+spec forbids must be refused and every one it allows taken (but for the state-dependent rules in
+RULES), a missing required header refused, an undeclared method answered 405, and every success
+made with a real key or delete token must turn into 401 or 403 when schemathesis sends it again
+without one or with an invalid one (`ignored_auth`).
 
 A seeded site (posts, a thread with nested replies and a tombstone, a deleted post, keys of every
 role, and a second site) lets most cases hit existing resources with a key that may act, and the
