@@ -83,6 +83,18 @@ async def create_site(
         raise SiteExists(site)
 
 
+async def set_origins(connection: Connection, site: str, origins: Sequence[str]) -> list[str]:
+    """Replace the origins `site` allows (each checked as `create_site` does); the stored list.
+    Running instances read it with the site's other details, within 30 seconds."""
+    allowed = list(dict.fromkeys(parse_origin(origin) for origin in origins))
+    stored: list[str] | None = await connection.fetchval(
+        "UPDATE sites SET origins = $2 WHERE site = $1 RETURNING origins", site, allowed
+    )
+    if stored is None:
+        raise UnknownSite(site)
+    return stored
+
+
 async def site_exists(connection: Connection | Pool, site: str) -> bool:
     return bool(await connection.fetchval("SELECT true FROM sites WHERE site = $1", site))
 

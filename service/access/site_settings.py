@@ -3,13 +3,23 @@ make it: only the fields given change, each within bounds."""
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from service.access.text import line
 from service.domain.policy import Premoderation, SiteSettings
 
 Word = Annotated[str, *line(100)]
-Count = Annotated[int, Strict()]
+
+
+def whole(value: object) -> object:
+    """`426.0` as 426: JSON Schema (so the contract) counts a number with a zero fraction as
+    an integer. Anything else stays as sent for the strict check (no strings, no booleans)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(whole), Strict()]
 
 
 class SettingsChange(BaseModel):

@@ -103,6 +103,11 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
             url = database_url(settings)
             asyncio.run(admin.create_site(url, arguments.site, arguments.title, arguments.origins))
             print(f"created site {arguments.site}")
+        case "sites", "set-origins":
+            url = database_url(settings)
+            allowed = asyncio.run(admin.set_origins(url, arguments.site, arguments.origins))
+            listed = " ".join(allowed) or "no origin (browsers on other origins are refused)"
+            print(f"site {arguments.site} allows {listed}")
         case "sites", "list":
             print(admin.sites_table(asyncio.run(admin.list_sites(database_url(settings)))))
         case "sites", "show":

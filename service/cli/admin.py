@@ -22,6 +22,11 @@ async def create_site(url: str, site: str, title: str | None, origins: list[str]
         await credentials.create_site(connection, site, title, origins)
 
 
+async def set_origins(url: str, site: str, origins: list[str]) -> list[str]:
+    async with connected(url) as connection:
+        return await credentials.set_origins(connection, site, origins)
+
+
 async def create_key(url: str, site: str, role: str) -> str:
     async with connected(url) as connection:
         return await credentials.create_key(connection, site, Role(role))

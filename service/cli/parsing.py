@@ -142,7 +142,7 @@ def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     sites = command(
         commands,
         "sites",
-        "create, list, show and configure sites",
+        "create, list, show and configure sites (settings, allowed origins)",
         [DATABASE],
         ["threadlog sites list"],
     ).add_subparsers(dest="action", required=True, metavar="action")
@@ -160,6 +160,7 @@ def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -
         action="append",
         default=[],
         dest="origins",
+        metavar="URL",
         help="scheme://host[:port], no path; repeat for several",
     )
     command(
@@ -185,6 +186,29 @@ def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -
         ["threadlog sites set blog --premoderation first-time --banned-word 'viagra*'"],
     )
     admin.add_settings_arguments(change)
+    origins = command(
+        sites,
+        "set-origins",
+        "replace the origins a site's pages are served from (for CORS); running instances "
+        "follow within 30 seconds",
+        [DATABASE],
+        [
+            "threadlog sites set-origins blog --origin https://blog.example --origin https://www.blog.example"
+        ],
+    )
+    origins.add_argument("site")
+    given = origins.add_mutually_exclusive_group(required=True)
+    given.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        dest="origins",
+        metavar="URL",
+        help="scheme://host[:port], no path; repeat for several; replaces the list",
+    )
+    given.add_argument(
+        "--no-origins", action="store_true", help="allow no browser origin (server-side calls only)"
+    )
 
 
 def add_keys(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

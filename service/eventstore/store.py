@@ -58,7 +58,12 @@ class Cursor:
         epoch, colon, place = text.rpartition(":")
         transaction_id, dash, position = place.partition("-")
         numbers = (epoch, transaction_id, position) if colon else (transaction_id, position)
-        if not dash or not all(n.isascii() and n.isdigit() and len(n) <= 19 for n in numbers):
+        # No leading zeros: the log never writes them, and openapi.yaml's EventCursor pattern
+        # (which must describe exactly this) stays a plain list of ranges.
+        if not dash or not all(
+            n.isascii() and n.isdigit() and len(n) <= 19 and (n == "0" or n[0] != "0")
+            for n in numbers
+        ):
             raise ValueError(f"malformed cursor {text!r}")
         cursor = cls(int(epoch) if colon else FIRST_EPOCH, int(transaction_id), int(position))
         if not FIRST_EPOCH <= cursor.epoch < 2**31:

@@ -125,7 +125,7 @@ def cursor_text(value: str) -> str:
 
 
 # A `cursor` from the feed, or "0-0" for the log's very beginning.
-CursorText = Annotated[str, StringConstraints(max_length=40), AfterValidator(cursor_text)]
+CursorText = Annotated[str, StringConstraints(max_length=50), AfterValidator(cursor_text)]
 EventType = Annotated[str, StringConstraints(max_length=100), AfterValidator(known_event_type)]
 EventTypes = Annotated[list[EventType], Field(max_length=100), AfterValidator(distinct)]
 Description = Annotated[

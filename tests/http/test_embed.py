@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from service.access import credentials
+from service.access.origins import InvalidOrigin
 from service.http.assets import minify
 from service.ops.demo import DEMO_SITE
 from tests.builders import Client, SiteKeys, publish
@@ -162,6 +163,26 @@ async def test_one_sites_origins_are_not_anothers(client: Client, pool: asyncpg.
         headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"},
     )
     assert unknown.status == 403
+
+
+async def test_an_operator_replaces_a_sites_origins(client: Client, pool: asyncpg.Pool) -> None:
+    own = f"site-{secrets.token_hex(4)}"
+    async with pool.acquire() as connection:
+        await credentials.create_site(connection, own, None, ["https://old.example"])
+        stored = await credentials.set_origins(
+            connection,
+            own,
+            ["HTTPS://New.Example:443", "https://new.example", "http://b.test:8080"],
+        )
+        assert stored == ["https://new.example", "http://b.test:8080"]
+        with pytest.raises(InvalidOrigin, match="without a path"):
+            await credentials.set_origins(connection, own, ["https://new.example/blog"])
+        with pytest.raises(credentials.UnknownSite):
+            await credentials.set_origins(connection, "no-such-site", ["https://a.example"])
+    # This process had not read the site yet; one that had follows within the site cache's 30 s.
+    for origin, allowed in [("https://new.example", True), ("https://old.example", False)]:
+        labels = await client.get(f"/v1/sites/{own}/labels", headers={"Origin": origin})
+        assert labels.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
 
 
 async def test_requests_without_an_origin_are_untouched(client: Client) -> None:

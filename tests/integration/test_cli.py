@@ -127,6 +127,33 @@ def test_sites_set_changes_moderation_settings(database_url: str) -> None:
     assert unknown.returncode != 0 and "UnknownSite" in unknown.stderr
 
 
+def test_sites_set_origins_replaces_the_allowed_origins(database_url: str) -> None:
+    site = f"cli-{secrets.token_hex(3)}"
+    assert (
+        run(database_url, "sites", "create", site, "--origin", "https://a.example").returncode == 0
+    )
+    changed = run(
+        database_url, "sites", "set-origins", site,
+        "--origin", "HTTPS://Blog.Example:443", "--origin", "http://localhost:8000",
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    assert (
+        changed.stdout.strip() == f"site {site} allows https://blog.example http://localhost:8000"
+    )
+    shown = json.loads(run(database_url, "sites", "show", site).stdout)
+    assert shown["origins"] == ["https://blog.example", "http://localhost:8000"]
+    bad = run(database_url, "sites", "set-origins", site, "--origin", "https://blog.example/x")
+    one_line_failure(bad, "https://blog.example/x", "without a path")
+    unchanged = json.loads(run(database_url, "sites", "show", site).stdout)
+    assert unchanged["origins"] == shown["origins"]
+    cleared = run(database_url, "sites", "set-origins", site, "--no-origins")
+    assert cleared.returncode == 0 and "allows no origin" in cleared.stdout
+    assert json.loads(run(database_url, "sites", "show", site).stdout)["origins"] == []
+    assert run(database_url, "sites", "set-origins", site).returncode == 2  # neither option
+    unknown = run(database_url, "sites", "set-origins", "no-such-site", "--no-origins")
+    assert unknown.returncode != 0 and "UnknownSite" in unknown.stderr
+
+
 def one_line_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
     """Failed, saying so in one line (what is wrong, what to do), without a traceback."""
     assert result.returncode != 0, result.stdout
@@ -276,6 +303,7 @@ def test_status_of_an_unmigrated_database_says_to_migrate(empty_database: str) -
 COMMANDS = [
     ["serve"], ["migrate"], ["adopt-cluster"], ["rebuild"], ["status"],
     ["sites", "create"], ["sites", "list"], ["sites", "show"], ["sites", "set"],
+    ["sites", "set-origins"],
     ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
     ["relay", "nats"], ["webhooks", "dispatch"],
 ]  # fmt: skip
