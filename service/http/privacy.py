@@ -40,8 +40,8 @@ class ErasureBody(Body):
 
     @model_validator(mode="after")
     def one_way(self) -> Self:
-        given = [name for name in ("email", "comment_id", "comments") if getattr(self, name)]
-        if len(given) != 1:
+        given = self.model_fields_set
+        if len(given) != 1 or getattr(self, next(iter(given))) is None:
             raise ValueError("give exactly one of email, comment_id or comments")
         return self
 

@@ -118,7 +118,9 @@ FRESH_HELD = "<a held comment created just before the call>"
 FRESH_DELETED = "<a deleted comment created just before the call>"
 FRESH_BAN = "<a ban made just before the call>"
 BAN_COMMENT = "<a comment on the ban site, made just before the call>"
-OWN_COMMENTS = "<a comment made just before the call, with its delete token>"
+# Valid as it stands (schemathesis checks the case again after the hooks), so still a positive
+# case when `resolve` turns it into a comment made just before the call, with its token.
+OWN_COMMENTS = "own-comment-made-before-the-call"
 READER_EMAIL = "reader@mail.example"
 
 
@@ -485,13 +487,20 @@ def apply(case: Case[Any], chosen: dict[str, Any]) -> Case[Any]:
     if "webhook_url" in chosen and isinstance(case.body, dict) and "url" in case.body:
         # A generated host rarely resolves; registration needs one that does.
         put(case.body, "url", chosen["webhook_url"])
-    if chosen.get("email", KEEP) != KEEP:
-        if "email" in query or case.operation.method.upper() == "GET":
+    # A privacy body or email is replaced whole: only in a case that is valid as a whole.
+    meta = case.meta
+    whole = meta is None or (
+        meta.generation.mode.is_positive
+        and meta.phase.name != TestPhase.COVERAGE
+        and not any(part.mode.is_negative for part in meta.components.values())
+    )
+    if chosen.get("email", KEEP) != KEEP and whole:
+        if case.operation.method.upper() == "GET":
             query["email"] = chosen["email"]
         elif isinstance(case.body, dict) and "email" in case.body:
             case.body = {"email": chosen["email"]}
-    if chosen.get("held", KEEP) != KEEP and isinstance(case.body, dict):
-        case.body = {"comments": OWN_COMMENTS}
+    if chosen.get("held", KEEP) != KEEP and isinstance(case.body, dict) and whole:
+        case.body = {"comments": [{"comment_id": OWN_COMMENTS, "delete_token": "A" * 43}]}
     if chosen.get("ban_comment", KEEP) != KEEP and isinstance(case.body, dict):
         case.body["comment_id"] = chosen["ban_comment"]
         case.body.pop("expires_at", None)
@@ -567,7 +576,6 @@ COVERAGE_TARGETS: dict[str, dict[str, str]] = {
     # --- privacy ---
     "post_erasure": {"authorization": "moderator", "email": READER_EMAIL},
     "get_author_export": {"authorization": "moderator", "email": READER_EMAIL},
-    "post_author_export": {"held": OWN_COMMENTS},
 }
 # The site each operation's coverage cases act on, when not the main one.
 COVERAGE_SITES = {
@@ -628,7 +636,9 @@ def resolve(case: Case[Any], api: "Api") -> None:
         parameters["ban"] = api.ban(api.ban_comment())["id"]
     if isinstance(case.body, dict) and case.body.get("comment_id") == BAN_COMMENT:
         case.body["comment_id"] = api.ban_comment()
-    if isinstance(case.body, dict) and case.body.get("comments") == OWN_COMMENTS:
+    held = case.body.get("comments") if isinstance(case.body, dict) else None
+    first = held[0] if isinstance(held, list) and held else None
+    if isinstance(first, dict) and first.get("comment_id") == OWN_COMMENTS:
         mine = api.comment(api.world.main_post, "mine, to be exported or erased")
         case.body["comments"] = [{"comment_id": mine["id"], "delete_token": mine["delete_token"]}]
     if case.headers.get("Idempotency-Key") == FRESH:
