@@ -314,13 +314,13 @@ class Widget {
   // A button that destroys asks first: its first click turns it into the question.
   arm(button, question, then) {
     if (button.dataset.armed) return then();
-    button.dataset.armed = button.textContent;
+    button.dataset.armed = "1";
     button.textContent = this.t(question);
   }
 
   disarm(button) {
-    button.textContent = button.dataset.armed || button.textContent;
     delete button.dataset.armed;
+    button.textContent = this.t(button.dataset.act);
   }
 
   openReply(comment) {

@@ -56,6 +56,8 @@ async def test_forget_my_comments_erases_them_and_leaves_a_tombstone_above_a_rep
     reader = await open_page(other, url)
     await expect(reader.locator("#threadlog .count")).to_have_text("3 comments")
 
+    await expect(widget.get_by_role("button", name="Download my comments")).to_be_visible()
+    await screenshot(page, "widget-own-comments")
     await widget.get_by_role("button", name=FORGET).click()
     confirm = widget.get_by_role("button", name=CONFIRM)
     await expect(confirm).to_be_visible()
