@@ -42,7 +42,7 @@ const STRINGS = {
     honeypot: "Laat dit veld leeg", "comment-by": "Reactie van {name}",
     "form-label": "Schrijf een reactie", edited: "bewerkt",
     "removed-erased": "Verwijderd op verzoek van de schrijver", forget: "Vergeet mijn reacties op deze site",
-    "confirm-forget": "Echt allemaal wissen? Dit kan niet ongedaan worden", forgotten: "Reacties gewist: {n}.",
+    "confirm-forget": "Echt allemaal wissen? Dit kan niet ongedaan worden gemaakt", forgotten: "Reacties gewist: {n}.",
     "needs-moderator": "Andere reacties op deze site zijn met hetzelfde e-mailadres geschreven: de moderatoren van de site kunnen ze allemaal wissen.",
     download: "Download mijn reacties",
   },

@@ -128,7 +128,7 @@ async def test_forgetting_in_dutch_and_a_token_erased_since(
 
     await widget.get_by_role("button", name="Vergeet mijn reacties op deze site").click()
     await widget.get_by_role(
-        "button", name="Echt allemaal wissen? Dit kan niet ongedaan worden"
+        "button", name="Echt allemaal wissen? Dit kan niet ongedaan worden gemaakt"
     ).click()
     await expect(widget.get_by_role("status")).to_have_text("Reacties gewist: 1.")
     await expect(widget.locator("li.comment")).to_have_count(0)
