@@ -45,6 +45,7 @@ PUBLIC_TYPES = [
     "comment.rejected",
     "comment.restored",
     "comment.edited",
+    "comment.erased",
 ]
 MAX_VERSION = 2**31 - 1
 

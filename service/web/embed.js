@@ -1,13 +1,13 @@
-/* threadlog comments: <div id="threadlog" data-site="…" data-post="…"></div> and this script.
-   Plain JavaScript in a Shadow DOM. Only the server's sanitised body_html is ever inserted as
-   HTML; names, dates and every other text go in as text. */
+// threadlog comments: <div id="threadlog" data-site="…" data-post="…"></div> and this script.
+// Plain JavaScript in a Shadow DOM. Only the server's sanitised body_html is ever inserted as
+// HTML; names, dates and every other text go in as text.
 (() => {
 "use strict";
 const me = document.currentScript;
 const API = (me && me.dataset.api) || (me && me.src ? new URL(me.src).origin : location.origin);
 const DEPTH = 4;
 const LIVE = ["comment.posted", "comment.replied", "comment.deleted", "comment.held",
-  "comment.approved", "comment.rejected", "comment.restored", "comment.edited"];
+  "comment.approved", "comment.rejected", "comment.restored", "comment.edited", "comment.erased"];
 const HELD_DAYS = 14;
 const RETRIES = 4;
 const STRINGS = {
@@ -23,6 +23,10 @@ const STRINGS = {
     deleted: "Your comment was deleted.", "new-comment": "New comment by {name}",
     loading: "Loading comments…", honeypot: "Leave this field empty",
     "comment-by": "Comment by {name}", "form-label": "Write a comment", edited: "edited",
+    "removed-erased": "Removed at the author's request", forget: "Forget my comments on this site",
+    "confirm-forget": "Really erase them all? It cannot be undone", forgotten: "Comments erased: {n}.",
+    "needs-moderator": "Other comments on this site were written with the same email: the site's moderators can erase them all.",
+    download: "Download my comments",
   },
   nl: {
     heading: "Reacties", "count-zero": "Nog geen reacties", "count-one": "{n} reactie",
@@ -37,6 +41,10 @@ const STRINGS = {
     "new-comment": "Nieuwe reactie van {name}", loading: "Reacties laden…",
     honeypot: "Laat dit veld leeg", "comment-by": "Reactie van {name}",
     "form-label": "Schrijf een reactie", edited: "bewerkt",
+    "removed-erased": "Verwijderd op verzoek van de schrijver", forget: "Vergeet mijn reacties op deze site",
+    "confirm-forget": "Echt allemaal wissen? Dit kan niet ongedaan worden gemaakt", forgotten: "Reacties gewist: {n}.",
+    "needs-moderator": "Andere reacties op deze site zijn met hetzelfde e-mailadres geschreven: de moderatoren van de site kunnen ze allemaal wissen.",
+    download: "Download mijn reacties",
   },
 };
 const CSS = `
@@ -62,7 +70,7 @@ button:focus-visible,input:focus-visible,textarea:focus-visible,a:focus-visible{
 form{display:grid;gap:.5em;margin:.8em 0}label{display:grid;gap:.2em;font-size:.875em;color:var(--m)}
 input,textarea{font:inherit;color:var(--t);background:var(--b);border:1px solid var(--l);border-radius:var(--r);padding:.4em}
 textarea{min-height:6em;resize:vertical}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
-.row{display:flex;gap:.5em}.row>label{flex:1}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
+[hidden]{display:none!important}.row{display:flex;gap:.5em}.row>label{flex:1}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
 
 const store = {
   get(key, fallback) {
@@ -106,12 +114,17 @@ class Widget {
     this.count = el("span", { class: "count", text: this.t("loading") });
     this.list = el("ol", { class: "comments" });
     this.more = el("button", { class: "more", type: "button", hidden: true, text: this.t("load-more") });
-    this.status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+    this.status = el("p", { class: "status", role: "status", "aria-live": "polite", tabindex: "-1" });
+    // What this browser wrote on the site (the comments it holds tokens for): erase or export it.
+    this.own = el("div", { class: "actions" },
+      el("button", { type: "button", "data-act": "forget", text: this.t("forget") }),
+      el("button", { type: "button", "data-act": "download", text: this.t("download") }));
     this.root.append(
       el("style", { text: CSS }),
       el("section", { "aria-labelledby": "threadlog-heading" },
         el("h2", { id: "threadlog-heading" }, this.t("heading"), " · ", this.count),
-        this.list, this.more, this.status, this.form(null)));
+        this.list, this.more, this.status, this.form(null), this.own));
+    this.keep();
     this.more.addEventListener("click", () => this.load());
     this.root.addEventListener("click", (event) => this.clicked(event));
     this.live();
@@ -141,7 +154,7 @@ class Widget {
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
-      throw Object.assign(new Error((data && data.detail) || response.statusText || response.status), { status: response.status });
+      throw Object.assign(new Error((data && data.detail) || response.statusText || response.status), { status: response.status, type: data && data.type });
     }
     return { data };
   }
@@ -161,8 +174,8 @@ class Widget {
     this.count.textContent = this.t(n === 0 ? "count-zero" : n === 1 ? "count-one" : "count-other", { n });
   }
 
-  /* Open the live stream first and load the thread once it is `ready`, so nothing falls
-     between the page and the stream; without a stream, load anyway. */
+  // Open the live stream first and load the thread once it is `ready`, so nothing falls
+  // between the page and the stream; without a stream, load anyway.
   live() {
     const fallback = setTimeout(() => this.loaded || this.load(), 3000);
     if (!window.EventSource) return;
@@ -180,7 +193,7 @@ class Widget {
     for (const type of LIVE) on(type, (view) => this.changed(view));
   }
 
-  /* A live message holds the comment as the thread shows it now: show it so. */
+  // A live message holds the comment as the thread shows it now: show it so.
   changed(view) {
     const known = this.comments.get(view.id);
     if (this.gone.has(view.id) || (known && known.held && view.deleted)) return;
@@ -188,7 +201,7 @@ class Widget {
       if (!known || known.deleted) return;
       this.total = Math.max(0, this.total - 1);
       this.showCount();
-      this.remove(known, view.deleted.by);
+      this.remove(known, view.deleted);
     } else if (known && known.deleted) {
       known.deleted = null;
       known.view = view;
@@ -227,7 +240,7 @@ class Widget {
     this.more.disabled = false;
   }
 
-  /* A comment view (with nested replies) into the map and the page, under its parent. */
+  // A comment view (with nested replies) into the map and the page, under its parent.
   add(view, parent, held) {
     if (this.comments.has(view.id)) {
       const old = this.comments.get(view.id);
@@ -261,8 +274,9 @@ class Widget {
     const { view, article } = comment;
     article.textContent = "";
     if (comment.deleted) {
-      article.setAttribute("aria-label", this.t(`removed-${comment.deleted.by}`));
-      article.append(el("p", { class: "tomb", text: this.t(`removed-${comment.deleted.by}`) }));
+      const why = this.t(comment.deleted.erased ? "removed-erased" : `removed-${comment.deleted.by}`);
+      article.setAttribute("aria-label", why);
+      article.append(el("p", { class: "tomb", text: why }));
       return;
     }
     const name = view.author.name;
@@ -273,7 +287,8 @@ class Widget {
     const when = new Date(view.created_at);
     const time = el("time", { datetime: view.created_at, text: when.toLocaleString(this.lang, { dateStyle: "medium", timeStyle: "short" }) });
     const body = el("div", { class: "body" });
-    body.innerHTML = view.body_html; // sanitised by the server (nh3): the only HTML inserted
+    // Sanitised by the server (nh3): the only HTML inserted.
+    body.innerHTML = view.body_html;
     const actions = el("div", { class: "actions" },
       comment.held ? null : el("button", { type: "button", "data-act": "reply", "aria-label": this.t("reply-to", { name }), text: this.t("reply") }),
       this.tokens[view.id] ? el("button", { type: "button", "data-act": "delete", text: this.t("delete") }) : null);
@@ -286,17 +301,26 @@ class Widget {
 
   clicked(event) {
     const button = event.target.closest("button[data-act]");
-    if (!button) return;
+    const act = button && button.dataset.act;
+    if (act === "forget") this.arm(button, "confirm-forget", () => this.mine(button, "/erasures"));
+    if (act === "download") this.mine(button, "/authors/export");
+    if (!button || !button.closest("li")) return;
     const comment = this.comments.get(button.closest("li").dataset.id);
-    if (button.dataset.act === "reply") this.openReply(comment);
-    if (button.dataset.act === "cancel") this.closeReply(comment);
-    if (button.dataset.act === "delete") {
-      if (button.dataset.armed) this.deleteOwn(comment, button);
-      else {
-        button.dataset.armed = "1";
-        button.textContent = this.t("confirm-delete");
-      }
-    }
+    if (act === "reply") this.openReply(comment);
+    if (act === "cancel") this.closeReply(comment);
+    if (act === "delete") this.arm(button, "confirm-delete", () => this.deleteOwn(comment, button));
+  }
+
+  // A button that destroys asks first: its first click turns it into the question.
+  arm(button, question, then) {
+    if (button.dataset.armed) return then();
+    button.dataset.armed = "1";
+    button.textContent = this.t(question);
+  }
+
+  disarm(button) {
+    delete button.dataset.armed;
+    button.textContent = this.t(button.dataset.act);
   }
 
   openReply(comment) {
@@ -340,7 +364,8 @@ class Widget {
 
   async submit(form, parent) {
     const value = (name) => form.elements[name].value.trim();
-    if (value("homepage")) return; // only robots fill the hidden field
+    // Only robots fill the hidden field.
+    if (value("homepage")) return;
     const author = { name: value("name") };
     if (value("email")) author.email = value("email");
     if (value("website")) author.website = value("website");
@@ -366,7 +391,8 @@ class Widget {
       form.key = null;
       if (parent) this.closeReply(parent);
       const shown = this.add(view, parent, held);
-      if (!shown.held) this.fill(shown); // the stream may have shown it first, without Delete
+      // The stream may have shown it first, without Delete.
+      if (!shown.held) this.fill(shown);
       this.say(held ? "held" : "posted");
       shown.article.setAttribute("tabindex", "-1");
       shown.article.focus();
@@ -387,7 +413,7 @@ class Widget {
         this.showCount();
       }
       this.forget(comment.id);
-      this.remove(comment, "author");
+      this.remove(comment, { by: "author" });
       this.say("deleted");
     } catch (error) {
       button.disabled = false;
@@ -397,6 +423,64 @@ class Widget {
 
   keep() {
     store.set(`${this.site}:tokens`, this.tokens);
+    this.own.hidden = !Object.keys(this.tokens).length;
+  }
+
+  // The comments this browser holds tokens for on the site, erased (the service destroys
+  // their data keys: names and words go from every thread, feed and copy for good) or
+  // exported: the service's JSON document, saved as a file.
+  async mine(button, path) {
+    button.disabled = true;
+    try {
+      const { data } = await this.withTokens(path);
+      if (data.format) {
+        const file = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+        const link = el("a", { href: URL.createObjectURL(file), download: `comments-${this.site}.json` });
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(link.href), 6e4);
+      } else {
+        this.tokens = {};
+        this.keep();
+        store.set(`${this.site}:held`, []);
+        await this.reload();
+        this.say("forgotten", { n: data.erased });
+        this.status.focus();
+      }
+    } catch (error) {
+      if (/erasure-needs-moderator$/.test(error.type)) this.say("needs-moderator", null, true);
+      else this.fail(error);
+    }
+    button.disabled = false;
+    this.disarm(button);
+  }
+
+  // Another tab may have added tokens. One whose comment was erased since (by a moderator,
+  // say) proves nothing and makes the service refuse them all (403): each is then asked
+  // about alone, those refused are let go, and the rest are sent once more.
+  async withTokens(path) {
+    this.tokens = { ...this.tokens, ...store.get(`${this.site}:tokens`, {}) };
+    const send = () => this.call("POST", path, { comments: Object.entries(this.tokens).map(
+      ([comment_id, delete_token]) => ({ comment_id, delete_token })) });
+    try {
+      return await send();
+    } catch (error) {
+      if (error.status !== 403) throw error;
+      for (const [comment_id, delete_token] of Object.entries(this.tokens)) {
+        await this.call("POST", "/authors/export", { comments: [{ comment_id, delete_token }] })
+          .catch((refused) => refused.status === 403 && delete this.tokens[comment_id]);
+      }
+      this.keep();
+      if (!Object.keys(this.tokens).length) throw error;
+      return send();
+    }
+  }
+
+  // The thread as the service shows it now, from its first page.
+  reload() {
+    this.comments.clear();
+    this.list.textContent = "";
+    this.next = this.replying = null;
+    return this.load();
   }
 
   forget(id) {
@@ -411,9 +495,9 @@ class Widget {
     store.set(`${this.site}:held`, held);
   }
 
-  /* A deleted comment stays as a tombstone while a visible reply hangs below it. */
-  remove(comment, by) {
-    comment.deleted = { by };
+  // A deleted comment stays as a tombstone while a visible reply hangs below it.
+  remove(comment, deleted) {
+    comment.deleted = deleted;
     const alive = (c) => !c.deleted || c.kids.some(alive);
     let current = comment;
     while (current && !alive(current)) {
@@ -450,7 +534,7 @@ class Widget {
     store.set(`${this.site}:held`, held);
   }
 
-  /* The reader's own comments that await moderation, until they appear in the thread. */
+  // The reader's own comments that await moderation, until they appear in the thread.
   showHeld() {
     const fresh = store.get(`${this.site}:held`, []).filter((entry) => Date.now() - entry.at < HELD_DAYS * 864e5);
     store.set(`${this.site}:held`, fresh);

@@ -56,6 +56,26 @@ async def test_new_comments_replies_and_deletions_arrive_without_private_fields(
         assert private not in text
 
 
+async def test_an_erasure_arrives_as_a_tombstone_without_the_person(
+    client: Client, site: SiteKeys
+) -> None:
+    post_id = await publish(client, site)
+    parent = await comment(client, site, post_id, "words to forget", name="Forgotten")
+    await comment(client, site, post_id, "a reply", parent_id=parent["id"], name="Bob")
+    async with client.get(stream_path(site, post_id)) as response:
+        await take(response, 1)
+        held = [{"comment_id": parent["id"], "delete_token": parent["delete_token"]}]
+        erased = await client.post(f"/v1/sites/{site.site}/erasures", json={"comments": held})
+        assert erased.status == 202, await erased.text()
+        [message] = await take(response, 1)
+    assert message["event"] == "comment.erased"
+    shown = json.loads(message["data"])
+    assert shown["id"] == parent["id"]
+    assert shown["deleted"] == {"by": "author", "erased": True}
+    assert shown["author"] is None and shown["body_html"] is None
+    assert "Forgotten" not in message["data"] and "forget" not in message["data"]
+
+
 async def test_a_reconnect_resumes_after_the_last_message(client: Client, site: SiteKeys) -> None:
     post_id = await publish(client, site)
     async with client.get(stream_path(site, post_id)) as response:
