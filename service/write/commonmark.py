@@ -11,7 +11,7 @@ so comments written before and after read the same:
   that, a block is shown as plain text, which bounds the work at two parses);
 - an image is shown as `!` followed by a link to it;
 - a link whose URL starts with `javascript:`, `vbscript:`, `file:` or `data:` (other than
-  `data:image/...`) is shown as its text, without a link;
+  `data:image/...`) is shown as it was typed, without a link;
 - URLs are percent-encoded as markdown-it does (what is already encoded stays so).
 
 Sanitising is not done here: `rendering.py` passes the result through nh3, always.
@@ -73,15 +73,41 @@ class CommonMark:
 
 def to_html(source: str) -> str:
     """The HTML of the CommonMark `source`, raw HTML shown as text (not yet sanitised)."""
+    source = source.replace("\x00", "\ufffd")
     parts: list[str] = []
-    write(pyromark.events(source.replace("\x00", "\ufffd")), parts, nested=False)
+    if write(pyromark.events(source), parts, nested=False):
+        # A link was refused. Rarely so: only then parse again, with each event's place in
+        # the source, to show such links as they were typed.
+        parts.clear()
+        write(refused_links_as_typed(source), parts, nested=False)
     return "".join(parts)
 
 
-def write(events: Iterator[Any], parts: list[str], nested: bool) -> None:
-    """Append the HTML of `events` to `parts`. Every element opened is closed by popping its
-    closer, so an element left unwritten (past a depth limit, or a link inside a link) closes
-    as nothing and the tags always balance."""
+def refused_links_as_typed(source: str) -> Iterator[Any]:
+    """The events of `source`, each refused link or image (and all inside it) replaced by
+    the text it was typed as."""
+    encoded = source.encode()
+    events = pyromark.events_with_range(source, merge_text=True)
+    for event, span in events:
+        start = event.get("Start") if isinstance(event, dict) else None
+        target = start.get("Link") or start.get("Image") if isinstance(start, dict) else None
+        if target is None or allowed_url(normalize_url(target["dest_url"])):
+            yield event
+            continue
+        yield {"Text": encoded[span["start"] : span["end"]].decode()}
+        depth = 1
+        for inner, _ in events:
+            if isinstance(inner, dict) and ("Start" in inner or "End" in inner):
+                depth += 1 if "Start" in inner else -1
+            if depth == 0:
+                break
+
+
+def write(events: Iterator[Any], parts: list[str], nested: bool) -> bool:
+    """Append the HTML of `events` to `parts`; tell whether a link was refused for its URL.
+    Every element opened is closed by popping its closer, so an element left unwritten (past
+    a depth limit, or a link inside a link) closes as nothing and the tags always balance."""
+    refused = False
     out = parts.append
     closers: list[str] = []
     containers = 0  # block quotes, lists and items written, open
@@ -155,12 +181,15 @@ def write(events: Iterator[Any], parts: list[str], nested: bool) -> None:
                 url = normalize_url(url)
                 if name == "Image":
                     out("!")
-                if not links and allowed_url(url):
+                if links:
+                    closers.append("")
+                elif allowed_url(url):
                     title = detail["title"]
                     titled = f' title="{escape(title)}"' if title else ""
                     out(f'<a href="{escape(url)}"{titled}>')
                     closers.append("</a>")
                 else:
+                    refused = True
                     closers.append("")
                 links += 1
             elif name == "Heading":
@@ -196,6 +225,7 @@ def write(events: Iterator[Any], parts: list[str], nested: bool) -> None:
             out(escape(value, quote=False))
         elif kind == "Html":
             html_block.append(value)
+    return refused
 
 
 def block_start(parts: list[str]) -> None:

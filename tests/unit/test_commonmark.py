@@ -127,9 +127,16 @@ def test_raw_html_is_shown_as_text(source: str, html: str) -> None:
     assert render_markdown(source) == html
 
 
-def test_a_link_to_a_script_is_shown_as_its_text() -> None:
-    # markdown-it left the source as it was typed; pulldown-cmark tells only the link's text.
-    assert render_markdown("[x](javascript:alert(1)) [y](data:text/html,hi)") == "<p>x y</p>"
+def test_a_link_to_a_script_is_shown_as_typed() -> None:
+    assert render_markdown("[x](javascript:alert(1)) [y](data:text/html,hi) [z](mailto:a@b.c)") == (
+        "<p>[x](javascript:alert(1)) [y](data:text/html,hi) "
+        '<a href="mailto:a@b.c" rel="nofollow ugc noopener">z</a></p>'
+    )
+    assert render_markdown("[x](JaVaScRiPt:alert(1)) ![i](vbscript:x) \u00e4") == (
+        "<p>[x](JaVaScRiPt:alert(1)) ![i](vbscript:x) \u00e4</p>"
+    )
+    # markdown-it parsed the text inside; shown as typed, all of it, is as harmless.
+    assert render_markdown("[*x*](javascript:a)") == "<p>[*x*](javascript:a)</p>"
     # As before: a link to an image's data is a link, whose URL nh3 then drops.
     assert render_markdown("[i](data:image/png;base64,AA)") == (
         '<p><a rel="nofollow ugc noopener">i</a></p>'
