@@ -75,7 +75,7 @@ def to_html(source: str) -> str:
     """The HTML of the CommonMark `source`, raw HTML shown as text (not yet sanitised)."""
     source = source.replace("\x00", "\ufffd")
     parts: list[str] = []
-    if write(pyromark.events(source), parts, nested=False):
+    if write(pyromark.events(source), parts, nested=False, stop_at_refusal=True):
         # A link was refused. Rarely so: only then parse again, with each event's place in
         # the source, to show such links as they were typed.
         parts.clear()
@@ -103,8 +103,11 @@ def refused_links_as_typed(source: str) -> Iterator[Any]:
                 break
 
 
-def write(events: Iterator[Any], parts: list[str], nested: bool) -> bool:
-    """Append the HTML of `events` to `parts`; tell whether a link was refused for its URL.
+def write(
+    events: Iterator[Any], parts: list[str], nested: bool, stop_at_refusal: bool = False
+) -> bool:
+    """Append the HTML of `events` to `parts`; tell whether a link was refused for its URL
+    (and stop there, with `stop_at_refusal`).
     Every element opened is closed by popping its closer, so an element left unwritten (past
     a depth limit, or a link inside a link) closes as nothing and the tags always balance."""
     refused = False
@@ -190,6 +193,8 @@ def write(events: Iterator[Any], parts: list[str], nested: bool) -> bool:
                     closers.append("</a>")
                 else:
                     refused = True
+                    if stop_at_refusal:
+                        return True
                     closers.append("")
                 links += 1
             elif name == "Heading":

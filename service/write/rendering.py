@@ -10,6 +10,7 @@ emphasis, a link and code in every sentence cost under half the default budget (
 about a millisecond), plain prose almost nothing.
 """
 
+import re
 from html import escape
 
 import nh3
@@ -45,10 +46,10 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 
 MAX_COST: int = Settings.model_fields["markdown_max_cost"].default
 # What a character can cost the render (parse, HTML writer and nh3), in units of about a
-# microsecond on the reference machine: the most each has been measured to cost, per character,
-# in runs of it (bench/markdown_fuzz.py prints the measured cost of every unit). Letters, digits
-# and spaces cost nothing worth counting; these start a link, an emphasis, a code span, a line,
-# a quote or a list item (up to four elements each, when nested).
+# microsecond on the reference machine: about the most each has been measured to cost, per
+# character, in runs of it (bench/markdown_fuzz.py prints the measured time per unit). Letters,
+# digits and spaces cost nothing worth counting; these start a link, an emphasis, a code span,
+# an entity, a line or a quote.
 COSTS = {
     "[": 9,
     "<": 10,
@@ -57,18 +58,23 @@ COSTS = {
     "\n": 3,
     "`": 3,
     ">": 3,
-    "-": 2,
-    "+": 2,
-    ".": 2,
-    ")": 2,
     "&": 2,
-    "#": 1,
+    "#": 3,
+    "-": 1,
+    "+": 1,
+    ".": 1,
+    ")": 1,
 }
+# A list marker opens a list and an item (four elements), and markers nest on one line
+# (`- - - a`): counted apart, so that hyphens and full stops in prose stay cheap.
+LIST_MARKER = re.compile(r"(?:[-+*]|[0-9][.)])[ \t]")
+LIST_MARKER_COST = 4
 
 
 def markdown_cost(source: str) -> int:
     """The estimated cost of rendering `source`, in COSTS' units; linear, and cheap to count."""
-    return sum(source.count(mark) * cost for mark, cost in COSTS.items())
+    marks = sum(source.count(mark) * cost for mark, cost in COSTS.items())
+    return marks + len(LIST_MARKER.findall(source)) * LIST_MARKER_COST
 
 
 def render_markdown(source: str, max_cost: int = MAX_COST) -> str:
