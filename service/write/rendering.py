@@ -65,9 +65,10 @@ COSTS = {
     ".": 1,
     ")": 1,
 }
-# A list marker opens a list and an item (four elements), and markers nest on one line
-# (`- - - a`): counted apart, so that hyphens and full stops in prose stay cheap.
-LIST_MARKER = re.compile(r"(?:[-+*]|[0-9][.)])[ \t]")
+# A list marker (at the start of a line, or after a space or `>`: markers nest on one line,
+# `- - - a`) opens a list and an item, four elements: counted apart, so that hyphens and full
+# stops in prose stay cheap.
+LIST_MARKER = re.compile(r"(?:^|(?<=[ \t>]))(?:[-+*]|[0-9]{1,9}[.)])[ \t]", re.MULTILINE)
 LIST_MARKER_COST = 4
 
 
