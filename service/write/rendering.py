@@ -10,7 +10,6 @@ emphasis, a link and code in every sentence cost under half the default budget (
 about a millisecond), plain prose almost nothing.
 """
 
-import re
 from html import escape
 
 import nh3
@@ -65,17 +64,17 @@ COSTS = {
     ".": 1,
     ")": 1,
 }
-# A list marker (at the start of a line, or after a space or `>`: markers nest on one line,
-# `- - - a`) opens a list and an item, four elements: counted apart, so that hyphens and full
-# stops in prose stay cheap.
-LIST_MARKER = re.compile(r"(?:^|(?<=[ \t>]))(?:[-+*]|[0-9]{1,9}[.)])[ \t]", re.MULTILINE)
+# A list marker opens a list and an item, four elements, and markers nest on one line
+# (`- - - a`, `1. 1. a`): each mark followed by a space or tab counts 4 more (`str.count` of
+# them is ten times faster than a regular expression that would look for digits first).
+LIST_MARKERS = tuple(mark + space for mark in "-+*.)" for space in " \t")
 LIST_MARKER_COST = 4
 
 
 def markdown_cost(source: str) -> int:
     """The estimated cost of rendering `source`, in COSTS' units; linear, and cheap to count."""
     marks = sum(source.count(mark) * cost for mark, cost in COSTS.items())
-    return marks + len(LIST_MARKER.findall(source)) * LIST_MARKER_COST
+    return marks + sum(source.count(marker) for marker in LIST_MARKERS) * LIST_MARKER_COST
 
 
 def render_markdown(source: str, max_cost: int = MAX_COST) -> str:
