@@ -59,6 +59,12 @@ def normalize_url(url: str) -> str:
     return "".join(pieces)
 
 
+def link_url(link: dict[str, Any]) -> str:
+    """The URL a link or image of pulldown-cmark's points to, as it will be written."""
+    url: str = link["dest_url"]
+    return normalize_url("mailto:" + url if link["link_type"] == "Email" else url)
+
+
 def allowed_url(url: str) -> bool:
     lowered = url.strip().lower()
     return not BAD_SCHEME.match(lowered) or bool(GOOD_DATA.match(lowered))
@@ -91,7 +97,7 @@ def refused_links_as_typed(source: str) -> Iterator[Any]:
     for event, span in events:
         start = event.get("Start") if isinstance(event, dict) else None
         target = start.get("Link") or start.get("Image") if isinstance(start, dict) else None
-        if target is None or allowed_url(normalize_url(target["dest_url"])):
+        if target is None or allowed_url(link_url(target)):
             yield event
             continue
         yield {"Text": encoded[span["start"] : span["end"]].decode()}
@@ -178,10 +184,7 @@ def write(
                 continue
             ((name, detail),) = value.items()
             if name == "Link" or name == "Image":
-                url = detail["dest_url"]
-                if detail["link_type"] == "Email":
-                    url = "mailto:" + url
-                url = normalize_url(url)
+                url = link_url(detail)
                 if name == "Image":
                     out("!")
                 if links:
