@@ -123,6 +123,7 @@ def write(
     formats = 0  # emphasis and strong written, open
     links = 0  # links and images open
     html_block: list[str] = []
+    indented_code = False
     for event in events:
         if event.__class__ is str:
             if event == "SoftBreak":
@@ -149,6 +150,11 @@ def write(
                 formats -= 1
             elif value == "Link" or value == "Image":
                 links -= 1
+            elif closer == "</code></pre>\n":
+                # markdown-it ends an indented code block with a line break, even at the end
+                # of the body (a fenced one it leaves as it is).
+                if indented_code and not parts[-1].endswith("\n"):
+                    out("\n")
             elif closer is HTML_BLOCK:
                 block_start(parts)
                 html_as_markdown("".join(html_block), parts, nested)
@@ -206,6 +212,7 @@ def write(
                 out(f"<{tag}>")
                 closers.append(f"</{tag}>\n")
             elif name == "CodeBlock":
+                indented_code = detail == "Indented"
                 block_start(parts)
                 out("<pre><code>")
                 closers.append("</code></pre>\n")

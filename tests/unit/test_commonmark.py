@@ -91,6 +91,12 @@ AS_BEFORE = [
         "<p>A very <strong>nested <em>emphasis with <code>code</code> inside</em> here</strong>.</p>",
     ),
     ("Trailing spaces   \n", "<p>Trailing spaces</p>"),
+    ("    code at the end", "<pre><code>code at the end\n</code></pre>"),
+    (
+        "- ```\n  fenced in an item",
+        "<ul>\n<li>\n<pre><code>fenced in an item</code></pre>\n</li>\n</ul>",
+    ),
+    ("```\n```", "<pre><code></code></pre>"),
     ("    \n\n  \n", ""),
     ("", ""),
 ]
@@ -111,6 +117,9 @@ def test_normal_markdown_renders_as_before(source: str, html: str) -> None:
             "<div>\n*still Markdown*\n</div>",
             ("<p>&lt;div&gt;\n<em>still Markdown</em>\n&lt;/div&gt;</p>"),
         ),
+        # The one difference from before: a line opening with a block tag ends the paragraph
+        # above it, as in CommonMark (markdown-it went on with the paragraph).
+        ("a\n<div>\nb", "<p>a</p>\n<p>&lt;div&gt;\nb</p>"),
         # An unclosed <pre> or <!-- would make the rest of the body an HTML block in
         # CommonMark; here the rest is still Markdown.
         ("<pre>\n\n*x*", "<p>&lt;pre&gt;</p>\n<p><em>x</em></p>"),
