@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     problem_max_errors: int = Field(default=20, ge=1, le=1000)
     # A comment whose Markdown would cost more than this to render (about a microsecond a
     # unit on a 2-core reference machine; see service/write/rendering.py) is shown as text.
-    markdown_max_cost: int = Field(default=15_000, ge=0)
+    markdown_max_cost: int = Field(default=4_000, ge=0)
     # --- bounded connections and live streams ---
     # A connection whose request headers have not all arrived this long after it opened (or
     # after its previous response) is closed; this is also how long an idle keep-alive lasts.
