@@ -491,13 +491,12 @@ def apply(case: Case[Any], chosen: dict[str, Any]) -> Case[Any]:
     meta = case.meta
     whole = meta is None or (
         meta.generation.mode.is_positive
-        and meta.phase.name != TestPhase.COVERAGE
         and not any(part.mode.is_negative for part in meta.components.values())
     )
     if chosen.get("email", KEEP) != KEEP and whole:
         if case.operation.method.upper() == "GET":
             query["email"] = chosen["email"]
-        elif isinstance(case.body, dict) and "email" in case.body:
+        elif isinstance(case.body, dict) and not invalid:
             case.body = {"email": chosen["email"]}
     if chosen.get("held", KEEP) != KEEP and isinstance(case.body, dict) and whole:
         case.body = {"comments": [{"comment_id": OWN_COMMENTS, "delete_token": "A" * 43}]}
