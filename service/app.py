@@ -13,6 +13,7 @@ from service.access.concurrency import Holdings
 from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.eventstore import data_keys
+from service.http.access_log import AccessLines
 from service.http.assets import Assets
 from service.http.cors import add_cors_headers, cors
 from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
@@ -50,6 +51,8 @@ from service.subscriptions.wakeup import Wakeup
 from service.write.application import Application
 
 POOL_CLOSE_SECONDS = 2.0
+# The access logger `serve` runs the app with (the CLI takes it from here, not from http/).
+ACCESS_LINES = AccessLines
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -13,9 +13,8 @@ from service import server
 from service.access import credentials
 from service.access.credentials import Role
 from service.access.origins import parse_origin
-from service.app import create_app
+from service.app import ACCESS_LINES, create_app
 from service.cli.common import command_application, connected, database_url
-from service.http.access_log import AccessLines
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
 from service.ops.moves import check_cluster
@@ -49,7 +48,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings.model_copy(update={"database_url": url}))
     new_loop = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
     with asyncio.Runner(loop_factory=new_loop) as runner:
-        runner.run(server.serve(app, sockets, announce, AccessLines))
+        runner.run(server.serve(app, sockets, announce, ACCESS_LINES))
 
 
 def demo_announcement(settings: Settings, host: str, port: int, key: str) -> Callable[[str], None]:
