@@ -442,6 +442,10 @@ class Widget {
         this.tokens = {};
         this.keep();
         store.set(`${this.site}:held`, []);
+        // Forgotten here too: the name, email and website the form was filled in with.
+        try { localStorage.removeItem("threadlog:author"); } catch (e) { /* private mode */ }
+        for (const form of this.root.querySelectorAll("form"))
+          for (const name of ["name", "email", "website"]) form.elements[name].value = "";
         await this.reload();
         this.say("forgotten", { n: data.erased });
         this.status.focus();

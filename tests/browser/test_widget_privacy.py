@@ -50,6 +50,7 @@ async def test_forget_my_comments_erases_them_and_leaves_a_tombstone_above_a_rep
     await comment(client, blog_site, post_id, "a reply that stays", first_id, name="Bob")
     await expect(widget.locator(".count")).to_have_text("3 comments")
     assert len(await held_tokens(page, blog_site)) == 2
+    assert await page.evaluate("localStorage.getItem('threadlog:author')") is not None
 
     # Another reader has the post open and sees the erasure arrive live.
     other = await browser.new_context(locale="en-GB")
@@ -71,6 +72,9 @@ async def test_forget_my_comments_erases_them_and_leaves_a_tombstone_above_a_rep
     await expect(widget.locator(".count")).to_have_text("1 comment")
     await expect(widget.get_by_role("button", name=FORGET)).to_be_hidden()
     assert await held_tokens(page, blog_site) == {}
+    # The name the form was filled in with is forgotten too.
+    assert await page.evaluate("localStorage.getItem('threadlog:author')") is None
+    await expect(widget.locator("form").last.get_by_label("Name")).to_have_value("")
     await screenshot(page, "widget-forgotten")
 
     # The service agrees: a tombstone marked erased, without author or text, above the reply.
