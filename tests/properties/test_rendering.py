@@ -4,12 +4,12 @@ every link `rel="nofollow ugc noopener"`), and an over-budget body's HTML is exa
 would make of its text."""
 
 import re
-from html.parser import HTMLParser
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from service.write.rendering import as_sanitised, plain_text, render_markdown, sanitise
+from tests.http.test_bad_input import Markup
 
 MARKDOWN = st.sampled_from(
     [
@@ -22,15 +22,6 @@ MARKDOWN = st.sampled_from(
     ]
 )  # fmt: skip
 BODIES = st.lists(MARKDOWN | st.text(max_size=5), max_size=60).map("".join) | st.text()
-
-
-class Markup(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, attrs))
 
 
 def assert_sanitised(html: str) -> None:
