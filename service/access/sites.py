@@ -10,7 +10,9 @@ CACHE_SECONDS = 30.0
 SITE = """
 SELECT site, title, origins, ip_salt,
        (SELECT (settings ->> 'rate_limit_per_minute')::int FROM site_streams s
-        WHERE s.site = sites.site) AS rate_limit_per_minute
+        WHERE s.site = sites.site) AS rate_limit_per_minute,
+       (SELECT (settings ->> 'edit_window_minutes')::int FROM site_streams s
+        WHERE s.site = sites.site) AS edit_window_minutes
 FROM sites WHERE site = $1
 """
 
@@ -24,6 +26,8 @@ class Site:
     # The site's own comment rate limit (None: the server's default). Kept with the site so a
     # comment pays no lookup for it; a change made elsewhere applies within CACHE_SECONDS.
     rate_limit_per_minute: int | None = None
+    # How long authors may edit (None: the default); the widget is told when a comment's ends.
+    edit_window_minutes: int | None = None
 
 
 class SiteDirectory:
@@ -44,6 +48,7 @@ class SiteDirectory:
             tuple(row["origins"]),
             row["ip_salt"],
             row["rate_limit_per_minute"],
+            row["edit_window_minutes"],
         )
         self.cache[site] = (time.monotonic() + CACHE_SECONDS, found)
         return found

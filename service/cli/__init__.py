@@ -1,4 +1,4 @@
-"""threadlog's command line: serve, migrate, adopt-cluster, rebuild, status, sites, keys,
+"""threadlog's command line: serve, demo, migrate, adopt-cluster, rebuild, status, sites, keys,
 erase, kek, relay, webhooks.
 
 Settings are read here, once, from the environment; each subcommand is a thin wrapper around a
@@ -22,9 +22,10 @@ from service.cli import status as status_command
 from service.cli.common import connected, database_url, until_signalled
 from service.cli.errors import option_problem, setting_problem
 from service.cli.parsing import parser
-from service.cli.serving import serve
+from service.cli.serving import prepare_demo, serve
 from service.eventstore import data_keys
 from service.ops import migrate
+from service.ops.demo import DEMO_SITE
 from service.ops.kek import load_vault
 from service.ops.moves import ClusterMoved, NotMigrated, adopt_cluster
 from service.ops.operator_errors import explain
@@ -84,6 +85,10 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
     match arguments.command, getattr(arguments, "action", None):
         case "serve", _:
             serve(settings, arguments.host or settings.host, chosen_port(arguments, settings))
+        case "demo", _:
+            key = asyncio.run(prepare_demo(database_url(settings), arguments.origins, None))
+            print(f"the demo site {DEMO_SITE!r} is ready; a new moderator key for it:")
+            print(key)
         case "migrate", _:
             migrate.upgrade(database_url(settings))
             print(f"migrated to {migrate.head_revision()}")

@@ -65,6 +65,23 @@ def parser() -> argparse.ArgumentParser:
     serve_command.add_argument("--host", help="listen address (THREADLOG_HOST)")
     serve_command.add_argument("--port", type=int, help="listen port (THREADLOG_PORT)")
 
+    demo = command(
+        commands,
+        "demo",
+        "make the demo site and its posts on DATABASE_URL (the embedded server makes them by "
+        "itself), and print a new moderator key for it",
+        [DATABASE],
+        ["threadlog demo --origin https://comments.example"],
+    )
+    demo.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        dest="origins",
+        metavar="URL",
+        help="where the service's /demo page is served from (for CORS); repeat for several",
+    )
+
     command(
         commands,
         "migrate",

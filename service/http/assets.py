@@ -23,6 +23,7 @@ MEDIA_TYPES = {
     ".html": "text/html",
     ".css": "text/css",
     ".png": "image/png",
+    ".ico": "image/x-icon",
 }
 # Scripts whose versions pages refer to; `{{version:<file>}}` in an HTML file becomes it.
 SCRIPTS = ("embed.js", "labels.js", "count.js", "admin.js")

@@ -1,7 +1,7 @@
 """Write handlers: parse, build one command, execute it, shape one response."""
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -9,6 +9,8 @@ from service.access.credentials import Role, delete_token, sha256
 from service.domain.commands import DeleteComment, DeletePost, PublishPost
 from service.domain.events import Author, CommentHeld, CommentStatus, DeletedBy, NewComment
 from service.domain.labels import unique_labels
+from service.domain.policy import SiteSettings
+from service.eventstore.cloudevents import format_time
 from service.http import auth
 from service.http.auth import metadata
 from service.http.parsing import parse_body, parse_json, read_body
@@ -74,7 +76,7 @@ async def post_comment(request: web.Request) -> web.Response:
     # is another request, so a replay hands the delete token only to whom it first went.
     idempotency = idempotency_of(request, raw, caller=f"ip:{command.author_ip_hash}")
     outcome = await request.app[APPLICATION].execute(command, meta, idempotency)
-    return created_comment(outcome, token_secret)
+    return created_comment(outcome, token_secret, site.edit_window_minutes)
 
 
 def submission(body: CommentBody, post_id: str) -> Submission:
@@ -88,13 +90,21 @@ def submission(body: CommentBody, post_id: str) -> Submission:
     )
 
 
-def created_comment(outcome: Outcome, token_secret: bytes) -> web.Response:
+def created_comment(
+    outcome: Outcome, token_secret: bytes, edit_window_minutes: int | None
+) -> web.Response:
     """The new comment, or on a replay the first request's, with its delete token (derived,
-    never stored: a replay hands out the same one again)."""
+    never stored: a replay hands out the same one again) and, while the site allows edits,
+    until when its author may edit it."""
     event = outcome.events[0].event
     assert isinstance(event, NewComment)
     view = new_comment_view(event, answered_status(outcome).value)
     view["delete_token"] = delete_token(token_secret, event.site, event.comment_id)
+    if edit_window_minutes is None:
+        edit_window_minutes = SiteSettings().edit_window_minutes
+    if edit_window_minutes > 0:
+        until = event.created_at + timedelta(minutes=edit_window_minutes)
+        view["editable_until"] = format_time(until)
     # The comment's own resource (GET .../comments/{comment}), not its place in the thread.
     headers = {"Location": f"/v1/sites/{event.site}/comments/{event.comment_id}"}
     if outcome.replayed:

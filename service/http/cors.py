@@ -18,7 +18,8 @@ from service.http.problems import Handler, Problem, render
 from service.keys import SITES
 
 SITE_PATH = re.compile(r"/v1/sites/([A-Za-z0-9][A-Za-z0-9._~-]{0,127})/")
-ALLOWED_METHODS = "GET, POST, DELETE"
+# PATCH: an author edits their comment from the blog's page.
+ALLOWED_METHODS = "GET, POST, PATCH, DELETE"
 # Keys are not offered across origins: the key-authenticated calls come from /admin itself.
 ALLOWED_HEADERS = "Content-Type, X-Delete-Token, Idempotency-Key, Last-Event-ID"
 EXPOSED_HEADERS = "Location, ETag, X-Request-Id, Idempotent-Replayed"

@@ -5,12 +5,15 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from service.db import DatabaseUnavailable
 from service.http.keys import ASSETS
 from service.http.parsing import query_choice, query_text
 from service.http.problems import Problem
+from service.keys import SITES
 from service.ops.demo import DEMO_POSTS, DEMO_SITE, DemoPost, find_post
 
 PAGE_CACHE = "no-cache"
+ICON_CACHE = "public, max-age=86400"
 # The console holds a moderator key: nothing but its own files may run or be fetched.
 CONSOLE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -35,6 +38,10 @@ async def get_admin_script(request: web.Request) -> web.Response:
     return request.app[ASSETS]["admin.js"].response(request)
 
 
+async def get_favicon(request: web.Request) -> web.Response:
+    return request.app[ASSETS]["favicon.ico"].response(request, cache=ICON_CACHE)
+
+
 async def get_admin_page(request: web.Request) -> web.Response:
     response = request.app[ASSETS]["admin.html"].response(request, cache=PAGE_CACHE)
     response.headers["Content-Security-Policy"] = CONSOLE_POLICY
@@ -50,6 +57,14 @@ async def get_demo_page(request: web.Request) -> web.Response:
     post = find_post(post_id or DEMO_POSTS[0].post_id)
     if post is None:
         raise Problem(404, f"the demo blog has no post {post_id!r}")
+    # Only the embedded server makes the demo site by itself; elsewhere, say how to make it.
+    # With the database away the page is served all the same: its widget says so.
+    try:
+        missing = await request.app[SITES].get(DEMO_SITE) is None
+    except DatabaseUnavailable:
+        missing = False
+    if missing:
+        return no_demo_page(request)
     main = label_listing(label) if label is not None else article(post, lang)
     page_lang = post.lang if lang == "auto" and label is None else lang.replace("auto", "en")
     scripts = "".join(
@@ -106,3 +121,9 @@ def post_list() -> str:
         f'<span data-site="{DEMO_SITE}" data-threadlog-count="{escape(p.post_id)}"></span></li>'
         for p in DEMO_POSTS
     )
+
+
+def no_demo_page(request: web.Request) -> web.Response:
+    origin = f"{request.scheme}://{request.host}"
+    page = request.app[ASSETS]["no-demo.html"].body.decode().replace("{{origin}}", escape(origin))
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": PAGE_CACHE})

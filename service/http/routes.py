@@ -80,6 +80,7 @@ def add_routes(app: web.Application) -> None:
         ("GET", "/embed/labels.js", pages.get_labels_script),
         ("GET", "/embed/count.js", pages.get_count_script),
         ("GET", "/demo", pages.get_demo_page),
+        ("GET", "/favicon.ico", pages.get_favicon),
         ("GET", "/admin", pages.get_admin_page),
         ("GET", "/admin/admin.js", pages.get_admin_script),
     ]
