@@ -245,3 +245,22 @@ async def register_webhook(
     created = await json_body(response, 201)
     assert response.headers["Location"] == f"/v1/webhooks/{created['id']}"
     return created
+
+
+async def make_demo_site(pool: asyncpg.Pool) -> None:
+    """The demo site and its posts, as the embedded server makes them (idempotent)."""
+    from service.ops.demo import DEMO_SITE, seed_demo
+    from service.write.application import Application
+
+    async with pool.acquire() as connection:
+        await connection.execute(
+            "INSERT INTO sites (site, title, origins, ip_salt) VALUES ($1, 'demo', '{}', $2)"
+            " ON CONFLICT (site) DO NOTHING",
+            DEMO_SITE,
+            b"s" * 32,
+        )
+    application = Application(pool)
+    try:
+        await seed_demo(application)
+    finally:
+        await application.close()

@@ -9,6 +9,13 @@ const REASONS = ["spam", "offensive", "off-topic", "other"];
 const MATCHES = [["email", "by email"], ["ip", "by IP address"], ["name_ip", "by name and IP"]];
 const DURATIONS = [["", "for ever"], ["1", "for a day"], ["7", "for a week"], ["30", "for 30 days"]];
 const state = { site: "", key: "", view: "held", next: null };
+// What a moderator can do to a comment in each state (as the service decides it).
+const ACTIONS = {
+  held: ["approve", "reject", "delete"],
+  published: ["approve", "reject", "delete"],
+  deleted: ["restore"],
+  rejected: ["restore"],
+};
 
 const el = (tag, props, ...children) => {
   const node = document.createElement(tag);
@@ -80,6 +87,7 @@ function open(view) {
     tab.setAttribute("aria-selected", String(tab.dataset.view === view));
   }
   $("#panel").textContent = "";
+  say("");
   load();
 }
 
@@ -121,20 +129,31 @@ function renderItem(item) {
       el("span", { class: "who", text: author }),
       el("span", { text: `on ${item.post_id}` }),
       el("time", { datetime: item.created_at || "", text: item.created_at ? new Date(item.created_at).toLocaleString() : "" }),
-      el("span", { text: item.status }),
+      el("span", { class: "state", text: item.status }),
       item.reason ? el("span", { text: `reason: ${item.reason}` }) : null,
       item.reports ? el("span", { text: `${item.reports} report(s)` }) : null),
     body,
-    el("div", { class: "actions" },
-      button("Approve", () => act(card, "POST", `/comments/${id}/approve`, null, "Approved.")),
-      reason,
-      button("Reject", () => act(card, "POST", `/comments/${id}/reject`, { reason: reason.value }, "Rejected.")),
-      button("Delete", () => act(card, "DELETE", `/comments/${id}`, null, "Deleted.")),
-      button("Restore", () => act(card, "POST", `/comments/${id}/restore`, null, "Restored."))),
+    el("div", { class: "actions", "data-for": "state" }),
     el("div", { class: "actions" },
       match, duration, el("label", {}, purge, "remove their comments"),
       button("Ban author", () => ban(card, id, match.value, duration.value, purge.checked))));
+  offer(card, item.status, reason);
   return card;
+}
+
+// Only the actions that apply to the comment's state. A deleted or rejected comment stays on
+// the card, with Restore, until the moderator moves on.
+function offer(card, status, reason) {
+  const id = card.dataset.id;
+  const all = {
+    approve: () => button("Approve", () => act(card, "POST", `/comments/${id}/approve`, null, "Approved.")),
+    reject: () => [reason, button("Reject", () => act(card, "POST", `/comments/${id}/reject`, { reason: reason.value }, "Rejected.", "rejected", reason))],
+    delete: () => button("Delete", () => act(card, "DELETE", `/comments/${id}`, null, "Deleted.", "deleted", reason)),
+    restore: () => button("Restore", () => act(card, "POST", `/comments/${id}/restore`, null, "Restored.")),
+  };
+  const actions = card.querySelector("[data-for=state]");
+  actions.replaceChildren(...(ACTIONS[status] || []).flatMap((name) => all[name]()));
+  card.querySelector(".state").textContent = status;
 }
 
 function button(text, onClick) {
@@ -143,10 +162,11 @@ function button(text, onClick) {
   return node;
 }
 
-async function act(card, method, path, body, done) {
+async function act(card, method, path, body, done, becomes, reason) {
   try {
     await api(method, path, body);
-    card.remove();
+    if (becomes) offer(card, becomes, reason);
+    else card.remove();
     say(done);
   } catch (error) {
     say(`Failed: ${error.message}`, true);

@@ -1,7 +1,7 @@
 /* threadlog comment counts: every element with data-threadlog-count="post-id" gets "3 comments"
    ("3 reacties" on a Dutch page); one request per site fetches the counts of up to 100 posts.
    The site comes from the element's data-site, this script's data-site, or the #threadlog
-   widget on the page. Counts go in as text. */
+   widget on the page. Counts go in as text; the widget's changes reach them live. */
 (() => {
 "use strict";
 const me = document.currentScript;
@@ -19,6 +19,9 @@ const words = (node, n) => {
   return (own ?? (STRINGS[lang] || STRINGS.en)[key]).split("{n}").join(n);
 };
 
+// Counts the comment widget on this page shows, live: newer than any fetched.
+const live = new Map();
+
 async function fill(site, nodes) {
   const posts = [...new Set(nodes.map((node) => node.dataset.threadlogCount))];
   for (let start = 0; start < posts.length; start += BATCH) {
@@ -28,17 +31,27 @@ async function fill(site, nodes) {
     const { counts } = await response.json();
     for (const node of nodes) {
       const n = counts[node.dataset.threadlogCount];
-      if (n !== undefined) node.textContent = words(node, n);
+      if (n !== undefined && !live.has(site + "/" + node.dataset.threadlogCount)) node.textContent = words(node, n);
     }
   }
 }
 
-const boot = () => {
+const siteOf = (node) => {
   const widget = document.querySelector("#threadlog");
-  const fallback = (me && me.dataset.site) || (widget && widget.dataset.site);
+  return node.dataset.site || (me && me.dataset.site) || (widget && widget.dataset.site);
+};
+
+document.addEventListener("threadlog:count", ({ detail: { site, post, count } }) => {
+  live.set(site + "/" + post, count);
+  for (const node of document.querySelectorAll("[data-threadlog-count]")) {
+    if (node.dataset.threadlogCount === post && siteOf(node) === site) node.textContent = words(node, count);
+  }
+});
+
+const boot = () => {
   const bySite = new Map();
   for (const node of document.querySelectorAll("[data-threadlog-count]")) {
-    const site = node.dataset.site || fallback;
+    const site = siteOf(node);
     if (site && node.dataset.threadlogCount) bySite.set(site, [...(bySite.get(site) || []), node]);
   }
   bySite.forEach((nodes, site) => fill(site, nodes));

@@ -26,7 +26,11 @@ const STRINGS = {
     "removed-erased": "Removed at the author's request", forget: "Forget my comments on this site",
     "confirm-forget": "Really erase them all? It cannot be undone", forgotten: "Comments erased: {n}.",
     "needs-moderator": "Other comments on this site were written with the same email: the site's moderators can erase them all.",
-    download: "Download my comments",
+    download: "Download my comments", edit: "Edit", save: "Save",
+    "edit-closed": "The time to edit this comment is over.",
+    wait: "You are commenting quickly: try again in {n} seconds.",
+    missing: "There are no comments here: the comment service does not know this page's post.",
+    gone: "This post was removed, and its comments with it.",
   },
   nl: {
     heading: "Reacties", "count-zero": "Nog geen reacties", "count-one": "{n} reactie",
@@ -44,7 +48,11 @@ const STRINGS = {
     "removed-erased": "Verwijderd op verzoek van de schrijver", forget: "Vergeet mijn reacties op deze site",
     "confirm-forget": "Echt allemaal wissen? Dit kan niet ongedaan worden gemaakt", forgotten: "Reacties gewist: {n}.",
     "needs-moderator": "Andere reacties op deze site zijn met hetzelfde e-mailadres geschreven: de moderatoren van de site kunnen ze allemaal wissen.",
-    download: "Download mijn reacties",
+    download: "Download mijn reacties", edit: "Bewerken", save: "Opslaan",
+    "edit-closed": "De tijd om deze reactie te bewerken is voorbij.",
+    wait: "Je reageert snel: probeer het over {n} seconden opnieuw.",
+    missing: "Hier zijn geen reacties: de reactiedienst kent het bericht van deze pagina niet.",
+    gone: "Dit bericht is verwijderd, en de reacties ook.",
   },
 };
 const CSS = `
@@ -68,9 +76,9 @@ background:var(--b);color:var(--t);padding:.2em .7em}button.primary{background:v
 button:focus-visible,input:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid var(--a);outline-offset:2px}
 .actions{display:flex;gap:.5em;margin-top:.3em}
 form{display:grid;gap:.5em;margin:.8em 0}label{display:grid;gap:.2em;font-size:.875em;color:var(--m)}
-input,textarea{font:inherit;color:var(--t);background:var(--b);border:1px solid var(--l);border-radius:var(--r);padding:.4em}
+input,textarea{font:inherit;color:var(--t);background:var(--b);border:1px solid var(--l);border-radius:var(--r);padding:.4em;width:100%;min-width:0}
 textarea{min-height:6em;resize:vertical}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
-[hidden]{display:none!important}.row{display:flex;gap:.5em}.row>label{flex:1}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
+[hidden]{display:none!important}.row{display:flex;flex-wrap:wrap;gap:.5em}.row>label{flex:1 1 12em;min-width:0}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
 
 const store = {
   get(key, fallback) {
@@ -110,6 +118,9 @@ class Widget {
     this.next = null;
     this.loaded = false;
     this.tokens = store.get(`${this.site}:tokens`, {});
+    // Until when each own comment may be edited, and its text as written (the service shows
+    // only the rendered HTML).
+    this.edits = store.get(`${this.site}:edits`, {});
     this.root = host.attachShadow({ mode: "open" });
     this.count = el("span", { class: "count", text: this.t("loading") });
     this.list = el("ol", { class: "comments" });
@@ -154,13 +165,23 @@ class Widget {
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
-      throw Object.assign(new Error((data && data.detail) || response.statusText || response.status), { status: response.status, type: data && data.type });
+      throw Object.assign(new Error((data && data.detail) || response.statusText || response.status),
+        { status: response.status, type: data && data.type, retry: Number(response.headers.get("Retry-After")) });
     }
     return { data };
   }
 
   fail(error) {
-    this.say("error", { detail: error.message }, true);
+    if (error.status === 429) this.say("wait", { n: error.retry || 60 }, true);
+    else if (/edit-window-closed$/.test(error.type)) this.say("edit-closed", null, true);
+    else this.say("error", { detail: error.message }, true);
+  }
+
+  // The counts gadget on the same page shows what the widget shows, live.
+  showCount() {
+    const n = this.total;
+    this.count.textContent = this.t(n === 0 ? "count-zero" : n === 1 ? "count-one" : "count-other", { n });
+    document.dispatchEvent(new CustomEvent("threadlog:count", { detail: { site: this.site, post: this.post, count: n } }));
   }
 
   say(key, values, bad) {
@@ -169,17 +190,15 @@ class Widget {
     this.status.setAttribute("role", bad ? "alert" : "status");
   }
 
-  showCount() {
-    const n = this.total;
-    this.count.textContent = this.t(n === 0 ? "count-zero" : n === 1 ? "count-one" : "count-other", { n });
-  }
-
   // Open the live stream first and load the thread once it is `ready`, so nothing falls
   // between the page and the stream; without a stream, load anyway.
   live() {
     const fallback = setTimeout(() => this.loaded || this.load(), 3000);
     if (!window.EventSource) return;
-    const source = new EventSource(`${this.base}${this.thread}/stream`);
+    const source = this.source = new EventSource(`${this.base}${this.thread}/stream`);
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED && !this.loaded) this.load();
+    });
     source.addEventListener("ready", () => {
       clearTimeout(fallback);
       if (!this.loaded) this.load();
@@ -233,11 +252,21 @@ class Widget {
       if (first) this.waiting.splice(0).forEach((handle) => handle());
       this.waiting = null;
     } catch (error) {
+      if (first && (error.status === 404 || error.status === 410)) return this.missing(error.status);
       this.fail(error);
       if (first) this.loaded = false;
     }
     this.more.hidden = !this.next;
     this.more.disabled = false;
+  }
+
+  // No thread to show: one message instead of the widget.
+  missing(status) {
+    if (this.source) this.source.close();
+    const section = this.root.querySelector("section");
+    section.textContent = "";
+    section.append(el("h2", { id: "threadlog-heading", text: this.t("heading") }),
+      el("p", { class: "status", role: "status", text: this.t(status === 410 ? "gone" : "missing") }));
   }
 
   // A comment view (with nested replies) into the map and the page, under its parent.
@@ -291,6 +320,7 @@ class Widget {
     body.innerHTML = view.body_html;
     const actions = el("div", { class: "actions" },
       comment.held ? null : el("button", { type: "button", "data-act": "reply", "aria-label": this.t("reply-to", { name }), text: this.t("reply") }),
+      this.editable(view.id) ? el("button", { type: "button", "data-act": "edit", text: this.t("edit") }) : null,
       this.tokens[view.id] ? el("button", { type: "button", "data-act": "delete", text: this.t("delete") }) : null);
     article.setAttribute("aria-label", this.t("comment-by", { name }));
     article.append(
@@ -309,6 +339,42 @@ class Widget {
     if (act === "reply") this.openReply(comment);
     if (act === "cancel") this.closeReply(comment);
     if (act === "delete") this.arm(button, "confirm-delete", () => this.deleteOwn(comment, button));
+    if (act === "edit") this.openEdit(comment);
+    if (act === "cancel-edit") this.fill(comment);
+  }
+
+  editable(id) {
+    const edit = this.edits[id];
+    return this.tokens[id] && edit && edit.until > Date.now();
+  }
+
+  // The author's text in place of the comment, to change and save (PATCH, with the token).
+  openEdit(comment) {
+    const area = el("textarea", { name: "body", required: true, maxlength: "10000", "aria-label": this.t("comment"), text: this.edits[comment.id].body });
+    const form = el("form", { "aria-label": this.t("edit") }, area,
+      el("div", { class: "row" }, el("button", { type: "submit", class: "primary", text: this.t("save") }),
+        el("button", { type: "button", "data-act": "cancel-edit", text: this.t("cancel") })));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.saveEdit(comment, area.value, form);
+    });
+    comment.article.querySelector(".body").replaceWith(form);
+    comment.article.querySelector(".actions").hidden = true;
+    area.focus();
+  }
+
+  async saveEdit(comment, body, form) {
+    form.querySelector("button[type=submit]").disabled = true;
+    try {
+      const { data } = await this.call("PATCH", `/comments/${comment.id}`, { body }, { "X-Delete-Token": this.tokens[comment.id] });
+      comment.view = { ...comment.view, body_html: data.body_html, edited_at: data.edited_at };
+      this.edits[comment.id].body = body;
+    } catch (error) {
+      if (/edit-window-closed$/.test(error.type)) delete this.edits[comment.id];
+      this.fail(error);
+    }
+    this.keep();
+    this.fill(comment);
   }
 
   // A button that destroys asks first: its first click turns it into the question.
@@ -378,8 +444,9 @@ class Widget {
       form.key = form.key || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
       const { data } = await this.call("POST", this.thread,
         { author, body: form.elements.body.value, parent_id: parent ? parent.id : null }, { "Idempotency-Key": form.key });
-      const { delete_token: token, status, ...view } = data;
+      const { delete_token: token, status, editable_until: until, ...view } = data;
       this.tokens[view.id] = token;
+      if (until) this.edits[view.id] = { until: Date.parse(until), body: form.elements.body.value };
       this.keep();
       const held = status === "held";
       if (held) this.keepHeld(view);
@@ -422,6 +489,9 @@ class Widget {
   }
 
   keep() {
+    const now = Date.now();
+    for (const id in this.edits) if (!(this.edits[id].until > now && this.tokens[id])) delete this.edits[id];
+    store.set(`${this.site}:edits`, this.edits);
     store.set(`${this.site}:tokens`, this.tokens);
     this.own.hidden = !Object.keys(this.tokens).length;
   }

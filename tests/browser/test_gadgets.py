@@ -5,10 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 from playwright.async_api import Browser, BrowserContext, Request, expect
 
-from service.ops.demo import DEMO_SITE, seed_demo
-from service.write.application import Application
 from tests.browser.conftest import Blog, screenshot
-from tests.builders import Client, SiteKeys, comment, publish
+from tests.builders import Client, SiteKeys, comment, make_demo_site, publish
 
 
 async def test_labels_as_a_cloud_and_a_list_link_to_the_blogs_label_pages(
@@ -79,19 +77,8 @@ async def test_counts_for_the_whole_page_in_one_request(
 async def test_the_demo_blog_has_everything_on_one_page(
     context: BrowserContext, client: Client, pool: asyncpg.Pool
 ) -> None:
-    async with pool.acquire() as connection:
-        await connection.execute(
-            "INSERT INTO sites (site, title, origins, ip_salt) VALUES ($1, 'demo', '{}', $2)"
-            " ON CONFLICT (site) DO NOTHING",
-            DEMO_SITE,
-            b"s" * 32,
-        )
-    application = Application(pool)
-    try:
-        await seed_demo(application)
-        await seed_demo(application)  # idempotent
-    finally:
-        await application.close()
+    await make_demo_site(pool)
+    await make_demo_site(pool)  # idempotent
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

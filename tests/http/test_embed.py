@@ -3,23 +3,37 @@
 import gzip
 import re
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from service import cli
 from service.access import credentials
 from service.access.origins import InvalidOrigin
 from service.http.assets import minify
-from service.ops.demo import DEMO_SITE
-from tests.builders import Client, SiteKeys, publish
+from service.keys import SITES
+from service.ops import migrate
+from service.ops.demo import DEMO_POSTS, DEMO_SITE
+from service.settings import Settings
+from tests.builders import (
+    Client,
+    SiteKeys,
+    comment,
+    make_demo_site,
+    publish,
+    serving,
+    set_settings,
+)
+from tests.conftest import run_in_thread
 
 WEB = Path(__file__).resolve().parents[2] / "service" / "web"
 SCRIPTS = ["/embed.js", "/embed/labels.js", "/embed/count.js", "/admin/admin.js"]
-# Issue 5's budget is 20 KB minified. What is served is only lightly minified (indentation
-# and comment lines dropped), so it counts more: with the privacy features (issue 13) it is
-# about 21.5 KB, which a real minifier (terser -c -m) takes to under 17 KB.
-EMBED_BUDGET_BYTES = 22_000
+# Issue 5's budget is 20 KB minified. What is served keeps its names (rjsmin drops only
+# whitespace and comments), so it counts more: with editing, erasure and export it is about
+# 23 KB (7.7 KB gzipped), which a mangling minifier (terser -c -m) takes to 19.7 KB.
+EMBED_BUDGET_BYTES = 24_000
 
 
 async def test_the_widget_is_under_its_size_budget_as_served(client: Client) -> None:
@@ -27,14 +41,16 @@ async def test_the_widget_is_under_its_size_budget_as_served(client: Client) -> 
     served = await response.read()
     assert len(served) < EMBED_BUDGET_BYTES, f"embed.js is {len(served)} bytes as served"
     assert len(gzip.compress(served, 9)) < 8_000
-    # The minification only drops indentation, blank lines and whole-line comments.
     assert served == minify((WEB / "embed.js").read_bytes())
-    assert len(served.splitlines()) > 300
+    assert b"// " not in served and b"\n  " not in served
 
 
-def test_minify_keeps_every_line_of_code() -> None:
-    script = b"/* a */\n  const a = 1;\n\n  // note\n  const b = `x\ny`;\n"
-    assert minify(script) == b"/* a */\nconst a = 1;\nconst b = `x\ny`;\n"
+def test_minify_keeps_code_and_template_literals_as_written() -> None:
+    script = (
+        b"/* a */\n  const a = 1;\n\n  // note\n  const b = `x  // kept\n  y`;\n"
+        b"const r = /a\\/\\/b/g;\n"
+    )
+    assert minify(script) == b"const a=1;const b=`x  // kept\n  y`;const r=/a\\/\\/b/g;"
 
 
 @pytest.mark.parametrize("path", SCRIPTS)
@@ -64,7 +80,8 @@ async def test_scripts_are_cached_by_version_and_revalidated_by_etag(
     assert zipped.headers["ETag"] != etag and zipped.headers["Vary"] == "Accept-Encoding"
 
 
-async def test_pages_name_the_current_versions(client: Client) -> None:
+async def test_pages_name_the_current_versions(client: Client, pool: asyncpg.Pool) -> None:
+    await make_demo_site(pool)
     versions = {}
     for path in SCRIPTS:
         versions[path] = (await client.get(path)).headers["ETag"].strip('"').removesuffix("-gzip")
@@ -190,3 +207,73 @@ async def test_an_operator_replaces_a_sites_origins(client: Client, pool: asyncp
 async def test_requests_without_an_origin_are_untouched(client: Client) -> None:
     response = await client.get("/healthz", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+async def test_an_author_may_edit_from_an_allowed_origin(client: Client, site: SiteKeys) -> None:
+    post_id = await publish(client, site)
+    made = await client.post(
+        f"/v1/sites/{site.site}/posts/{post_id}/comments",
+        json={"author": {"name": "Ann"}, "body": "tpyo"},
+        headers={"Origin": ORIGIN},
+    )
+    created = await made.json()
+    # The widget is told until when the comment may be edited: its time plus the window.
+    written = datetime.fromisoformat(created["created_at"])
+    until = datetime.fromisoformat(created["editable_until"])
+    assert until - written == timedelta(minutes=15)
+    path = f"/v1/sites/{site.site}/comments/{created['id']}"
+    preflight = await client.options(
+        path,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "content-type,x-delete-token",
+        },
+    )
+    assert preflight.status == 204
+    methods = preflight.headers["Access-Control-Allow-Methods"].replace(" ", "").split(",")
+    assert "PATCH" in methods
+    edited = await client.patch(
+        path,
+        json={"body": "typo"},
+        headers={"Origin": ORIGIN, "X-Delete-Token": created["delete_token"]},
+    )
+    assert edited.status == 200 and edited.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert (await edited.json())["body_html"] == "<p>typo</p>"
+
+
+async def test_no_editable_until_where_edits_are_off(client: Client, site: SiteKeys) -> None:
+    await set_settings(client, site, edit_window_minutes=0)
+    post_id = await publish(client, site)
+    created = await comment(client, site, post_id, "final")
+    assert "editable_until" not in created
+
+
+async def test_the_demo_page_says_how_to_make_the_demo_site(
+    empty_database: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_in_thread(migrate.upgrade, empty_database)
+    async with serving(settings, database_url=empty_database) as own:
+        page = await own.get("/demo")
+        text = await page.text()
+        assert page.status == 200 and page.content_type == "text/html"
+        origin = str(own.make_url("")).rstrip("/")
+        assert f"threadlog demo --origin {origin}" in text
+        assert 'id="threadlog"' not in text
+
+        monkeypatch.setenv("DATABASE_URL", empty_database)
+        run_in_thread(cli.main, ["demo", "--origin", origin])
+        own.server.app[SITES].forget(DEMO_SITE)
+        page = await own.get("/demo")
+        assert 'id="threadlog"' in await page.text()
+        thread = await own.get(f"/v1/sites/{DEMO_SITE}/posts/{DEMO_POSTS[0].post_id}/comments")
+        assert thread.status == 200
+
+
+async def test_the_favicon_answers(client: Client) -> None:
+    icon = await client.get("/favicon.ico")
+    assert icon.status == 200 and icon.content_type == "image/x-icon"
+    body = await icon.read()
+    assert body == (WEB / "favicon.ico").read_bytes() and body[:4] == b"\x00\x00\x01\x00"
+    again = await client.get("/favicon.ico", headers={"If-None-Match": icon.headers["ETag"]})
+    assert again.status == 304
