@@ -69,7 +69,8 @@ class Asset:
 def minify(script: bytes) -> bytes:
     """Whitespace and comments out, names and code as written (rjsmin: a conservative minifier
     that keeps template literals, whose CSS the scripts hold, as they are)."""
-    return rjsmin.jsmin(script.decode()).encode()
+    minified: str = rjsmin.jsmin(script.decode())
+    return minified.encode()
 
 
 class Assets:
