@@ -6,6 +6,7 @@ The scenario's comments are listed parents first; each writer may put them in an
 """
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,7 +194,9 @@ def wordpress(folder: Path) -> Path:
 # --- Disqus ------------------------------------------------------------------------------
 
 
-def disqus(folder: Path) -> Path:
+def disqus(folder: Path, comments: Sequence[Comment] = COMMENTS) -> Path:
+    """Threads, then posts in the order given (Disqus lists a reply after its parent, but
+    nothing here relies on it)."""
     threads = "".join(
         f"""<thread dsq:id="{post.key}"><id>{post.key}-identifier</id><forum>blog</forum>
 <category dsq:id="1"/><link>{BASE}{post.path}</link><title>{escape(post.title)}</title>
@@ -211,7 +214,7 @@ def disqus(folder: Path) -> Path:
 <author><name>{escape(c.name)}</name><isAnonymous>false</isAnonymous></author>
 <thread dsq:id="{c.post}"/>{f'<parent dsq:id="{c.parent}"/>' if c.parent else ""}</post>
 """
-        for c in COMMENTS
+        for c in comments
         if c.status != "held"  # Disqus exports no pending state
     )
     path = folder / "disqus.xml"
