@@ -46,8 +46,8 @@ def html_body(source: str, paragraphs: bool = False) -> tuple[str, str]:
         parts = (part.strip() for part in re.split(r"\n\s*\n", source.replace("\r\n", "\n")))
         source = "".join(f"<p>{part.replace(chr(10), '<br>')}</p>" for part in parts if part)
     cleaned = sanitise(source)
-    if cleaned and not BLOCK.match(cleaned):
-        cleaned = sanitise(f"<p>{cleaned}</p>")
+    if cleaned and not BLOCK.search(cleaned):
+        cleaned = f"<p>{cleaned}</p>"  # inline content only: still what the sanitiser gave
     return text_of(cleaned), cleaned
 
 

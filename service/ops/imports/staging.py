@@ -30,6 +30,8 @@ from service.domain.state import MAX_DEPTH
 from service.ops.imports.post_ids import PostIdFrom, post_id
 from service.ops.imports.records import SourceComment, SourceItem, SourcePost, Summary
 
+STAGED_AT_ONCE = 1000
+
 SCHEMA = """
 CREATE TABLE posts (seq INTEGER PRIMARY KEY, source_id TEXT UNIQUE, post_id TEXT UNIQUE,
                     url TEXT, title TEXT, labels TEXT, published_at TEXT);
@@ -105,17 +107,22 @@ class Staging:
         self.connection = connection
 
     def add(self, items: Iterable[SourceItem], rule: PostIdFrom, summary: Summary) -> None:
+        waiting: list[SourceComment] = []
         with self.connection:
             for item in items:
                 match item:
                     case SourcePost():
                         self.add_post(item, rule, summary)
                     case SourceComment():
-                        self.add_comment(item, summary)
+                        waiting.append(item)
+                        if len(waiting) == STAGED_AT_ONCE:
+                            self.add_comments(waiting, summary)
+                            waiting.clear()
                     case _:
                         summary.skip(item.reason)
                         if item.source_id:
                             self.drop_post(item.source_id, item.reason)
+            self.add_comments(waiting, summary)
 
     def drop_post(self, source_id: str, reason: str) -> None:
         self.connection.execute(
@@ -141,11 +148,8 @@ class Staging:
             summary.skip(reason)
             self.drop_post(post.source_id, reason)
 
-    def add_comment(self, comment: SourceComment, summary: Summary) -> None:
-        cursor = self.connection.execute(
-            """INSERT OR IGNORE INTO comments (source_id, post_ref, parent_ref, author_name,
-                   author_website, written_at, body, body_html, status, deleted_by)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    def add_comments(self, comments: list[SourceComment], summary: Summary) -> None:
+        rows = [
             (
                 comment.source_id,
                 comment.post_ref,
@@ -157,10 +161,17 @@ class Staging:
                 comment.body_html,
                 comment.status.value,
                 comment.deleted_by.value,
-            ),
+            )
+            for comment in comments
+        ]
+        cursor = self.connection.executemany(
+            """INSERT OR IGNORE INTO comments (source_id, post_ref, parent_ref, author_name,
+                   author_website, written_at, body, body_html, status, deleted_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            rows,
         )
-        if cursor.rowcount == 0:
-            summary.skip("a comment with the same id came before")
+        if cursor.rowcount < len(rows):
+            summary.skip("a comment with the same id came before", len(rows) - cursor.rowcount)
 
     def thread(self, summary: Summary) -> None:
         """Find each comment's post, parent and depth (see the rules above)."""
