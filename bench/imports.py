@@ -68,7 +68,9 @@ def generate(path: Path, posts: int, comments: int, seed: int = 1) -> None:
                 if parent
                 else ""
             )
-            body = escape(f"<p>Comment {key}: " + "words and more words " * rng.randint(5, 40) + "</p>")
+            body = escape(
+                f"<p>Comment {key}: " + "words and more words " * rng.randint(5, 40) + "</p>"
+            )
             out.write(
                 f"<entry><id>{tag(key)}</id><published>{written.isoformat()}</published>"
                 f"{KIND.format('comment')}<content type='html'>{body}</content>{related}"
@@ -97,7 +99,7 @@ def threadlog(url: str, environment: dict[str, str], *arguments: str) -> tuple[f
     return seconds, usage.ru_maxrss // 1024, out
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--comments", type=int, default=100_000)
@@ -106,14 +108,15 @@ async def main() -> None:
     check_loopback(arguments.database_url)
     kek = subprocess.run(["threadlog", "kek", "new"], capture_output=True, text=True, check=True)
     environment = os.environ | {"THREADLOG_KEK": kek.stdout.strip()}
-    name = await create_database(arguments.database_url)
+    name = asyncio.run(create_database(arguments.database_url))
     url = with_database(arguments.database_url, name)
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "blogger.xml"
             generate(path, arguments.posts, arguments.comments)
             size = path.stat().st_size / 2**20
-            print(f"{path.name}: {size:.0f} MB, {arguments.posts} posts, {arguments.comments} comments")
+            counts = f"{arguments.posts} posts, {arguments.comments} comments"
+            print(f"{path.name}: {size:.0f} MB, {counts}")
             threadlog(url, environment, "migrate")
             threadlog(url, environment, "sites", "create", "bench")
             for run in ("first", "second"):
@@ -124,8 +127,8 @@ async def main() -> None:
                 print(f"{run} run: {seconds:.1f} s, {rate:.0f} comments/s, peak RSS {peak} MB")
                 print("  " + out.strip().replace("\n", "\n  "))
     finally:
-        await drop_database(arguments.database_url, name)
+        asyncio.run(drop_database(arguments.database_url, name))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

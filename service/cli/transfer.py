@@ -50,9 +50,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         choices=[rule.value for rule in PostIdFrom],
         help="what a post's id is made of: url (default), slug or id (default for json)",
     )
-    importing.add_argument(
-        "--dry-run", action="store_true", help="read and count, write nothing"
-    )
+    importing.add_argument("--dry-run", action="store_true", help="read and count, write nothing")
     exporting = command(
         commands,
         "export",
@@ -73,20 +71,22 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
 def run(arguments: argparse.Namespace, settings: Settings) -> None:
     try:
         if arguments.command == "import":
+            if not arguments.file.is_file():
+                raise BadSource("no such file")
             lines = asyncio.run(run_import(database_url(settings), arguments))
         else:
             asyncio.run(run_export(database_url(settings), arguments))
             return
     except BadSource as error:
         sys.exit(f"threadlog: {arguments.file}: {error}; nothing more was imported")
+    except credentials.UnknownSite as error:
+        sys.exit(f"threadlog: no site {error}; create it first: `threadlog sites create {error}`")
     for line in lines:
         print(line)
 
 
 async def run_import(url: str, arguments: argparse.Namespace) -> list[str]:
     path: Path = arguments.file
-    if not path.is_file():
-        raise BadSource("no such file")
     progress = sys.stderr.isatty()
     if arguments.format == "ndjson":
         return await import_ndjson(url, path, arguments.site, arguments.dry_run, progress)

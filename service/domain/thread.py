@@ -46,7 +46,6 @@ from service.domain.state import MAX_DEPTH, CommentState, PostState, ThreadState
 __all__ = ["MAX_DEPTH", "CommentState", "PostState", "ThreadState", "decide", "evolve"]
 
 
-
 def decide(command: Command, state: ThreadState) -> list[Event]:
     """Turn a command into the events it causes, or raise the DomainError that forbids it.
 

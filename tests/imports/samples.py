@@ -88,7 +88,8 @@ def blogger_post(post: Post) -> str:
     )
     return f"""<entry><id>{blogger_id(post.key)}</id>
 <published>{post.published.isoformat()}</published>{KIND.format("post")}{labels}
-<title type='text'>{escape(post.title)}</title><content type='html'>&lt;p&gt;The post&lt;/p&gt;</content>
+<title type='text'>{escape(post.title)}</title>
+<content type='html'>&lt;p&gt;The post&lt;/p&gt;</content>
 <link rel='alternate' type='text/html' href='{BASE}{post.path}' title={quoteattr(post.title)}/>
 <author><name>The blogger</name></author></entry>
 """

@@ -67,8 +67,9 @@ async def test_the_summary_counts_and_a_dry_run_writes_nothing(
     tmp_path: Path, database_url: str, pool: asyncpg.Pool, site: SiteKeys
 ) -> None:
     path = samples.wordpress(tmp_path)
-    dry = threadlog(database_url, "import", "wordpress", str(path), "--site", site.site,
-                    "--dry-run")  # fmt: skip
+    dry = threadlog(
+        database_url, "import", "wordpress", str(path), "--site", site.site, "--dry-run"
+    )
     assert dry.returncode == 0, dry.stderr
     assert "would import 2 posts and 9 comments" in dry.stdout
     assert await count_events(pool, site.site) == 0
@@ -87,7 +88,6 @@ async def test_an_unknown_site_or_a_missing_file_is_one_line(
     unknown = threadlog(database_url, "import", "disqus", str(path), "--site", "no-such-site")
     assert unknown.returncode != 0
     assert "no-such-site" in unknown.stderr and "Traceback" not in unknown.stderr
-    missing = threadlog(database_url, "import", "disqus", str(tmp_path / "nope.xml"),
-                        "--site", "x")  # fmt: skip
+    missing = threadlog(database_url, "import", "disqus", str(tmp_path / "nope.xml"), "--site", "x")
     assert missing.returncode != 0
     assert "no such file" in missing.stderr

@@ -79,9 +79,12 @@ async def test_ndjson_exports_after_a_cursor_and_imports_by_the_command_line(
     lines = done.stdout.splitlines()
     first = json.loads(lines[0])
     assert first["type"] == "post.published" and first["threadlog"]["version"] == 1
-    assert all(json.loads(line)["threadlog"]["metadata"]["source"] == "import/isso" for line in lines)
-    after = threadlog(database_url, "export", "ndjson", "--site", site.site,
-                      "--after", first["cursor"])  # fmt: skip
+    assert all(
+        json.loads(line)["threadlog"]["metadata"]["source"] == "import/isso" for line in lines
+    )
+    after = threadlog(
+        database_url, "export", "ndjson", "--site", site.site, "--after", first["cursor"]
+    )
     assert after.stdout.splitlines() == lines[1:]
 
     path = tmp_path / "events.ndjson"

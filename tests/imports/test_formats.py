@@ -28,7 +28,10 @@ SPAM = {"blogger", "wordpress", "disqus"}
 def shape(comments: list[dict[str, Any]]) -> list[Any]:
     """A thread as (author or tombstone, replies) pairs."""
     return [
-        ((c["author"] or {}).get("name") if c["deleted"] is None else "deleted", shape(c["replies"]))
+        (
+            (c["author"] or {}).get("name") if c["deleted"] is None else "deleted",
+            shape(c["replies"]),
+        )
         for c in comments
     ]
 
@@ -75,9 +78,7 @@ async def test_a_sample_imports_with_its_threads_statuses_and_dates(
     assert found == ({"LinkedIn": 2, "Course": 1} if form in LABELS else {})
 
     queue = await json_body(
-        await client.get(
-            f"/v1/sites/{site.site}/moderation/queue", headers=site.auth("moderator")
-        ),
+        await client.get(f"/v1/sites/{site.site}/moderation/queue", headers=site.auth("moderator")),
         200,
     )
     held = [c["author"]["name"] for c in queue["comments"]]

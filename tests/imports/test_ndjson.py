@@ -32,9 +32,10 @@ async def moderate(client: Client, site: SiteKeys, comment_id: str, action: str)
         response = await client.delete(url, headers=site.auth("moderator"))
     else:
         response = await client.post(
-            f"{url}/{action}", json={"reason": "spam"} if action == "reject" else {},
+            f"{url}/{action}",
+            json={"reason": "spam"} if action == "reject" else {},
             headers=site.auth("moderator"),
-        )  # fmt: skip
+        )
     assert response.status in (200, 204), await response.text()
 
 
@@ -125,8 +126,9 @@ async def test_an_export_imported_into_an_empty_deployment_reads_the_same(
         async with serving(settings, database_url=own_database) as moved:
             assert await reads(moved, site.site, posts, comments) == before
             # Sealed again, under the target's own keys.
-            mine, theirs = await sealed_keys(database_url, site.site), await sealed_keys(
-                own_database, site.site
+            mine, theirs = (
+                await sealed_keys(database_url, site.site),
+                await sealed_keys(own_database, site.site),
             )
             assert mine and theirs and not mine & theirs
 

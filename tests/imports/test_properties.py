@@ -38,8 +38,8 @@ def forests(draw: st.DrawFn) -> tuple[list[samples.Comment], list[int]]:
                 name=f"n{number}",
                 website=None,
                 # Distinct times, in no relation to the tree.
-                written=samples.at(2) + timedelta(minutes=draw(st.integers(0, 10_000)) * 20
-                                                  + number),  # fmt: skip
+                written=samples.at(2)
+                + timedelta(minutes=draw(st.integers(0, 10_000)) * 20 + number),
                 text=f"comment {number}",
                 status=draw(STATUSES),
             )
@@ -92,8 +92,15 @@ async def test_replies_deeper_than_the_service_nests_hang_next_to_their_parent(
     tmp_path: Path, pool: asyncpg.Pool, application: Application, client: Client
 ) -> None:
     chain = [
-        samples.Comment(str(1000 + n), POST.key, str(999 + n) if n else None, f"n{n}", None,
-                        samples.at(2) + timedelta(minutes=n), f"comment {n}")  # fmt: skip
+        samples.Comment(
+            str(1000 + n),
+            POST.key,
+            str(999 + n) if n else None,
+            f"n{n}",
+            None,
+            samples.at(2) + timedelta(minutes=n),
+            f"comment {n}",
+        )
         for n in range(MAX_DEPTH + 4)
     ]
     site = await make_site(pool)

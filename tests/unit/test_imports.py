@@ -22,7 +22,9 @@ from tests.builders import PUBLISHED, given, posted
 WRITTEN = datetime(2012, 3, 4, 5, 6, tzinfo=UTC)
 
 
-def imported(comment_id: str = "i1", parent_id: str | None = None, **changes: object) -> ImportComment:
+def imported(
+    comment_id: str = "i1", parent_id: str | None = None, **changes: object
+) -> ImportComment:
     fields: dict[str, object] = {
         "site": "s",
         "post_id": "p",
@@ -62,7 +64,9 @@ def test_a_hidden_source_comment_is_posted_then_hidden(status: CommentStatus, th
 
 def test_a_reply_may_hang_below_a_comment_that_is_not_published() -> None:
     state = given(PUBLISHED, posted("c1"))
-    hidden = decide(imported("c1", status=CommentStatus.DELETED, deleted_by=DeletedBy.AUTHOR), state)
+    hidden = decide(
+        imported("c1", status=CommentStatus.DELETED, deleted_by=DeletedBy.AUTHOR), state
+    )
     assert hidden == []
     deleted = CommentDeleted(site="s", post_id="p", comment_id="c1", by=DeletedBy.AUTHOR)
     [reply] = decide(imported("i2", "c1"), given(PUBLISHED, posted("c1"), deleted))

@@ -11,7 +11,7 @@ import asyncio
 import getpass
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -151,8 +151,7 @@ async def import_items(
         if application is None:
             summary.posts, summary.comments = staged.count("posts"), staged.count("comments")
             return summary
-        await write_staged(Importer(application, form, site), staged, summary, progress,
-                           batch_size)  # fmt: skip
+        await write_staged(Importer(application, form, site), staged, summary, progress, batch_size)
     return summary
 
 
@@ -169,11 +168,10 @@ async def write_staged(
             ]
             await importer.write(posts, summary, "post")
             bar.update(len(posts))
-        comments: Callable[[StagedComment], tuple[Command, str, str]] = lambda c: (
-            comment_command(form, site, c),
-            c.source_id,
-            "comment",
-        )
+
+        def comments(comment: StagedComment) -> tuple[Command, str, str]:
+            return comment_command(form, site, comment), comment.source_id, "comment"
+
         for chunk in chunks(map(comments, staged.comments()), batch_size):
             await importer.write(chunk, summary, "comment")
             bar.update(len(chunk))

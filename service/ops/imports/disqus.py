@@ -7,7 +7,7 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from service.domain.events import CommentStatus
-from service.ops.imports.records import SourceComment, SourceItem, SourcePost, Skipped
+from service.ops.imports.records import Skipped, SourceComment, SourceItem, SourcePost
 from service.ops.imports.sources import html_body, parse_time
 from service.ops.imports.xml import entries, text
 

@@ -155,7 +155,9 @@ async def append_batch(
             appended.sites.append(site)
     streams = sorted({line.stream_id for line in new})
     await connection.execute(LOCK_STREAMS, sorted({lock_key(s) for s in streams}))
-    versions = {row["stream_id"]: row["version"] for row in await connection.fetch(VERSIONS, streams)}
+    versions = {
+        row["stream_id"]: row["version"] for row in await connection.fetch(VERSIONS, streams)
+    }
     for line in new:
         expected = versions.get(line.stream_id, 0) + 1
         if line.version != expected:

@@ -194,9 +194,7 @@ class Staging:
             execute("CREATE INDEX comments_parents ON comments (parent_seq)")
             execute("CREATE INDEX comments_generations ON comments (generation)")
             execute(PARENTS)
-            orphans = execute(
-                count + "parent_ref IS NOT NULL AND parent_seq IS NULL"
-            ).fetchone()[0]
+            orphans = execute(count + "parent_ref IS NOT NULL AND parent_seq IS NULL").fetchone()[0]
             if orphans:
                 summary.note("replies whose parent is not in the source: at the top level", orphans)
             execute("UPDATE comments SET generation = 0, depth = 0 WHERE parent_seq IS NULL")
@@ -207,15 +205,21 @@ class Staging:
                 if found.rowcount == 0:
                     break
                 generation += 1
-            flattened = execute(count + "depth = ? AND placed_below <> parent_seq", (MAX_DEPTH - 1,))
+            flattened = execute(
+                count + "depth = ? AND placed_below <> parent_seq", (MAX_DEPTH - 1,)
+            )
             if (deeper := flattened.fetchone()[0]) > 0:
-                summary.note(f"replies deeper than {MAX_DEPTH} levels: next to their parent", deeper)
+                summary.note(
+                    f"replies deeper than {MAX_DEPTH} levels: next to their parent", deeper
+                )
             circular = execute(count + "generation IS NULL").fetchone()[0]
             if circular:
                 summary.skip("replies that go round in a circle", circular)
 
     def posts(self) -> Iterator[StagedPost]:
-        query = "SELECT source_id, post_id, url, title, labels, published_at FROM posts ORDER BY seq"
+        query = (
+            "SELECT source_id, post_id, url, title, labels, published_at FROM posts ORDER BY seq"
+        )
         for source_id, found, url, title, labels, published in self.connection.execute(query):
             when = None if published is None else datetime.fromisoformat(published)
             yield StagedPost(source_id, found, url, title, tuple(json.loads(labels)), when)

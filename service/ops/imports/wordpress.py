@@ -11,7 +11,7 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from service.domain.events import CommentStatus
-from service.ops.imports.records import SourceComment, SourceItem, SourcePost, Skipped
+from service.ops.imports.records import Skipped, SourceComment, SourceItem, SourcePost
 from service.ops.imports.sources import html_body, parse_time, website
 from service.ops.imports.xml import entries, local, text
 
@@ -48,8 +48,11 @@ def item_items(item: Element) -> Iterator[SourceItem]:
         return  # attachments, menu items, blocks
     if status not in ("publish", "private"):
         yield Skipped(f"post not published ({status or 'no status'})", source_id)
-        yield from (Skipped("its post was skipped", text(wp(c).get("comment_id")))
-                    for c in item if local(c.tag) == "comment")  # fmt: skip
+        yield from (
+            Skipped("its post was skipped", text(wp(c).get("comment_id")))
+            for c in item
+            if local(c.tag) == "comment"
+        )
         return
     labels = tuple(
         text(category)
