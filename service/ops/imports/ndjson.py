@@ -13,6 +13,7 @@ event whose stream in the target is not at the version before it is refused: the
 already has another history there.
 """
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -57,10 +58,30 @@ def line_of(recorded: RecordedEvent) -> str:
     return compact(cloud_event(recorded) | {"threadlog": extra})
 
 
+# Every transaction that wrote an event so far has ended: the feed may take all of them.
+SETTLED = f"""
+SELECT coalesce(pg_snapshot_xmin(pg_current_snapshot()) > (
+    SELECT max(transaction_id) FROM events WHERE epoch = {store.READ_EPOCH}), true)
+"""
+
+
+async def settle(pool: Pool, seconds: float) -> None:
+    """Wait (at most `seconds`) until the log's readers may take every event committed now:
+    the export reads as the feed does, which holds back what commits behind an older
+    transaction still running (another writer's batch, anywhere on the cluster)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await pool.fetchval(SETTLED):
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def export_lines(
-    pool: Pool, site: str | None = None, after: Cursor = store.START
+    pool: Pool, site: str | None = None, after: Cursor = store.START, wait: float = 60.0
 ) -> AsyncIterator[str]:
-    """Every event (of `site`) after `after`, in log order, as lines without their newline."""
+    """Every event (of `site`) after `after`, in log order, as lines without their newline;
+    after waiting up to `wait` seconds for the events committed before it started."""
+    await settle(pool, wait)
     while True:
         async with pool.acquire() as connection:
             page = await store.read_all(connection, after, PAGE, site)
