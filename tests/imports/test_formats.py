@@ -104,7 +104,7 @@ async def test_original_dates_are_kept_and_the_import_time_recorded(
     await run_import(application, "wordpress", samples.wordpress(tmp_path), site.site)
     row = await pool.fetchrow(
         """SELECT data, recorded_at FROM events
-           WHERE site = $1 AND type = 'comment.posted' ORDER BY position LIMIT 1""",
+           WHERE site = $1 AND type = 'comment.posted' ORDER BY data ->> 'created_at' LIMIT 1""",
         site.site,
     )
     assert row is not None
