@@ -41,7 +41,7 @@ async def test_hostile_xml_is_refused_and_nothing_is_appended(
     pool: asyncpg.Pool,
     site: SiteKeys,
 ) -> None:
-    # A good export with the hostile part after it: refused before anything is written.
+    # Refused at the document type declaration, before any entry is read.
     path = tmp_path / "hostile.xml"
     path.write_text(document, encoding="utf-8")
     done = threadlog(database_url, "import", form, str(path), "--site", site.site)

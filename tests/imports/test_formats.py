@@ -87,6 +87,9 @@ async def test_a_sample_imports_with_its_threads_statuses_and_dates(
     events = await events_of(pool, site.site)
     posted = [e for e in events if e["type"] in ("comment.posted", "comment.replied")]
     assert all('"source": "import/' + form + '"' in e["metadata"] for e in events)
+    assert all('"source_id": "' in e["metadata"] for e in events)
+    # Names and bodies are sealed in the log, as a reader's are.
+    assert not [e for e in events if "Hello" in e["data"] + e["metadata"]]
     assert len(posted) == summary.comments
     if form in SPAM:
         assert any(e["type"] == "comment.rejected" for e in events)
