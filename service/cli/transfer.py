@@ -119,6 +119,8 @@ async def import_ndjson(
     async with command_application(url) as (pool, _):
         await kek.check_kek(pool, data_keys.current())
         appended = await ndjson.import_lines(pool, lines, site, sys.stderr if progress else None)
+    if progress:
+        sys.stderr.write("\n")
     found = [f"imported {appended.events} events; {appended.unchanged} were there already"]
     found += [
         f"created site {site}: give it origins and keys (`threadlog sites set-origins`, "
