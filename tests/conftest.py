@@ -89,6 +89,21 @@ def database_url(admin_url: str) -> Iterator[str]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+async def own_database(admin_url: str) -> str:
+    """A migrated database of this test's own (its KEK may not be the suite's; an import
+    may start from empty)."""
+    name = f"threadlog_kek_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = with_database(admin_url, name)
+    run_in_thread(migrate.upgrade, url)
+    return url
+
+
 @pytest.fixture(scope="session")
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     created = await asyncpg.create_pool(database_url, min_size=2, max_size=20)

@@ -1,5 +1,5 @@
-"""threadlog's command line: serve, demo, migrate, adopt-cluster, rebuild, status, sites, keys,
-erase, kek, relay, webhooks.
+"""threadlog's command line: serve, demo, migrate, adopt-cluster, rebuild, status, sites,
+keys, erase, kek, relay, webhooks, import, export.
 
 Settings are read here, once, from the environment; each subcommand is a thin wrapper around a
 function that tests call directly (service/cli/*.py, over access/ and ops/).
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from service import logs
 from service.access import credentials
 from service.access.origins import InvalidOrigin
-from service.cli import admin, privacy
+from service.cli import admin, privacy, transfer
 from service.cli import status as status_command
 from service.cli.common import connected, database_url, until_signalled
 from service.cli.errors import option_problem, setting_problem
@@ -139,6 +139,8 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
             asyncio.run(relay_until_signalled(database_url(settings), url, settings))
         case "erase" | "kek" | "seal-legacy", _:
             privacy.run(arguments, settings)
+        case "import" | "export", _:
+            transfer.run(arguments, settings)
         case "webhooks", _:
             configured = settings.model_copy(update={"database_url": database_url(settings)})
             asyncio.run(until_signalled(run_dispatcher(configured, settings.token_key_bytes())))

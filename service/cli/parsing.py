@@ -123,6 +123,10 @@ def parser() -> argparse.ArgumentParser:
     add_sites(commands)
     add_keys(commands)
     add_privacy(commands)
+    # Its grammar lives with it; imported here, since it builds on `command` above.
+    from service.cli import transfer
+
+    transfer.add_commands(commands)
 
     relay = command(
         commands,

@@ -7,6 +7,7 @@ from typing import Any
 from service.domain.events import (
     Author,
     BanMatch,
+    CommentStatus,
     DeletedBy,
     ErasureRequester,
     Frozen,
@@ -56,6 +57,23 @@ class PostComment(Command):
 
     def hash_for(self, match: BanMatch) -> str | None:
         return match.pick(self.author_email_hash, self.author_ip_hash, self.author_name_ip_hash)
+
+
+class ImportComment(Command):
+    """A comment brought from another system (an import): written when its source says, in
+    the status its source gave it. History is not screened again: no rate limit, ban, word
+    or closed-thread check applies, and a reply may hang below a comment that is not
+    published (as the source had it)."""
+
+    post_id: str
+    comment_id: str
+    parent_id: str | None
+    author: Author
+    body: str
+    body_html: str
+    written_at: datetime
+    status: CommentStatus = CommentStatus.PUBLISHED
+    deleted_by: DeletedBy = DeletedBy.MODERATOR
 
 
 class DeleteComment(Command):
@@ -161,4 +179,4 @@ class EraseAuthor(SiteCommand):
 
 # Commands that name a comment: their post is looked up by the comment. All others name a post.
 NamesComment = DeleteComment | CommentCommand
-NamesPost = PublishPost | DeletePost | PostComment | ThreadCommand
+NamesPost = PublishPost | DeletePost | PostComment | ImportComment | ThreadCommand

@@ -7,6 +7,9 @@ from pydantic import Field
 from service.domain.events import BanMatch, CommentStatus, Frozen, author_key
 from service.domain.policy import SiteSettings
 
+# How deep replies nest: a reply's depth is its parent's plus one, below a top-level 0.
+MAX_DEPTH = 32
+
 
 class PostState(Frozen):
     title: str

@@ -7,12 +7,13 @@ command costs the same in a thread of 10 comments or of 10,000.
 import hmac
 from datetime import datetime
 
-from service.domain import moderation
+from service.domain import imports, moderation
 from service.domain.commands import (
     Command,
     CommentCommand,
     DeleteComment,
     DeletePost,
+    ImportComment,
     PostComment,
     PublishPost,
     ThreadCommand,
@@ -40,11 +41,9 @@ from service.domain.events import (
     PostPublished,
     PostUpdated,
 )
-from service.domain.state import CommentState, PostState, ThreadState
+from service.domain.state import MAX_DEPTH, CommentState, PostState, ThreadState
 
-__all__ = ["CommentState", "PostState", "ThreadState", "decide", "evolve"]
-
-MAX_DEPTH = 32
+__all__ = ["MAX_DEPTH", "CommentState", "PostState", "ThreadState", "decide", "evolve"]
 
 
 def decide(command: Command, state: ThreadState) -> list[Event]:
@@ -73,6 +72,9 @@ def decide(command: Command, state: ThreadState) -> list[Event]:
         case PostComment():
             require_live_post(state, command.post_id)
             return new_comment(command, state)
+        case ImportComment():
+            require_live_post(state, command.post_id)
+            return imports.decide_import(command, state)
         case DeleteComment():
             return [delete_comment(command, state)]
         case CommentCommand():

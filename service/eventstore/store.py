@@ -110,15 +110,21 @@ class NewEvent:
     site: str
     event: Event
     metadata: JsonObject
+    # Given by an import, so that running it again finds its events; else a fresh one.
+    event_id: uuid.UUID | None = None
+    # Given only by an import of another deployment's log, which keeps its events' times.
+    recorded_at: datetime | None = None
 
 
 # The epoch is asked for once per statement (the column's default would ask once per row).
 APPEND = """
 INSERT INTO events (epoch, stream_id, version, event_id, site, type, schema_version, data,
-                    metadata)
-SELECT (SELECT cluster_epoch()), *
+                    metadata, recorded_at)
+SELECT (SELECT cluster_epoch()), w.stream_id, w.version, w.event_id, w.site, w.type,
+       w.schema_version, w.data, w.metadata, coalesce(w.recorded_at, now())
 FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::smallint[],
-            $7::jsonb[], $8::jsonb[])
+            $7::jsonb[], $8::jsonb[], $9::timestamptz[])
+     AS w(stream_id, version, event_id, site, type, schema_version, data, metadata, recorded_at)
 RETURNING event_id, position, epoch, transaction_id::text::bigint AS transaction_id, recorded_at
 """
 
@@ -136,7 +142,7 @@ async def append(
     metadata = [
         with_private(new.metadata, coded) for new, coded in zip(events, encoded, strict=True)
     ]
-    event_ids = [uuid.uuid4() for _ in events]
+    event_ids = [new.event_id or uuid.uuid4() for new in events]
     rows = await connection.fetch(
         APPEND,
         [new.stream_id for new in events],
@@ -147,6 +153,7 @@ async def append(
         [coded.schema_version for coded in encoded],
         [compact(coded.stored_data) for coded in encoded],
         [compact(meta) for meta in metadata],
+        [new.recorded_at for new in events],
     )
     stored = {row["event_id"]: row for row in rows}
     epoch, transaction_id = rows[0]["epoch"], rows[0]["transaction_id"]

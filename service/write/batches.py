@@ -5,6 +5,7 @@ the events of Idempotency-Keys."""
 
 import asyncio
 import dataclasses
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ class Pending:
     metadata: dict[str, Any]
     idempotency: Idempotency | None
     future: asyncio.Future[Outcome] = field(repr=False)
+    # An import's: its events' ids derive from it and their place, so a rerun finds them.
+    event_id_seed: uuid.UUID | None = None
 
 
 Result = Outcome | BaseException
@@ -153,7 +156,9 @@ def decide_step(step: Step, stream_id: str, threads: dict[str, LoadedThread]) ->
     state = thread.state
     for number, event in enumerate(events, start=thread.version + 1):
         state = evolve(state, event)
-        new = NewEvent(stream_id, number, step.command.site, event, step.pending.metadata)
+        seed = step.pending.event_id_seed
+        event_id = None if seed is None else uuid.uuid5(seed, f"{stream_id}\x00{number}")
+        new = NewEvent(stream_id, number, step.command.site, event, step.pending.metadata, event_id)
         step.new_events.append(new)
     threads[stream_id] = dataclasses.replace(
         thread, version=thread.version + len(events), state=state

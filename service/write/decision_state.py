@@ -11,6 +11,7 @@ from service.domain.commands import (
     Command,
     CommentCommand,
     DeleteComment,
+    ImportComment,
     NamesComment,
     NamesPost,
     PostComment,
@@ -180,6 +181,11 @@ def touches(command: Command) -> Iterable[str]:
     match command:
         case PostComment(parent_id=str(parent_id)):
             yield parent_id
+        case ImportComment():
+            # Its own id too: an import run again finds the comment and causes nothing.
+            yield command.comment_id
+            if command.parent_id is not None:
+                yield command.parent_id
         case DeleteComment() | CommentCommand():
             yield command.comment_id
 

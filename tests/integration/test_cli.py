@@ -306,6 +306,7 @@ COMMANDS = [
     ["sites", "set-origins"],
     ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
     ["relay", "nats"], ["webhooks", "dispatch"],
+    ["import"], ["export"],
 ]  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""Moving comments in (`threadlog import`) and out (`threadlog export`)."""
