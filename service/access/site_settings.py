@@ -3,14 +3,25 @@ make it: only the fields given change, each within bounds."""
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 from service.access.text import email, line
 from service.domain.policy import MailLanguage, NotifyOn, Premoderation, SiteSettings
 
 Word = Annotated[str, *line(100)]
 
-Address = Annotated[str, *line(254), AfterValidator(email)]
+# As an author's email is read (http/schemas.py's Email).
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(email)
+]
 
 
 def whole(value: object) -> object:

@@ -152,10 +152,15 @@ async def test_erasure_removes_subscriptions_and_pending_mail(
             "public.mail_outbox",
         }
         response = await client.post(
-            f"/v1/sites/{site.site}/erasures", json={"email": reader}, headers=site.auth("moderator")
+            f"/v1/sites/{site.site}/erasures",
+            json={"email": reader},
+            headers=site.auth("moderator"),
         )
         await json_body(response, 202)
         assert await tables_holding(pool, reader) == {}
-        assert await pool.fetchval(
-            "SELECT count(*) FROM mail_subscriptions WHERE site = $1", site.site
-        ) == 0
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM mail_subscriptions WHERE site = $1", site.site
+            )
+            == 0
+        )

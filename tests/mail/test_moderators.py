@@ -35,7 +35,9 @@ async def test_the_approve_link_publishes_the_held_comment_once(
     assert (await json_body(shown, 200))["status"] == "published"
     audit = await mail_client.get(f"/v1/sites/{site.site}/audit", headers=site.auth("moderator"))
     entries = (await json_body(audit, 200))["events"]
-    approved = [e for e in entries if e["comment_id"] == held["id"] and e["type"] == "comment.approved"]
+    approved = [
+        e for e in entries if e["comment_id"] == held["id"] and e["type"] == "comment.approved"
+    ]
     assert len(approved) == 1 and approved[0]["actor"].startswith("mail-link:")
 
     again = await mail_client.post(approve)
