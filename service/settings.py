@@ -4,10 +4,18 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.logs import LogFormat
+from service.subscriptions.mail.smtp import Server
 
 
 def comma_separated(value: object) -> object:
@@ -171,6 +179,14 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: float = Field(default=5.0, gt=0)
     mail_retry_max_seconds: float = Field(default=1800.0, gt=0)
     mail_retry_hours: float = Field(default=48.0, gt=0)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def smtp_url_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            # The message names the form, never the URL (it holds credentials).
+            Server.parse(value.get_secret_value())
+        return value
 
     def mail_enabled(self) -> bool:
         return self.smtp_url is not None and bool(self.mail_from)

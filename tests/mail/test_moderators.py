@@ -79,3 +79,20 @@ async def test_a_digest_sends_one_mail_for_the_days_comments(
     text = text_of(digest)
     assert "first of the day" in text and "second, held" in text
     assert len(links(digest)) == 2  # approve and reject for the held one only
+
+
+async def test_reported_mails_reports_but_not_every_new_comment(
+    mail_client: Client, inbox: Inbox, site: SiteKeys
+) -> None:
+    moderator = address("moderator")
+    await set_settings(mail_client, site, notify_emails=[moderator], notify_on="reported")
+    post_id = await publish(mail_client, site)
+    quiet = await write(mail_client, site, post_id, body="nothing to see")
+    reported = await write(mail_client, site, post_id, body="reported one")
+    response = await mail_client.post(
+        f"/v1/sites/{site.site}/comments/{reported['id']}/reports", json={"reason": "spam"}
+    )
+    assert response.status in (200, 201, 202), await response.text()
+    (mail,) = await inbox.wait(moderator, 1)
+    assert "reported one" in text_of(mail) and quiet["id"] not in text_of(mail)
+    assert "reports: 1" in text_of(mail) and links(mail) == []

@@ -147,7 +147,7 @@ class Composer:
             elif row["status"] == "published":
                 name = "comment"
                 reports = row["report_count"]
-                item["reason"] = f"{reports} reports" if reports else "published"
+                item["reason"] = f"reports: {reports}" if reports else "published"
             else:
                 continue
             texts.append(self.templates.part(site, language, f"{name}.txt", item))

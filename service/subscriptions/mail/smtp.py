@@ -5,7 +5,7 @@ server offers it; `smtps://` uses TLS from the start. The URL holds credentials:
 logged, and errors are reported by their SMTP code and class only.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from enum import StrEnum
 from urllib.parse import unquote, urlsplit
@@ -28,14 +28,14 @@ class Server:
     hostname: str
     port: int
     implicit_tls: bool
-    username: str | None
-    password: str | None
+    username: str | None = field(repr=False)
+    password: str | None = field(repr=False)
 
     @classmethod
     def parse(cls, url: str) -> "Server":
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("THREADLOG_SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
+            raise ValueError("must be smtp://[user:password@]host[:port] or smtps://...")
         implicit_tls = parts.scheme == "smtps"
         return cls(
             hostname=parts.hostname,
