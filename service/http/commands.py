@@ -100,6 +100,7 @@ async def follow_replies(
         language,
         event.comment_id,
         event.post_id,
+        request.app[SETTINGS].mail_link_days,
     )
 
 

@@ -164,3 +164,20 @@ async def test_erasure_removes_subscriptions_and_pending_mail(
             )
             == 0
         )
+
+
+async def test_two_instances_send_one_mail(
+    settings: Settings, inbox: Inbox, site: SiteKeys
+) -> None:
+    reader, sentinel = address(), address("sentinel")
+    port = inbox.port  # type: ignore[attr-defined]
+    async with mail_app(settings, port) as first, mail_app(settings, port) as second:
+        post_id = await publish(first, site)
+        parent = await write(first, site, post_id, reader, notify=True)
+        await confirmed(second, inbox, reader)
+        await write(second, site, post_id, name="Bob", parent_id=parent["id"], body="once")
+        await inbox.wait(reader, 2)
+        # Whatever either instance would still send for that reply comes before this.
+        await write(first, site, post_id, sentinel, notify=True)
+        await inbox.wait(sentinel, 1)
+    assert len(inbox.to(reader)) == 2

@@ -9,6 +9,8 @@ from service.db import Pool
 from service.subscriptions.mail.feed import Kind
 
 # Asking again after unsubscribing from the site is asking anew; a changed language is kept.
+# A confirmation is on its way when one is pending, or was sent since the address last
+# bounced and its link still works.
 ASK = """
 INSERT INTO mail_recipients AS r (site, email_hash, address, language)
 VALUES ($1, $2, $3, $4)
@@ -16,7 +18,9 @@ ON CONFLICT (site, email_hash) DO UPDATE SET address = excluded.address,
     language = excluded.language, site_unsubscribed_at = NULL
 RETURNING confirmed_at IS NOT NULL AS confirmed,
     EXISTS (SELECT 1 FROM mail_outbox o WHERE o.site = $1 AND o.email_hash = $2
-            AND o.kind = 'confirm' AND o.state = 'pending') AS confirming
+            AND o.kind = 'confirm' AND o.state IN ('pending', 'sent')
+            AND o.created_at > coalesce(r.bounced_at, '-infinity')
+            AND o.created_at > now() - make_interval(days => $5)) AS confirming
 """
 SUBSCRIBE = """
 INSERT INTO mail_subscriptions (site, comment_id, email_hash, post_id) VALUES ($1, $2, $3, $4)
@@ -35,11 +39,13 @@ async def subscribe(
     language: str,
     comment_id: str,
     post_id: str,
+    link_days: int,
 ) -> None:
     """Follow replies to `comment_id`; an address not confirmed on the site (never, or not
-    since a bounce) is sent a confirmation, unless one is on its way."""
+    since a bounce) is sent a confirmation, unless one is on its way (its link works for
+    `link_days`)."""
     async with pool.acquire() as connection, connection.transaction():
-        row = await connection.fetchrow(ASK, site, email_hash, address, language)
+        row = await connection.fetchrow(ASK, site, email_hash, address, language, link_days)
         assert row is not None  # an upsert always returns its row
         await connection.execute(SUBSCRIBE, site, comment_id, email_hash, post_id)
         if not row["confirmed"] and not row["confirming"]:

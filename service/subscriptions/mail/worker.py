@@ -10,6 +10,7 @@ what is still pending. A server that fails puts each mail off with backoff (the 
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from service.access.credentials import ServerSecret
@@ -71,6 +72,15 @@ WHERE site = $1 AND email_hash = $2
 """
 # Past an hourly limit, a mail waits this long before it is looked at again.
 LIMITED_SECONDS = 300.0
+# Mail sent, dropped or given up on is kept a week (for the hourly limits, and to look into),
+# spent links until they would have expired anyway; this often they are cleared.
+PURGE_SECONDS = 600.0
+PURGE = """
+DELETE FROM mail_outbox WHERE state <> 'pending' AND created_at < now() - interval '7 days'
+"""
+PURGE_LINKS = """
+DELETE FROM mail_links_used WHERE used_at < now() - make_interval(days => $1 + 1)
+"""
 
 
 class MailWorker:
@@ -137,7 +147,12 @@ class MailWorker:
                 self.settings.mail_link_days,
             )
             cursor = await self.checkpoint(connection)
+            purged = 0.0
             while not self.stopping.is_set():
+                if time.monotonic() - purged > PURGE_SECONDS:
+                    await connection.execute(PURGE)
+                    await connection.execute(PURGE_LINKS, self.settings.mail_link_days)
+                    purged = time.monotonic()
                 woken.clear()
                 events = await store.read_all(connection, cursor, PAGE)
                 if events:
