@@ -3,18 +3,22 @@ mail for held replies or replies to oneself."""
 
 import asyncpg
 
+from service.settings import Settings
 from tests.builders import Client, SiteKeys, json_body, publish, set_settings, thread
 from tests.mail.inbox import (
     Inbox,
     address,
     confirmed,
     follow,
+    force_due,
     html_of,
     links,
+    mail_app,
     path_of,
     text_of,
     write,
 )
+from tests.waiting import wait_until
 
 
 async def test_the_widget_is_told_whether_mail_is_on(
@@ -118,3 +122,29 @@ async def test_no_mail_for_held_replies_or_replies_to_oneself(
     await json_body(approve, 200)
     *_, late = await inbox.wait(reader, 3)
     assert "held" in text_of(late)
+
+
+async def test_replies_within_the_window_are_gathered_into_one_mail(
+    settings: Settings, inbox: Inbox, site: SiteKeys, pool: asyncpg.Pool
+) -> None:
+    reader = address()
+    port = inbox.port  # type: ignore[attr-defined]
+    async with mail_app(settings, port, mail_gather_seconds=3600) as client:
+        post_id = await publish(client, site)
+        parent = await write(client, site, post_id, reader, notify=True)
+        await confirmed(client, inbox, reader)
+        await write(client, site, post_id, name="Bob", parent_id=parent["id"], body="one")
+        await write(client, site, post_id, name="Cy", parent_id=parent["id"], body="two")
+
+        async def gathered() -> bool:
+            items = await pool.fetchval(
+                "SELECT items FROM mail_outbox WHERE address = $1 AND state = 'pending'", reader
+            )
+            return items is not None and len(items) == 2
+
+        await wait_until(gathered, "both replies in one mail")
+        assert len(inbox.to(reader)) == 1  # the confirmation only
+        await force_due(pool, site)
+        _, mail = await inbox.wait(reader, 2)
+    text = text_of(mail)
+    assert "Bob" in text and "one" in text and "Cy" in text and "two" in text
