@@ -2,6 +2,8 @@
 stops mail to an address until it confirms again, hourly limits, metrics; mail off offers
 nothing and keeps nothing; erasure takes the addresses and their pending mail."""
 
+from pathlib import Path
+
 import asyncpg
 
 from service.settings import Settings
@@ -181,3 +183,20 @@ async def test_two_instances_send_one_mail(
         await write(first, site, post_id, sentinel, notify=True)
         await inbox.wait(sentinel, 1)
     assert len(inbox.to(reader)) == 2
+
+
+async def test_an_owners_templates_are_used_for_their_site(
+    settings: Settings, inbox: Inbox, site: SiteKeys, tmp_path: Path
+) -> None:
+    reader = address()
+    own = tmp_path / site.site / "en"
+    own.mkdir(parents=True)
+    (own / "confirm.txt").write_text("Please confirm, dear reader\n\nClick: $confirm_url\n")
+    port = inbox.port  # type: ignore[attr-defined]
+    async with mail_app(settings, port, mail_templates=tmp_path) as client:
+        post_id = await publish(client, site)
+        await write(client, site, post_id, reader, notify=True)
+        (mail,) = await inbox.wait(reader, 1)
+        assert mail["Subject"] == "Please confirm, dear reader"
+        (link,) = links(mail)
+        await follow(client, link)

@@ -184,7 +184,14 @@ class MailWorker:
         return len(due)
 
     async def send(self, connection: Connection, composer: Composer, mail: Any) -> None:
-        message = await composer.compose(connection, mail)
+        try:
+            message = await composer.compose(connection, mail)
+        except (ValueError, KeyError, OSError, UnicodeError) as error:
+            # An owner's template that cannot be read or filled: this mail is given up on,
+            # rather than every mail waiting behind it.
+            log.warning("mail %s (%s) cannot be written: %r", mail["mail_id"], mail["kind"], error)
+            await connection.execute(REFUSED, mail["mail_id"], type(error).__name__)
+            return
         if message is None:
             await connection.execute(DROPPED, mail["mail_id"])
             return
