@@ -45,6 +45,7 @@ from service.ops.maintenance import upkeep
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
+from service.subscriptions.mail.worker import MailWorker
 from service.subscriptions.nats_relay import run_relay
 from service.subscriptions.tail import LogTail
 from service.subscriptions.wakeup import Wakeup
@@ -84,6 +85,8 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(nats_relay)
     if settings.webhooks_dispatch:
         app.cleanup_ctx.append(webhook_dispatcher)
+    if settings.mail_enabled():
+        app.cleanup_ctx.append(mail_worker)
     add_routes(app)
     if settings.metrics_port is None:
         app.router.add_get("/metrics", get_metrics, name="get_metrics")
@@ -169,6 +172,14 @@ async def webhook_dispatcher(app: web.Application) -> AsyncIterator[None]:
     yield
     # Each webhook stops at its checkpoint; a delivery cut short is sent again from it.
     await dispatcher.stop(task)
+
+
+async def mail_worker(app: web.Application) -> AsyncIterator[None]:
+    worker = MailWorker(app[SETTINGS], app[WAKEUP], app[SERVER_SECRET], app[METRICS])
+    task = asyncio.create_task(worker.run())
+    yield
+    # Between two mails: the one in hand is recorded as sent before the worker ends.
+    await worker.stop(task)
 
 
 async def metrics_server(app: web.Application) -> AsyncIterator[None]:

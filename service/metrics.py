@@ -77,6 +77,20 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        # Mail by kind (confirm, replies, moderation): taken by the SMTP server, or not (each
+        # failed attempt; a refused address counts once).
+        self.mail_sent = Counter(
+            "threadlog_mail_sent",
+            "Mails the SMTP server took from this process, by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        self.mail_failed = Counter(
+            "threadlog_mail_failed",
+            "Mail attempts the SMTP server failed or refused, by kind.",
+            ["kind"],
+            registry=registry,
+        )
         self.webhook_backlog = Gauge(
             "threadlog_webhook_backlog_events",
             "Events of a webhook's site after its checkpoint (counted up to a cap).",
@@ -108,6 +122,9 @@ class Metrics:
             self.live_streams.labels(kind)
         for outcome in ("delivered", "failed", "gone"):
             self.webhook_deliveries.labels(outcome)
+        for kind in ("confirm", "replies", "moderation"):
+            self.mail_sent.labels(kind)
+            self.mail_failed.labels(kind)
 
     def batch_committed(self, commands: int, seconds: float, event_types: Iterable[str]) -> None:
         self.batch_size.observe(commands)

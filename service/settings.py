@@ -4,10 +4,18 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.logs import LogFormat
+from service.subscriptions.mail.smtp import Server
 
 
 def comma_separated(value: object) -> object:
@@ -149,6 +157,39 @@ class Settings(BaseSettings):
     # Every destroyed key is also written here, outside the database, and destroyed again at
     # startup: a restored backup does not bring erased people back. Unset: `<data_dir>/erasures`.
     erasure_ledger: Path | None = None
+
+    # --- mail (see service/subscriptions/mail/) ---
+    # `smtp://user:password@host:587` (STARTTLS when the server offers it) or `smtps://...:465`
+    # (TLS from the start). With this or `mail_from` unset, no mail goes out and the widget
+    # does not offer it.
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None
+    # Templates that replace the built-in ones: `<dir>/<site>/<language>/<name>` first, then
+    # `<dir>/<language>/<name>` (names as in service/subscriptions/mail/templates/).
+    mail_templates: Path | None = None
+    # Replies to one reader within this window go out as one mail.
+    mail_gather_seconds: float = Field(default=300.0, ge=0)
+    # Mails an hour to one address and from one site; past them, mail waits for the next hour.
+    mail_per_address_per_hour: int = Field(default=10, ge=1)
+    mail_per_site_per_hour: int = Field(default=200, ge=1)
+    # Moderators' approve and reject links work this long (and once).
+    mail_link_days: int = Field(default=7, ge=1)
+    # A mail the server did not take is tried again after base * 2^n seconds (jittered, at
+    # most max), until it has failed for `mail_retry_hours`.
+    mail_retry_base_seconds: float = Field(default=5.0, gt=0)
+    mail_retry_max_seconds: float = Field(default=1800.0, gt=0)
+    mail_retry_hours: float = Field(default=48.0, gt=0)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def smtp_url_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            # The message names the form, never the URL (it holds credentials).
+            Server.parse(value.get_secret_value())
+        return value
+
+    def mail_enabled(self) -> bool:
+        return self.smtp_url is not None and bool(self.mail_from)
 
     def kek_path(self) -> Path:
         return self.kek_file or self.data_dir / "kek"

@@ -3,12 +3,25 @@ make it: only the fields given change, each within bounds."""
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
-from service.access.text import line
-from service.domain.policy import Premoderation, SiteSettings
+from service.access.text import email, line
+from service.domain.policy import MailLanguage, NotifyOn, Premoderation, SiteSettings
 
 Word = Annotated[str, *line(100)]
+
+# As an author's email is read (http/schemas.py's Email).
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(email)
+]
 
 
 def whole(value: object) -> object:
@@ -35,6 +48,10 @@ class SettingsChange(BaseModel):
     rate_limit_per_minute: Annotated[Count, Field(ge=0, le=10_000)] | None = None
     edit_window_minutes: Annotated[Count, Field(ge=0, le=10_080)] | None = None
     close_after_days: Annotated[Count, Field(ge=1, le=36_500)] | None = None
+    notify_emails: list[Address] | None = Field(default=None, max_length=20)
+    notify_on: NotifyOn | None = None
+    notify_digest: Annotated[bool, Strict()] | None = None
+    mail_language: MailLanguage | None = None
 
     def changes(self) -> dict[str, object]:
         """The fields the change named; an explicit null puts a field back to its default."""
@@ -42,6 +59,6 @@ class SettingsChange(BaseModel):
         for name, value in given.items():
             if value is None:
                 given[name] = SiteSettings.model_fields[name].get_default()
-            elif name in ("banned_words", "suspect_words"):
+            elif name in ("banned_words", "suspect_words", "notify_emails"):
                 given[name] = tuple(value)
         return given

@@ -30,6 +30,15 @@ def line(max_length: int) -> tuple[object, ...]:
     )
 
 
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def email(value: str) -> str:
+    if not EMAIL.fullmatch(value):
+        raise ValueError("must be an email address")
+    return value
+
+
 NAME_MAX_LENGTH = 100
 
 

@@ -25,6 +25,9 @@ BOUNDS = {
 }
 
 
+SECRETS = frozenset({"smtp_url", "token_key", "kek", "previous_keks", "metrics_token"})
+
+
 def problems(error: ValidationError, name: Callable[[str], str]) -> str:
     """Each invalid value as `NAME=value what-it-should-be`, joined by "; "; `name` turns a
     field into what the operator typed (an environment variable, an option)."""
@@ -42,7 +45,9 @@ def problems(error: ValidationError, name: Callable[[str], str]) -> str:
             what = f"must be one of {limits.get('expected', 'the choices in --help')}"
         else:
             what = "is not valid here"
-        lines.append(f"{name(field)}={problem.get('input')!s} {what}")
+        # A secret's value (a URL with a password, a key) is never printed.
+        shown = "(hidden)" if field in SECRETS else problem.get("input")
+        lines.append(f"{name(field)}={shown!s} {what}")
     return "; ".join(lines)
 
 

@@ -31,6 +31,20 @@ class HoldReason(StrEnum):
     BANNED = "banned"
 
 
+class NotifyOn(StrEnum):
+    """What mails the site's moderators (`notify_emails`): held comments, held and reported
+    ones, or every new comment besides."""
+
+    HELD = "held"
+    REPORTED = "reported"
+    ALL = "all"
+
+
+class MailLanguage(StrEnum):
+    EN = "en"
+    NL = "nl"
+
+
 class SiteSettings(BaseModel):
     """What a moderator sets for a site; the defaults hold until the first change."""
 
@@ -47,6 +61,12 @@ class SiteSettings(BaseModel):
     edit_window_minutes: int = Field(default=15, ge=0)
     # None: threads stay open until a moderator closes them.
     close_after_days: int | None = Field(default=None, ge=1)
+    # Moderation mail (when the server has mail on): who gets it, for what, and whether as
+    # one digest a day; the language of the site's mail.
+    notify_emails: tuple[str, ...] = ()
+    notify_on: NotifyOn = NotifyOn.HELD
+    notify_digest: bool = False
+    mail_language: MailLanguage = MailLanguage.EN
 
 
 LINK = re.compile(r"https?://|www\.|<a\s", re.IGNORECASE)

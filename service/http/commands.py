@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from service.access.credentials import Role, delete_token, sha256
+from service.access.sites import Site
 from service.domain.commands import DeleteComment, DeletePost, PublishPost
 from service.domain.events import Author, CommentHeld, CommentStatus, DeletedBy, NewComment
 from service.domain.labels import unique_labels
@@ -18,9 +19,12 @@ from service.http.problems import Problem, unauthorized
 from service.http.schemas import CommentBody, DeleteBody, PostBody
 from service.http.views import json_response, new_comment_view, post_view
 from service.keys import APPLICATION, POOL, SERVER_SECRET, SETTINGS
+from service.read import moderation as moderation_reads
 from service.read import threads
+from service.subscriptions.mail import readers
 from service.write.batches import Outcome
 from service.write.comments import Submission, comment_command
+from service.write.erasure_requests import email_hash
 from service.write.idempotency import Idempotency
 
 IDEMPOTENCY_KEY_MAX = 255
@@ -76,7 +80,30 @@ async def post_comment(request: web.Request) -> web.Response:
     # is another request, so a replay hands the delete token only to whom it first went.
     idempotency = idempotency_of(request, raw, caller=f"ip:{command.author_ip_hash}")
     outcome = await request.app[APPLICATION].execute(command, meta, idempotency)
+    if body.notify and body.author.email and request.app[SETTINGS].mail_enabled():
+        await follow_replies(request, site, body, outcome)
     return created_comment(outcome, token_secret, site.edit_window_minutes)
+
+
+async def follow_replies(
+    request: web.Request, site: Site, body: CommentBody, outcome: Outcome
+) -> None:
+    """Mail the author replies to the new comment (after a confirmation: see readers.py)."""
+    event = outcome.events[0].event
+    assert isinstance(event, NewComment) and body.author.email is not None
+    language: str | None = body.language
+    if language is None:
+        language = (await moderation_reads.settings(request.app[POOL], site.site)).mail_language
+    await readers.subscribe(
+        request.app[POOL],
+        site.site,
+        email_hash(site, body.author.email),
+        body.author.email,
+        language,
+        event.comment_id,
+        event.post_id,
+        request.app[SETTINGS].mail_link_days,
+    )
 
 
 def submission(body: CommentBody, post_id: str) -> Submission:

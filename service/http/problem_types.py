@@ -147,6 +147,18 @@ PROBLEM_TYPES = {
         "The body is not `application/json` (UTF-8).",
         "Send JSON with `Content-Type: application/json`.",
     ),
+    "mail-link-invalid": ProblemType(
+        "Mail link invalid", (404,),
+        "The link is not one this server signed: mistyped, cut short by a mail program, or "
+        "signed with a server secret that has since changed.",
+        "Copy the whole link from the mail; for a moderator's link, act in the console instead.",
+    ),
+    "mail-link-spent": ProblemType(
+        "Mail link spent", (410,),
+        "The link expired (a moderator's works THREADLOG_MAIL_LINK_DAYS days, a confirmation "
+        "as long) or, being a moderator's, was used already.",
+        "Act in the console, or ask for a new confirmation by commenting with the option again.",
+    ),
     "database-unavailable": ProblemType(
         "Database unavailable", (503,),
         "PostgreSQL is out of reach for now (a restart, a failover, an exhausted pool). For a "

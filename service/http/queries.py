@@ -53,7 +53,8 @@ async def get_thread(request: web.Request) -> web.Response:
     )
     if page is None or page.deleted:
         raise Problem(404, f"post {post_id!r} does not exist")
-    representation = Representation.of(page.position, threads.thread_body(post_id, page))
+    mail = request.app[SETTINGS].mail_enabled()
+    representation = Representation.of(page.position, threads.thread_body(post_id, page, mail))
     request.app[REPRESENTATIONS].put(cache_key, representation)
     return representation.response(request)
 

@@ -7,6 +7,7 @@ from service.http import (
     contract,
     health,
     live,
+    mail_links,
     moderation,
     moderation_queries,
     pages,
@@ -22,6 +23,7 @@ POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 COMMENT = r"{comment:[A-Za-z0-9-]{1,64}}"
 WEBHOOK = r"{webhook:[A-Za-z0-9-]{1,64}}"
 BAN = r"{ban:[A-Za-z0-9-]{1,64}}"
+MAIL_TOKEN = r"{token:[A-Za-z0-9_.-]{1,1000}}"
 
 
 def add_routes(app: web.Application) -> None:
@@ -59,6 +61,9 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{site}/authors/export", privacy.get_author_export),
         ("POST", f"{site}/authors/export", privacy.post_author_export),
         ("POST", f"{site}/posts/{POST}/reopen", moderation.reopen_thread),
+        # --- mail: the links in readers' and moderators' mail ---
+        ("GET", f"/v1/mail/links/{MAIL_TOKEN}", mail_links.get_mail_link),
+        ("POST", f"/v1/mail/links/{MAIL_TOKEN}", mail_links.post_mail_link),
         ("POST", "/v1/webhooks", webhooks.post_webhook),
         ("GET", "/v1/webhooks", webhooks.get_webhooks),
         ("GET", f"/v1/webhooks/{WEBHOOK}", webhooks.get_webhook),

@@ -1,6 +1,5 @@
 """Request bodies. Text is bounded, free of NUL and control characters, and never coerced."""
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -15,11 +14,9 @@ from pydantic import (
     StringConstraints,
 )
 
-from service.access.text import NAME_MAX_LENGTH, author_name, line, no_controls
+from service.access.text import NAME_MAX_LENGTH, author_name, email, line, no_controls
 from service.domain.events import EVENT_TYPES
 from service.eventstore.store import Cursor
-
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def not_blank(value: str) -> str:
@@ -33,12 +30,6 @@ def http_url(value: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in value:
         raise ValueError("must be an absolute http(s) URL")
     parts.port  # noqa: B018 - raises ValueError when the port is not a number up to 65535
-    return value
-
-
-def email(value: str) -> str:
-    if not EMAIL.fullmatch(value):
-        raise ValueError("must be an email address")
     return value
 
 
@@ -103,6 +94,10 @@ class CommentBody(Body):
     parent_id: CommentId | None = None
     # Hidden from people by the widget; a bot that fills it is held as spam, silently.
     honeypot: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    # Mail the author (`author.email`) replies to this comment, once the address is confirmed.
+    notify: Annotated[bool, Strict()] = False
+    # The language of that mail; absent, the site's `mail_language`.
+    language: Literal["en", "nl"] | None = None
 
 
 class DeleteBody(Body):

@@ -243,8 +243,10 @@ def nest(rows: list[Any]) -> list[JsonObject]:
     return top
 
 
-def thread_body(post_id: str, page: ThreadPage) -> bytes:
-    """A page of the public thread as JSON, with the cursor of the next page."""
+def thread_body(post_id: str, page: ThreadPage, mail: bool = False) -> bytes:
+    """A page of the public thread as JSON, with the cursor of the next page, and whether the
+    server mails replies (the widget offers it only then)."""
     next_cursor = None if page.next is None else str(page.next)
     body = {"post": post_id, "total": page.total, "comments": nest(page.rows), "next": next_cursor}
+    body["mail"] = mail
     return compact(body).encode()

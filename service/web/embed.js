@@ -12,7 +12,7 @@ const HELD_DAYS = 14;
 const RETRIES = 4;
 const STRINGS = {
   en: {
-    heading: "Comments", "count-zero": "No comments yet", "count-one": "{n} comment",
+    notify: "Email me replies", heading: "Comments", "count-zero": "No comments yet", "count-one": "{n} comment",
     "count-other": "{n} comments", reply: "Reply", "reply-to": "Reply to {name}",
     delete: "Delete", "confirm-delete": "Really delete?", cancel: "Cancel", name: "Name",
     email: "Email (optional, never shown)", website: "Website (optional)", comment: "Comment",
@@ -33,7 +33,7 @@ const STRINGS = {
     gone: "This post was removed, and its comments with it.",
   },
   nl: {
-    heading: "Reacties", "count-zero": "Nog geen reacties", "count-one": "{n} reactie",
+    notify: "Mail mij antwoorden", heading: "Reacties", "count-zero": "Nog geen reacties", "count-one": "{n} reactie",
     "count-other": "{n} reacties", reply: "Beantwoorden", "reply-to": "Antwoord aan {name}",
     delete: "Verwijderen", "confirm-delete": "Echt verwijderen?", cancel: "Annuleren",
     name: "Naam", email: "E-mail (optioneel, nooit getoond)", website: "Website (optioneel)",
@@ -78,7 +78,7 @@ button:focus-visible,input:focus-visible,textarea:focus-visible,a:focus-visible{
 form{display:grid;gap:.5em;margin:.8em 0}label{display:grid;gap:.2em;font-size:.875em;color:var(--m)}
 input,textarea{font:inherit;color:var(--t);background:var(--b);border:1px solid var(--l);border-radius:var(--r);padding:.4em;width:100%;min-width:0}
 textarea{min-height:6em;resize:vertical}.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
-[hidden]{display:none!important}.row{display:flex;flex-wrap:wrap;gap:.5em}.row>label{flex:1 1 12em;min-width:0}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
+[hidden]{display:none!important}.notify{display:none}.mail .notify{display:flex;gap:.4em}.notify input{width:auto}.row{display:flex;flex-wrap:wrap;gap:.5em}.row>label{flex:1 1 12em;min-width:0}.status{min-height:1.5em;color:var(--m)}.status.bad{color:#cf222e}.more{margin:.8em 0}`;
 
 const store = {
   get(key, fallback) {
@@ -242,6 +242,8 @@ class Widget {
       const { data } = await this.call("GET", this.thread + query);
       this.total = data.total;
       this.next = data.next;
+      // Offered only when the server mails replies (see README "Email").
+      this.own.parentNode.className = data.mail ? "mail" : "";
       // A page counts replies too, so it may open inside a thread: such a reply names its
       // parent, which an earlier page showed.
       for (const comment of data.comments) {
@@ -415,6 +417,7 @@ class Widget {
       el("div", { class: "row" },
         field("email", this.t("email"), { type: "email", maxlength: "254", autocomplete: "email", value: saved.email || "" }),
         field("website", this.t("website"), { type: "url", maxlength: "2048", autocomplete: "url", value: saved.website || "" })),
+      el("label", { class: "notify" }, el("input", { type: "checkbox", name: "notify" }), this.t("notify")),
       el("div", { class: "trap", "aria-hidden": "true" },
         field("homepage", this.t("honeypot"), { tabindex: "-1", autocomplete: "off" })),
       field("body", this.t("comment"), { tag: "textarea", required: true, maxlength: "10000" }),
@@ -443,7 +446,7 @@ class Widget {
       // cannot post it twice.
       form.key = form.key || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
       const { data } = await this.call("POST", this.thread,
-        { author, body: form.elements.body.value, parent_id: parent ? parent.id : null }, { "Idempotency-Key": form.key });
+        { author, body: form.elements.body.value, parent_id: parent ? parent.id : null, notify: form.notify.checked }, { "Idempotency-Key": form.key });
       const { delete_token: token, status, editable_until: until, ...view } = data;
       this.tokens[view.id] = token;
       if (until) this.edits[view.id] = { until: Date.parse(until), body: form.elements.body.value };

@@ -29,6 +29,9 @@ CROSS JOIN LATERAL (
 WHERE c.status <> 'erased'
 """
 
+# The cascade takes their subscriptions, pending mail and what they were told.
+FORGET_MAIL = "DELETE FROM mail_recipients WHERE site = $1 AND email_hash = ANY($2::text[])"
+
 RECORD = """
 INSERT INTO erasures (site, erasure_id, requested_by, key_ids, comments, at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -76,6 +79,10 @@ async def carry_out(
         command.site,
         owner,
     )
+    # Mail (subscriptions/mail/): the addresses, what they follow, their pending mail.
+    digests = [comment.email_hash for comment in erased.comments.values()] + [command.email_hash]
+    email_hashes = sorted({digest for digest in digests if digest})
+    await connection.execute(FORGET_MAIL, command.site, email_hashes)
     key_ids = erased.key_ids | {row["key_id"] for row in email_keys}
     destroyed = await data_keys.destroy(connection, key_ids, command.at)
     await connection.execute(

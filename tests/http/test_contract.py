@@ -38,9 +38,11 @@ from schemathesis import Case, HookContext
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import TestPhase
 
+from service.access import credentials
 from service.app import create_app
 from service.http.problem_types import PROBLEM_TYPES
 from service.settings import Settings
+from service.subscriptions.mail import links
 from tests.builders import SiteKeys, make_site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +151,8 @@ class World:
     ban_site: SiteKeys | None = None
     closable_post: str = "closable"
     ban_post: str = "ban-post"
+    # A reader's unsubscribe link (it never expires and may be followed again).
+    mail_link: str = ""
 
     def __post_init__(self) -> None:
         self.tokens: dict[str, str] = {}
@@ -296,6 +300,8 @@ def choices_for(operation: str, world: World) -> dict[str, st.SearchStrategy[Any
                 "authorization": moderator_mostly(world),
                 "webhook": weighted((6, FRESH), (1, UNUSED), (1, KEEP)),
             }
+        case "get_mail_link" | "post_mail_link":
+            return {"token": weighted((7, world.mail_link), (3, KEEP))}
         case "get_problem_type":
             return {"slug": weighted(*[(1, slug) for slug in sorted(PROBLEM_TYPES)], (8, KEEP))}
         case _:
@@ -413,7 +419,7 @@ def moderation_choices(operation: str, world: World) -> dict[str, st.SearchStrat
     return {}
 
 
-PATH_PARAMETERS = ("site", "post", "comment", "label", "ban", "webhook", "slug")
+PATH_PARAMETERS = ("site", "post", "comment", "label", "ban", "webhook", "slug", "token")
 QUERY_PARAMETERS = ("cursor", "after")
 HEADERS = {
     "authorization": "Authorization",
@@ -575,6 +581,9 @@ COVERAGE_TARGETS: dict[str, dict[str, str]] = {
     # --- privacy ---
     "post_erasure": {"authorization": "moderator", "email": READER_EMAIL},
     "get_author_export": {"authorization": "moderator", "email": READER_EMAIL},
+    # --- mail ---
+    "get_mail_link": {"token": "mail_link"},
+    "post_mail_link": {"token": "mail_link"},
 }
 # The site each operation's coverage cases act on, when not the main one.
 COVERAGE_SITES = {
@@ -871,12 +880,21 @@ async def contract_sites(pool: asyncpg.Pool) -> tuple[SiteKeys, ...]:
 
 
 @pytest.fixture(scope="module")
-def api(live_url: str, contract_sites: tuple[SiteKeys, ...]) -> Iterator[Api]:
+async def mail_link(pool: asyncpg.Pool, contract_sites: tuple[SiteKeys, ...]) -> str:
+    async with pool.acquire() as connection:
+        secret = await credentials.load_server_secret(connection, None)
+    link = links.new_link(links.LinkAction.UNSUBSCRIBE_SITE, contract_sites[0].site, email_hash="0")
+    return links.sign(secret, link)
+
+
+@pytest.fixture(scope="module")
+def api(live_url: str, contract_sites: tuple[SiteKeys, ...], mail_link: str) -> Iterator[Api]:
     global WORLD
     keys, other, settings_site, ban_site = contract_sites
     with requests.Session() as http:
         world = World(base_url=live_url, keys=keys, other=other)
         world.settings_site, world.ban_site = settings_site, ban_site
+        world.mail_link = mail_link
         seeded = Api(http, world)
         seed(seeded)
         WORLD = seeded.world

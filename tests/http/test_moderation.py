@@ -57,6 +57,10 @@ async def test_settings_start_at_the_defaults_and_change_only_what_is_given(
         "rate_limit_per_minute": None,
         "edit_window_minutes": 15,
         "close_after_days": None,
+        "notify_emails": [],
+        "notify_on": "held",
+        "notify_digest": False,
+        "mail_language": "en",
     }
     changed = await set_settings(client, site, premoderation="links", banned_words=["spam*"])
     assert changed["premoderation"] == "links" and changed["banned_words"] == ["spam*"]

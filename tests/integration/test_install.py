@@ -58,3 +58,12 @@ def test_a_plain_install_migrates_from_any_folder(empty_database: str, tmp_path:
         cwd=elsewhere,
     )
     assert int(served.stdout) == len((ROOT / "openapi.yaml").read_bytes())
+    # So are the mail templates.
+    templates = run(
+        python,
+        "-c",
+        "from service.subscriptions.mail.templates import BUILT_IN as b; "
+        "print(sorted(p.name for p in (b / 'nl').iterdir()))",
+        cwd=elsewhere,
+    )
+    assert "confirm.txt" in templates.stdout and "held.html" in templates.stdout
