@@ -17,7 +17,7 @@ import aiohttp
 import ceilings
 from db import check_loopback, create_database, drop_database, with_database
 from loadgen import Result
-from report import print_ratios, print_table, ratios, write_json
+from report import cpu_targets, print_ratios, print_table, ratios, write_json
 from scale import ScaleConfig, Target, print_targets, run_scale, summary
 from scenarios import Config, run_all, seed
 
@@ -140,7 +140,7 @@ async def bench(args: argparse.Namespace) -> int:
         print(f"dropped database {dbname}", flush=True)
 
     print_table(results)
-    print_ratios(ratios(results))
+    print_ratios(ratios(results), cpu_targets(results))
     print_targets(targets)
     params: dict[str, Any] = {
         "duration_s": args.duration,
