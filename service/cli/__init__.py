@@ -150,13 +150,14 @@ async def adopt(url: str, new_epoch: bool = False) -> str:
 
 
 async def rebuild_with_progress(url: str) -> int:
-    async with connected(url) as connection:
+    # A second connection reads and decodes the log ahead of the one that applies it.
+    async with connected(url) as connection, connected(url) as reader:
         with tqdm(total=await count_events(connection), unit="event", desc="rebuild") as bar:
 
             def advance(done: int) -> None:
                 bar.update(done)
 
-            return await rebuild(connection, advance)
+            return await rebuild(connection, advance, reader)
 
 
 async def relay_until_signalled(url: str, nats_url: str, settings: Settings) -> None:
