@@ -27,6 +27,8 @@ class Config:
     warmup: float
     fill_concurrency: int
     fill_timeout: float
+    # The top-level comments of post_into_10k's thread, each with 3 replies; 0 skips it.
+    big_top_level: int = 2500
 
 
 async def seed(session: aiohttp.ClientSession, svc: Service, keys: Keys, cfg: Config) -> None:
@@ -117,12 +119,15 @@ async def run_all(
     replies_url = svc.comments_url(REPLIES)
     await measure("post_replies", _post_op(session, lambda: replies_url, popular))
 
-    print(f"seeding: 10,000-comment thread (concurrency {cfg.fill_concurrency})", flush=True)
+    if not cfg.big_top_level:
+        return results
+    total = cfg.big_top_level * 4
+    print(f"seeding: {total:,}-comment thread (concurrency {cfg.fill_concurrency})", flush=True)
     await fill_thread(
         session,
         svc,
         BIG,
-        top_level=2500,
+        top_level=cfg.big_top_level,
         replies_each=3,
         concurrency=cfg.fill_concurrency,
         limit_s=cfg.fill_timeout,
