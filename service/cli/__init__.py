@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import uvloop
 from pydantic import ValidationError
 from tqdm import tqdm
 
@@ -90,7 +91,10 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "adopt-cluster", _:
             print(asyncio.run(adopt(database_url(settings), arguments.new_epoch)))
         case "rebuild", _:
-            replayed = asyncio.run(rebuild_with_progress(database_url(settings)))
+            # On uvloop, as `serve` runs: a replay is mostly decoding and round trips.
+            loop_factory = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                replayed = runner.run(rebuild_with_progress(database_url(settings)))
             print(f"rebuilt every read model from {replayed} events")
         case "status", _:
             url = database_url(settings)

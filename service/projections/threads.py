@@ -40,15 +40,20 @@ TABLES = ("thread_comments",)
 # New comments go in as one set per run of them (`insert_comments`). Each key is looked up on
 # its own (a lateral subquery that cannot be flattened into a join), so every lookup is a
 # primary-key probe whatever the plan and the table's size.
-# `hidden`: the parent and those of its ancestors that are hidden, whose counts a reply adds to.
+# `hidden`: the parent and those of its ancestors that are hidden, whose counts a reply adds to
+# (each looked up on its own too: `= ANY(array)` may get a plan that scans the table).
 PARENTS = """
 SELECT w.comment_id, t.root_id, t.ancestors, t.hidden
 FROM unnest($2::text[]) AS w(comment_id)
 CROSS JOIN LATERAL (
     SELECT p.root_id, p.ancestors,
-           ARRAY(SELECT a.comment_id FROM thread_comments a
-                 WHERE a.site = $1 AND a.comment_id = ANY(p.ancestors || p.comment_id)
-                   AND a.status <> 'published') AS hidden
+           ARRAY(SELECT l.comment_id
+                 FROM unnest(p.ancestors || p.comment_id) WITH ORDINALITY AS l(comment_id, n)
+                 CROSS JOIN LATERAL (
+                     SELECT status FROM thread_comments
+                     WHERE site = $1 AND comment_id = l.comment_id LIMIT 1
+                 ) AS a
+                 WHERE a.status <> 'published' ORDER BY l.n) AS hidden
     FROM thread_comments p
     WHERE p.site = $1 AND p.comment_id = w.comment_id LIMIT 1
 ) AS t
