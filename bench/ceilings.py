@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+from cpu import CpuProbe
 from loadgen import Result, run_closed_loop
 from procs import LOOPBACK, ManagedProcess, child_env, free_port, wait_http_ok
 
@@ -39,8 +40,14 @@ async def hello_world(
     await server.start()
     try:
         await wait_http_ok(url, server, limit_s=20)
+        assert server.proc is not None
         return await run_closed_loop(
-            "hello_world", op, duration=duration, concurrency=concurrency, warmup=warmup
+            "hello_world",
+            op,
+            duration=duration,
+            concurrency=concurrency,
+            warmup=warmup,
+            cpu=CpuProbe(server.proc.pid, None),
         )
     finally:
         await server.stop()
@@ -71,7 +78,12 @@ async def raw_insert(db_url: str, *, duration: float, concurrency: int, warmup: 
             return None
 
         return await run_closed_loop(
-            "raw_insert", op, duration=duration, concurrency=concurrency, warmup=warmup
+            "raw_insert",
+            op,
+            duration=duration,
+            concurrency=concurrency,
+            warmup=warmup,
+            cpu=CpuProbe(None, db_url),
         )
     finally:
         # Drop before the service runs so the scratch table cannot skew its numbers.

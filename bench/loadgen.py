@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cpu import CpuProbe
+
 # One operation. Returns None on success, or a short error kind ("http 404") on failure.
 # Transport exceptions are caught by the loop and counted as errors too.
 Op = Callable[[], Awaitable[str | None]]
@@ -24,6 +26,9 @@ class Result:
     concurrency: int = 0
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     error_kinds: Counter[str] = field(default_factory=Counter)
+    # CPU seconds spent by the server process and the database's backends while measured.
+    server_cpu_s: float | None = None
+    database_cpu_s: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -38,6 +43,10 @@ class Result:
         rank = max(1, math.ceil(p / 100 * len(ordered)))
         return ordered[rank - 1]
 
+    def cpu_ms(self, seconds: float | None) -> float | None:
+        """CPU milliseconds per successful operation."""
+        return None if seconds is None or not self.ok else seconds * 1000 / self.ok
+
     def summary(self) -> dict[str, Any]:
         return {
             "count": self.ok + self.errors,
@@ -49,6 +58,8 @@ class Result:
             "throughput_per_s": round(self.throughput, 1),
             "p50_ms": _round(self.percentile(50)),
             "p99_ms": _round(self.percentile(99)),
+            "server_cpu_ms_per_op": _round(self.cpu_ms(self.server_cpu_s)),
+            "database_cpu_ms_per_op": _round(self.cpu_ms(self.database_cpu_s)),
         }
 
 
@@ -85,9 +96,20 @@ async def _phase(name: str, op: Op, seconds: float, concurrency: int) -> Result:
 
 
 async def run_closed_loop(
-    name: str, op: Op, *, duration: float, concurrency: int, warmup: float = 0.0
+    name: str,
+    op: Op,
+    *,
+    duration: float,
+    concurrency: int,
+    warmup: float = 0.0,
+    cpu: CpuProbe | None = None,
 ) -> Result:
     """Warm up (connections, caches, JIT-less but still lazy imports), then measure."""
     if warmup > 0:
         await _phase(name, op, warmup, concurrency)
-    return await _phase(name, op, duration, concurrency)
+    before = await cpu.sample() if cpu is not None else None
+    result = await _phase(name, op, duration, concurrency)
+    if cpu is not None and before is not None:
+        spent = cpu.spent(before, await cpu.sample())
+        result.server_cpu_s, result.database_cpu_s = spent.server_s, spent.database_s
+    return result

@@ -18,16 +18,26 @@ RATIOS = [
     ("post_comment / raw_insert", "post_comment", "raw_insert", 0.50),
     ("get_thread_200 / hello_world", "get_thread_200", "hello_world", 0.60),
     ("post_into_10k / post_into_empty", "post_into_10k", "post_into_empty", 0.90),
+    ("post_comment / post_into_empty", "post_comment", "post_into_empty", 0.90),
+    ("post_replies / post_into_empty", "post_replies", "post_into_empty", 0.90),
 ]
+
+# (scenario, target): the serving process's CPU milliseconds per request, at most (issue 15).
+CPU_TARGETS = [("post_comment", 0.8), ("get_thread_200", 0.15), ("counts_50", 0.2)]
 
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _fmt3(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def print_table(results: dict[str, Result]) -> None:
     header = (
         f"{'scenario':<18} {'count':>8} {'errors':>7} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}"
+        f" {'cpu ms/req':>10} {'db ms/req':>10}"
     )
     print("\n" + header)
     print("-" * len(header))
@@ -35,6 +45,7 @@ def print_table(results: dict[str, Result]) -> None:
         print(
             f"{r.name:<18} {r.ok + r.errors:>8} {r.errors:>7} {r.throughput:>10.1f} "
             f"{_fmt(r.percentile(50)):>9} {_fmt(r.percentile(99)):>9}"
+            f" {_fmt3(r.cpu_ms(r.server_cpu_s)):>10} {_fmt3(r.cpu_ms(r.database_cpu_s)):>10}"
         )
         if r.error_kinds:
             kinds = ", ".join(f"{k} x{n}" for k, n in r.error_kinds.most_common(5))
@@ -57,14 +68,35 @@ def ratios(results: dict[str, Result]) -> list[dict[str, Any]]:
     return out
 
 
-def print_ratios(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    print()
+def cpu_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
+    out = []
+    for name, target in CPU_TARGETS:
+        found = results.get(name)
+        value = found.cpu_ms(found.server_cpu_s) if found is not None else None
+        if value is not None:
+            out.append(
+                {
+                    "scenario": name,
+                    "server_cpu_ms_per_request": round(value, 3),
+                    "target_ms": target,
+                    "meets_target": value <= target,
+                }
+            )
+    return out
+
+
+def print_ratios(rows: list[dict[str, Any]], cpu_rows: list[dict[str, Any]]) -> None:
+    if rows:
+        print()
     for row in rows:
         verdict = "ok" if row["meets_target"] else "BELOW TARGET"
         target = f"(target >= {row['target']:.0%})"
         print(f"{row['ratio']:<34} {row['value']:>6.1%}  {target}  {verdict}")
+    for row in cpu_rows:
+        verdict = "ok" if row["meets_target"] else "ABOVE TARGET"
+        target = f"(target <= {row['target_ms']:.2f})"
+        label = f"{row['scenario']} server CPU ms/request"
+        print(f"{label:<34} {row['server_cpu_ms_per_request']:>6.3f}  {target}  {verdict}")
 
 
 def _git_commit() -> str | None:
@@ -93,6 +125,7 @@ def write_json(path: Path, results: dict[str, Result], params: dict[str, Any]) -
         "params": params,
         "results": {name: r.summary() for name, r in results.items()},
         "ratios": ratios(results),
+        "cpu_targets": cpu_targets(results),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2) + "\n")

@@ -17,7 +17,7 @@ import aiohttp
 import ceilings
 from db import check_loopback, create_database, drop_database, with_database
 from loadgen import Result
-from report import print_ratios, print_table, ratios, write_json
+from report import cpu_targets, print_ratios, print_table, ratios, write_json
 from scale import ScaleConfig, Target, print_targets, run_scale, summary
 from scenarios import Config, run_all, seed
 
@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rebuild-timeout", type=float, default=1200.0, help="max seconds for the timed rebuild"
     )
     p.add_argument("--fill-concurrency", type=int, default=64, help="client tasks while seeding")
+    p.add_argument(
+        "--no-big-thread", action="store_true", help="skip post_into_10k (and its seeding)"
+    )
     p.add_argument("--fill-timeout", type=float, default=600.0, help="max seconds to seed a thread")
     p.add_argument("--max-time", type=float, default=1800.0, help="cap on the whole run, s")
     p.add_argument("--threadlog", help="threadlog executable (default: the venv's, beside python)")
@@ -75,7 +78,12 @@ async def _service(
     args: argparse.Namespace, session: aiohttp.ClientSession, db_url: str, out: dict[str, Result]
 ) -> None:
     cfg = Config(
-        args.duration, args.concurrency, args.warmup, args.fill_concurrency, args.fill_timeout
+        args.duration,
+        args.concurrency,
+        args.warmup,
+        args.fill_concurrency,
+        args.fill_timeout,
+        0 if args.no_big_thread else 2500,
     )
     svc = Service(db_url, RESULTS_DIR, args.threadlog)
     print(f"starting threadlog ({svc.exe}) on {svc.base}", flush=True)
@@ -140,7 +148,7 @@ async def bench(args: argparse.Namespace) -> int:
         print(f"dropped database {dbname}", flush=True)
 
     print_table(results)
-    print_ratios(ratios(results))
+    print_ratios(ratios(results), cpu_targets(results))
     print_targets(targets)
     params: dict[str, Any] = {
         "duration_s": args.duration,

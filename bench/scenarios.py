@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import aiohttp
 from loadgen import Op, Result, run_closed_loop
 
-from service import Keys, Service, comment_body, fill_thread, publish
+from service import Keys, Service, comment_body, fill_thread, post_comment, publish
 
 POSTS = [f"p{i:03d}" for i in range(100)]  # post_comment spreads over these
 THREAD_200 = "thread200"  # 50 top-level comments x (1 + 3 replies)
 EMPTY = "empty"
+REPLIES = "replies"  # every reply answers its one top-level comment
 BIG = "big10k"  # 2,500 top-level comments x (1 + 3 replies) = 10,000
 
 
@@ -26,6 +27,8 @@ class Config:
     warmup: float
     fill_concurrency: int
     fill_timeout: float
+    # The top-level comments of post_into_10k's thread, each with 3 replies; 0 skips it.
+    big_top_level: int = 2500
 
 
 async def seed(session: aiohttp.ClientSession, svc: Service, keys: Keys, cfg: Config) -> None:
@@ -36,7 +39,7 @@ async def seed(session: aiohttp.ClientSession, svc: Service, keys: Keys, cfg: Co
         async with sem:
             await publish(session, svc, keys.publisher, post)
 
-    await asyncio.gather(*(one(p) for p in [*POSTS, THREAD_200, EMPTY, BIG]))
+    await asyncio.gather(*(one(p) for p in [*POSTS, THREAD_200, EMPTY, REPLIES, BIG]))
     print("seeding: 200-comment thread", flush=True)
     await fill_thread(
         session,
@@ -61,11 +64,14 @@ async def check_thread(session: aiohttp.ClientSession, svc: Service) -> None:
         print(f"  warning: thread200 returned {top} top-level / {nested} comments, expected 50/200")
 
 
-def _post_op(session: aiohttp.ClientSession, pick_url: Callable[[], str]) -> Op:
+def _post_op(
+    session: aiohttp.ClientSession, pick_url: Callable[[], str], parent_id: str | None = None
+) -> Op:
     counter = itertools.count()
 
     async def op() -> str | None:
-        async with session.post(pick_url(), json=comment_body(next(counter))) as resp:
+        body = comment_body(next(counter), parent_id)
+        async with session.post(pick_url(), json=body) as resp:
             await resp.read()
             return None if resp.status == 201 else f"http {resp.status}"
 
@@ -90,7 +96,12 @@ async def run_all(
     async def measure(name: str, op: Op) -> None:
         print(f"running {name} ({cfg.duration:g}s, concurrency {cfg.concurrency})", flush=True)
         results[name] = await run_closed_loop(
-            name, op, duration=cfg.duration, concurrency=cfg.concurrency, warmup=cfg.warmup
+            name,
+            op,
+            duration=cfg.duration,
+            concurrency=cfg.concurrency,
+            warmup=cfg.warmup,
+            cpu=svc.cpu_probe(),
         )
 
     post_urls = [svc.comments_url(p) for p in POSTS]
@@ -103,12 +114,20 @@ async def run_all(
     empty_url = svc.comments_url(EMPTY)
     await measure("post_into_empty", _post_op(session, lambda: empty_url))
 
-    print(f"seeding: 10,000-comment thread (concurrency {cfg.fill_concurrency})", flush=True)
+    # Replies to one popular comment: the same load as post_into_empty, one level down.
+    popular = await post_comment(session, svc, REPLIES, 0)
+    replies_url = svc.comments_url(REPLIES)
+    await measure("post_replies", _post_op(session, lambda: replies_url, popular))
+
+    if not cfg.big_top_level:
+        return results
+    total = cfg.big_top_level * 4
+    print(f"seeding: {total:,}-comment thread (concurrency {cfg.fill_concurrency})", flush=True)
     await fill_thread(
         session,
         svc,
         BIG,
-        top_level=2500,
+        top_level=cfg.big_top_level,
         replies_each=3,
         concurrency=cfg.fill_concurrency,
         limit_s=cfg.fill_timeout,

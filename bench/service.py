@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cpu import CpuProbe
 from procs import (
     LOOPBACK,
     ManagedProcess,
@@ -45,6 +46,7 @@ class Keys:
 class Service:
     def __init__(self, db_url: str, logs: Path, exe: str | None = None, name: str = "service"):
         self.exe = exe or threadlog_executable()
+        self.db_url = db_url
         self.port = free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
         self.env = child_env(
@@ -67,6 +69,11 @@ class Service:
 
     async def stop(self) -> None:
         await self.server.stop()
+
+    def cpu_probe(self) -> CpuProbe:
+        """The CPU time of the serving process and of the backends of its database."""
+        proc = self.server.proc
+        return CpuProbe(proc.pid if proc is not None else None, self.db_url)
 
     async def provision(self) -> Keys:
         await self.cli("sites", "create", SITE, "--title", "Bench", "--origin", "http://127.0.0.1")

@@ -54,8 +54,10 @@ class Settings(BaseSettings):
     pool_acquire_timeout_seconds: float = Field(default=5.0, gt=0)
     # Derives comment delete tokens; generated and kept in the database when unset.
     token_key: SecretStr | None = None
-    # Concurrent write transactions, and commands per transaction (see application.py).
-    writers: int = Field(default=4, ge=1, le=64)
+    # Concurrent write transactions, and commands per transaction (see application.py). One
+    # writer commits whatever is queued, for any posts, together: fewer, larger transactions
+    # cost far less CPU per comment than several small ones in parallel.
+    writers: int = Field(default=1, ge=1, le=64)
     batch_size: int = Field(default=64, ge=1, le=1000)
     max_body_bytes: int = 64 * 1024
     # The live stream's comment line when idle, and how long a write may wait for a client.

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import uvloop
 from pydantic import ValidationError
 from tqdm import tqdm
 
@@ -95,7 +96,10 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "adopt-cluster", _:
             print(asyncio.run(adopt(database_url(settings), arguments.new_epoch)))
         case "rebuild", _:
-            replayed = asyncio.run(rebuild_with_progress(database_url(settings)))
+            # On uvloop, as `serve` runs: a replay is mostly decoding and round trips.
+            loop_factory = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                replayed = runner.run(rebuild_with_progress(database_url(settings)))
             print(f"rebuilt every read model from {replayed} events")
         case "status", _:
             url = database_url(settings)
@@ -157,13 +161,14 @@ async def adopt(url: str, new_epoch: bool = False) -> str:
 
 
 async def rebuild_with_progress(url: str) -> int:
-    async with connected(url) as connection:
+    # A second connection reads and decodes the log ahead of the one that applies it.
+    async with connected(url) as connection, connected(url) as reader:
         with tqdm(total=await count_events(connection), unit="event", desc="rebuild") as bar:
 
             def advance(done: int) -> None:
                 bar.update(done)
 
-            return await rebuild(connection, advance)
+            return await rebuild(connection, advance, reader)
 
 
 async def relay_until_signalled(url: str, nats_url: str, settings: Settings) -> None:

@@ -16,7 +16,7 @@ from service.http.parsing import query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import json_response, post_view
-from service.keys import POOL, SETTINGS
+from service.keys import POOL, SETTINGS, STAMPS
 from service.read import threads
 
 
@@ -94,7 +94,9 @@ async def get_counts(request: web.Request) -> web.Response:
     if any(not 1 <= len(post_id) <= 128 or "\x00" in post_id for post_id in post_ids):
         raise Problem(400, "each `post` is 1 to 128 characters")
     await known_site(request, site)
-    return json_response({"counts": await threads.counts(request.app[POOL], site, post_ids)})
+    # Concurrent readers' counts come from one lookup (see read/stamps.py).
+    stamps = await request.app[STAMPS].get_many([(site, post_id) for post_id in post_ids])
+    return json_response({"counts": threads.counts_of(stamps, site, post_ids)})
 
 
 async def get_events(request: web.Request) -> web.Response:

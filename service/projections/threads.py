@@ -5,7 +5,10 @@ and so any event of the thread applied again, in any order, finds its row and ch
 A comment's `status` (published, held, rejected, deleted) is kept apart from its flags
 (`report_count`); only a published comment is visible. A hidden comment keeps its row and its
 text (a moderator may restore it) and is shown as a tombstone while `live_descendants > 0`,
-that is while some reply below it is still visible. `row_position` is the last event applied
+that is while some reply below it is still visible. Only hidden comments keep that count (a
+published one holds 0): a reply adds to its hidden ancestors alone, so replies to a popular
+comment never write its row (they would queue on its lock and bloat it), and a comment counts
+its published replies once, when it turns hidden. `row_position` is the last event applied
 to the row's status or text: an older one applied again changes nothing.
 """
 
@@ -37,12 +40,22 @@ TABLES = ("thread_comments",)
 # New comments go in as one set per run of them (`insert_comments`). Each key is looked up on
 # its own (a lateral subquery that cannot be flattened into a join), so every lookup is a
 # primary-key probe whatever the plan and the table's size.
+# `hidden`: the parent and those of its ancestors that are hidden, whose counts a reply adds to
+# (each looked up on its own too: `= ANY(array)` may get a plan that scans the table).
 PARENTS = """
-SELECT w.comment_id, t.root_id, t.ancestors
+SELECT w.comment_id, t.root_id, t.ancestors, t.hidden
 FROM unnest($2::text[]) AS w(comment_id)
 CROSS JOIN LATERAL (
-    SELECT root_id, ancestors FROM thread_comments
-    WHERE site = $1 AND comment_id = w.comment_id LIMIT 1
+    SELECT p.root_id, p.ancestors,
+           ARRAY(SELECT l.comment_id
+                 FROM unnest(p.ancestors || p.comment_id) WITH ORDINALITY AS l(comment_id, n)
+                 CROSS JOIN LATERAL (
+                     SELECT status FROM thread_comments
+                     WHERE site = $1 AND comment_id = l.comment_id LIMIT 1
+                 ) AS a
+                 WHERE a.status <> 'published' ORDER BY l.n) AS hidden
+    FROM thread_comments p
+    WHERE p.site = $1 AND p.comment_id = w.comment_id LIMIT 1
 ) AS t
 """
 
@@ -64,25 +77,34 @@ ON CONFLICT (site, comment_id) DO NOTHING
 RETURNING comment_id
 """
 
-# One update per ancestor, by its primary key, adding every new reply below it at once. (One
-# statement joining the batch's ancestors would be planned as a scan of the whole table once
-# the batch is big enough.)
+# One update per hidden ancestor, by its primary key, adding every new reply below it at once.
+# (One statement joining the batch's ancestors would be planned as a scan of the whole table
+# once the batch is big enough.)
 COUNT_DESCENDANTS = """
 UPDATE thread_comments SET live_descendants = live_descendants + $3
 WHERE site = $1 AND comment_id = $2
 """
 
-# A visible comment that turns hidden (or back) changes its ancestors' count of live replies.
+# A visible comment that turns hidden (or back) changes its hidden ancestors' count of live
+# replies. One that turns hidden counts its published replies: they come after it in its root's
+# replies, read through (site, root_id, position); one published again forgets its count.
 SET_STATUS = """
 WITH old AS (
-    SELECT status FROM thread_comments
+    SELECT status, root_id, position FROM thread_comments
     WHERE site = $1 AND comment_id = $2 AND row_position < $3
     FOR UPDATE
 ), changed AS (
     UPDATE thread_comments t
     SET status = $4, status_reason = $5, row_position = $3, status_at = $6,
         deleted_by = CASE WHEN $4 IN ('deleted', 'erased') THEN $7 END,
-        report_count = CASE WHEN $8 THEN 0 ELSE t.report_count END
+        report_count = CASE WHEN $8 THEN 0 ELSE t.report_count END,
+        live_descendants = CASE
+            WHEN $4 = 'published' THEN 0
+            WHEN old.status <> 'published' THEN t.live_descendants
+            ELSE (SELECT count(*) FROM thread_comments d
+                  WHERE d.site = $1 AND d.root_id = old.root_id AND d.position > old.position
+                    AND d.status = 'published' AND $2 = ANY(d.ancestors))
+        END
     FROM old
     WHERE t.site = $1 AND t.comment_id = $2
     RETURNING t.ancestors,
@@ -90,7 +112,7 @@ WITH old AS (
 )
 UPDATE thread_comments t SET live_descendants = t.live_descendants + (SELECT delta FROM changed)
 WHERE t.site = $1 AND t.comment_id = ANY((SELECT ancestors FROM changed)::text[])
-  AND (SELECT delta FROM changed) <> 0
+  AND (SELECT delta FROM changed) <> 0 AND t.status <> 'published'
 """
 
 EDIT = """
@@ -167,22 +189,24 @@ async def insert_site_comments(
     named = sorted({str(row[3]) for row in rows if row[3] is not None})
     # comment id -> (root id, ancestors), of the rows that exist and then of the new ones.
     known: dict[str, tuple[str, list[str]]] = {}
+    # comment id -> the hidden comments among it and its ancestors (a new one is published).
+    hidden: dict[str, list[str]] = {}
     if named:
         for found in await connection.fetch(PARENTS, site, named):
             known[found["comment_id"]] = (found["root_id"], list(found["ancestors"]))
+            hidden[found["comment_id"]] = list(found["hidden"])
     new: list[tuple[object, ...]] = []
     flat: list[str] = []
-    lineage: dict[str, list[str]] = {}
     for _, comment_id, post_id, parent_id, position, *shown, author_key in rows:
         comment_id = str(comment_id)
-        if comment_id in lineage or comment_id in known:
+        if comment_id in known:
             continue  # exists (a parent found above), or came earlier in this run
         parent = known.get(str(parent_id)) if parent_id is not None else None
         root_id, ancestors = (
             (parent[0], [*parent[1], str(parent_id)]) if parent else (comment_id, [])
         )
         known[comment_id] = (root_id, ancestors)
-        lineage[comment_id] = ancestors
+        hidden[comment_id] = hidden[str(parent_id)] if parent else []
         first = len(flat) + 1
         flat.extend(ancestors)
         new.append((comment_id, post_id, parent_id, root_id, first, len(flat), position,
@@ -191,7 +215,7 @@ async def insert_site_comments(
         return
     columns = [list(column) for column in zip(*new, strict=True)]
     inserted = await connection.fetch(INSERT_COMMENTS, site, *columns[:11], flat, columns[11])
-    added = Counter(ancestor for row in inserted for ancestor in lineage[row["comment_id"]])
+    added = Counter(ancestor for row in inserted for ancestor in hidden[row["comment_id"]])
     if added:
         await connection.executemany(
             COUNT_DESCENDANTS, [(site, key, added[key]) for key in sorted(added)]

@@ -87,6 +87,18 @@ class ThreadPage:
 class ThreadStamp:
     position: int
     deleted: bool
+    comment_count: int = 0
+
+
+# Each post by its primary key, on its own (a join may be planned as a scan of the table).
+STAMPS = """
+SELECT w.site, w.post_id, p.position, p.deleted, p.comment_count
+FROM unnest($1::text[], $2::text[]) AS w(site, post_id)
+CROSS JOIN LATERAL (
+    SELECT position, deleted, comment_count FROM posts
+    WHERE site = w.site AND post_id = w.post_id LIMIT 1
+) AS p
+"""
 
 
 async def thread_stamps(
@@ -94,15 +106,27 @@ async def thread_stamps(
 ) -> dict[tuple[str, str], ThreadStamp]:
     """(site, post id) -> the thread's stamp, for the posts that exist."""
     sites, post_ids = zip(*posts, strict=True)
-    rows = await connection.fetch(
-        """SELECT site, post_id, position, deleted
-           FROM posts JOIN unnest($1::text[], $2::text[]) AS wanted(site, post_id)
-                USING (site, post_id)""",
-        list(sites),
-        list(post_ids),
-    )
+    rows = await connection.fetch(STAMPS, list(sites), list(post_ids))
     return {
-        (row["site"], row["post_id"]): ThreadStamp(row["position"], row["deleted"]) for row in rows
+        (row["site"], row["post_id"]): ThreadStamp(
+            row["position"], row["deleted"], row["comment_count"]
+        )
+        for row in rows
+    }
+
+
+async def counts(connection: Connection | Pool, site: str, post_ids: list[str]) -> dict[str, int]:
+    return counts_of(await thread_stamps(connection, [(site, p) for p in post_ids]), site, post_ids)
+
+
+def counts_of(
+    stamps: dict[tuple[str, str], ThreadStamp], site: str, post_ids: list[str]
+) -> dict[str, int]:
+    """Each post's visible comments: 0 for a post that is deleted or does not exist."""
+    found = (stamps.get((site, post_id)) for post_id in post_ids)
+    return {
+        post_id: 0 if stamp is None or stamp.deleted else stamp.comment_count
+        for post_id, stamp in zip(post_ids, found, strict=True)
     }
 
 
@@ -160,17 +184,6 @@ async def post(connection: Pool, site: str, post_id: str) -> Any:
     return await connection.fetchrow(
         f"SELECT {POST_COLUMNS} FROM posts WHERE site = $1 AND post_id = $2", site, post_id
     )
-
-
-async def counts(connection: Pool, site: str, post_ids: list[str]) -> dict[str, int]:
-    rows = await connection.fetch(
-        """SELECT post_id, comment_count FROM posts
-           WHERE site = $1 AND post_id = ANY($2::text[]) AND NOT deleted""",
-        site,
-        post_ids,
-    )
-    found = {row["post_id"]: row["comment_count"] for row in rows}
-    return {post_id: found.get(post_id, 0) for post_id in post_ids}
 
 
 async def labels(connection: Pool, site: str, by_count: bool) -> list[Any]:

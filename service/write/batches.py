@@ -124,9 +124,8 @@ async def answer_repeated_keys(connection: Connection, steps: list[Step]) -> Non
     earlier in this batch shares that command's answer. Either way, only for the same request."""
     keyed = [(step, step.pending.idempotency) for step in steps if step.pending.idempotency]
     kept = await find_kept(connection, [key.key_sha256 for _, key in keyed])
-    replayed = await store.read_events(
-        connection, [event_id for found in kept.values() for event_id in found.event_ids]
-    )
+    seen = [event_id for found in kept.values() for event_id in found.event_ids]
+    replayed = await store.read_events(connection, seen) if seen else []
     by_id = {event.event_id: event for event in replayed}
     first_with_key: dict[bytes, tuple[Step, Idempotency]] = {}
     for step, key in keyed:

@@ -36,12 +36,18 @@ class LoadedThread:
 # no transaction id, so the id is taken by the first write, after the lock is won: ids then
 # grow in each stream's commit order, which the feed's order relies on. Keys are locked in
 # ascending order, so batches that share posts cannot deadlock.
+# New comments hold their site's lock shared ($1), before their posts' locks ($2), while they
+# read and apply its bans; a ban holds it alone (settings changes too) before looking up the
+# author's comments. So a new comment either commits before the ban looks (and is removed with
+# the others) or is decided after the ban (and refused). Both take the site's lock first: no
+# cycle. One round trip: UNION ALL runs its branches in order (the lock functions are parallel
+# restricted, so never in a worker), each in its array's order.
 LOCK_STREAMS = "SELECT pg_advisory_xact_lock(key) FROM unnest($1::bigint[]) AS key"
-# New comments hold their site's lock shared, before their posts' locks, while they read and
-# apply its bans; a ban holds it alone (settings changes too) before looking up the author's
-# comments. So a new comment either commits before the ban looks (and is removed with the
-# others) or is decided after the ban (and refused). Both take the site's lock first: no cycle.
-SHARE_SITES = "SELECT pg_advisory_xact_lock_shared(key) FROM unnest($1::bigint[]) AS key"
+LOCK = """
+SELECT pg_advisory_xact_lock_shared(key) FROM unnest($1::bigint[]) AS key
+UNION ALL
+SELECT pg_advisory_xact_lock(key) FROM unnest($2::bigint[]) AS key
+"""
 
 LOAD_STREAMS = """
 SELECT stream_id, version, last_epoch, last_transaction_id::text::bigint AS last_transaction_id,
@@ -93,11 +99,10 @@ async def load_for_update(
     """
     stream_ids = sorted({stream_id for stream_id, _ in requests})
     commenting = {command.site for _, command in requests if isinstance(command, PostComment)}
-    if commenting:
-        keys = sorted({lock_key(site_stream_id(site)) for site in commenting})
-        await connection.execute(SHARE_SITES, keys)
     await connection.execute(
-        LOCK_STREAMS, sorted({lock_key(stream_id) for stream_id in stream_ids})
+        LOCK,
+        sorted({lock_key(site_stream_id(site)) for site in commenting}),
+        sorted({lock_key(stream_id) for stream_id in stream_ids}),
     )
     return await load(connection, requests)
 

@@ -1,7 +1,7 @@
 """Writing to a site's own stream (`site:<site>`): its settings, its bans and its erasures.
 
 Rare, so not batched: one command, one transaction. It takes the site's lock first, which new
-comments hold shared (decision_state.SHARE_SITES), so a ban sees every comment decided before it
+comments hold shared (decision_state.LOCK), so a ban sees every comment decided before it
 and every comment decided after it sees the ban. A ban that removes its author's comments
 rejects them on their posts' streams in the same transaction, with those posts' locks taken
 at once, in one order, before the first write.
@@ -54,7 +54,7 @@ async def write(
     metadata: dict[str, Any],
 ) -> list[RecordedEvent]:
     stream_id = site_stream_id(command.site)
-    # The site's lock first, alone, before looking up the author's comments (see SHARE_SITES).
+    # The site's lock first, alone, before looking up the author's comments (decision_state.LOCK).
     await connection.execute(decision_state.LOCK_STREAMS, [lock_key(stream_id)])
     comment = None
     removals: list[tuple[str, str]] = []

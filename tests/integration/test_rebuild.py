@@ -3,8 +3,10 @@
 import asyncio
 
 import asyncpg
+import pytest
 
 from service.http.keys import REPRESENTATIONS
+from service.ops import rebuild as rebuilding
 from service.ops.rebuild import rebuild
 from service.projections import tables
 from tests.builders import Client, SiteKeys, comment, publish
@@ -34,9 +36,16 @@ async def every_read(client: Client, site: SiteKeys, posts: list[str]) -> list[b
     return reads
 
 
+# As tests call it (one connection), and as the CLI does (a second one reads ahead).
+@pytest.mark.parametrize("read_ahead", [False, True], ids=["one-connection", "read-ahead"])
 async def test_rebuild_reproduces_every_read(
-    client: Client, site: SiteKeys, pool: asyncpg.Pool
+    client: Client,
+    site: SiteKeys,
+    pool: asyncpg.Pool,
+    read_ahead: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(rebuilding, "BATCH", 4)  # many batches, each read while one applies
     posts = [await publish(client, site, labels=["News", f"L{n}"]) for n in range(3)]
     for post_id in posts:
         parent = await comment(client, site, post_id, "**hi** <b>x</b>")
@@ -47,9 +56,9 @@ async def test_rebuild_reproduces_every_read(
         )
     await client.delete(f"/v1/sites/{site.site}/posts/{posts[2]}", headers=site.auth("moderator"))
     before = await every_read(client, site, posts)
-    async with pool.acquire() as connection:
+    async with pool.acquire() as connection, pool.acquire() as reader:
         table_before = await connection.fetchval("SELECT 'thread_comments'::regclass::oid")
-        replayed = await rebuild(connection)
+        replayed = await rebuild(connection, reader=reader if read_ahead else None)
         table_after = await connection.fetchval("SELECT 'thread_comments'::regclass::oid")
     assert replayed >= 3 * 5 + 1
     assert table_after != table_before, "the rebuilt table was not swapped in"

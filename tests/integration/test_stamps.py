@@ -49,3 +49,32 @@ async def test_a_reader_sees_a_write_that_committed_before_it_asked(
     await comment(client, site, post_id)
     after = await stamps.get(site.site, post_id)
     assert before is not None and after is not None and after.position > before.position
+
+
+async def test_concurrent_counts_share_lookups(
+    client: Client,
+    site: SiteKeys,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    posts = [await publish(client, site) for _ in range(4)]
+    for post_id in posts[:2]:
+        await comment(client, site, post_id)
+    lookups = 0
+    real = threads.thread_stamps
+
+    async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
+        nonlocal lookups
+        lookups += 1
+        return await real(connection, wanted)
+
+    monkeypatch.setattr(threads, "thread_stamps", counted)
+    stamps = ThreadStamps(pool)
+    asked = [*posts, "missing"]
+    found = await asyncio.gather(
+        *(stamps.get_many([(site.site, post_id) for post_id in asked]) for _ in range(30))
+    )
+    assert lookups <= 2
+    expected = {posts[0]: 1, posts[1]: 1, posts[2]: 0, posts[3]: 0, "missing": 0}
+    for each in found:
+        assert threads.counts_of(each, site.site, asked) == expected

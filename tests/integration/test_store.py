@@ -186,3 +186,19 @@ def test_cursors_of_the_first_epoch_keep_the_text_they_had_before_epochs() -> No
     assert str(Cursor(1, 67189, 3)) == "67189-3"
     assert str(Cursor(2, 67189, 3)) == "2:67189-3"
     assert str(store.START) == "0-0"
+
+
+async def test_concurrent_comments_on_different_posts_commit_in_one_transaction(
+    pool: asyncpg.Pool,
+) -> None:
+    site = (await make_site(pool)).site
+    application = Application(pool)  # as the service runs it
+    posts = [f"p{n}" for n in range(12)]
+    await asyncio.gather(
+        *(application.execute(publish_post(post_id, site=site), META) for post_id in posts)
+    )
+    outcomes = await asyncio.gather(
+        *(application.execute(post_comment(site=site, post_id=post_id), META) for post_id in posts)
+    )
+    transactions = {recorded.transaction_id for outcome in outcomes for recorded in outcome.events}
+    assert len(transactions) == 1, "queued comments on different posts were committed apart"
