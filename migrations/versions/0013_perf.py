@@ -2,14 +2,14 @@
 service/projections/threads.py): replies no longer write their ancestors' rows.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-30
 """
 
 from service.ops.migrate import run_script
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
