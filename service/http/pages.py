@@ -31,6 +31,10 @@ async def get_count_script(request: web.Request) -> web.Response:
     return request.app[ASSETS]["count.js"].response(request)
 
 
+async def get_recent_script(request: web.Request) -> web.Response:
+    return request.app[ASSETS]["recent.js"].response(request)
+
+
 async def get_admin_script(request: web.Request) -> web.Response:
     return request.app[ASSETS]["admin.js"].response(request)
 
