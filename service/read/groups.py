@@ -13,11 +13,18 @@ WHERE g.group_name = $1 AND NOT g.deleted
 GROUP BY g.group_name
 """
 
+# A site's label shows as its earliest post spells it; the group's, as its earliest post in any
+# site does (one index probe per site and label finds each site's earliest).
 LABELS = """
 SELECT l.label_key, l.site, l.label, l.post_count
 FROM group_sites m JOIN labels l ON l.site = m.site
+CROSS JOIN LATERAL (
+    SELECT published_at, post_id FROM label_posts lp
+    WHERE lp.site = l.site AND lp.label_key = l.label_key
+    ORDER BY published_at, post_id LIMIT 1
+) AS earliest
 WHERE m.group_name = $1
-ORDER BY l.label_key, l.site
+ORDER BY l.label_key, earliest.published_at, l.site
 """
 
 # Each member's newest posts with the label, then merged (as recent comments are).
@@ -43,8 +50,8 @@ async def members(connection: Connection | Pool, group: str) -> list[str] | None
 
 
 async def labels(connection: Connection | Pool, group: str) -> list[dict[str, Any]]:
-    """Each label of any member: its posts in all of them and per site, by label. A label
-    shows as its first site (by name) spells it."""
+    """Each label of any member: its posts in all of them and per site (earliest first), in the
+    order of their keys."""
     found: dict[str, dict[str, Any]] = {}
     for row in await connection.fetch(LABELS, group):
         entry = found.setdefault(
