@@ -62,6 +62,7 @@ async def get_demo_page(request: web.Request) -> web.Response:
             ("/embed.js", "embed.js"),
             ("/embed/labels.js", "labels.js"),
             ("/embed/count.js", "count.js"),
+            ("/embed/recent.js", "recent.js"),
         )
     )
     body = (

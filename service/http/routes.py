@@ -21,7 +21,8 @@ from service.http import (
 
 SITE = r"{site:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
-COMMENT = r"{comment:[A-Za-z0-9-]{1,64}}"
+# Not `recent`: that is the site's recent comments (whatever the method asked).
+COMMENT = r"{comment:(?!recent(?![A-Za-z0-9-]))[A-Za-z0-9-]{1,64}}"
 WEBHOOK = r"{webhook:[A-Za-z0-9-]{1,64}}"
 BAN = r"{ban:[A-Za-z0-9-]{1,64}}"
 GROUP = r"{group:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
