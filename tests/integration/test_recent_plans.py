@@ -19,22 +19,24 @@ ROWS = 200_000
 SITES = 20
 LIMIT = 10
 
-# Comments spread over sites, posts and times, a tenth of them not published; a few posts
-# deleted; every site in one group; labels on every post.
-FILL = f"""
+
+def fill_sql(rows: int) -> str:
+    """`rows` comments spread over sites, posts and times, a tenth of them not published; a few
+    posts deleted; every site in one group; labels on every post."""
+    return f"""
 INSERT INTO posts (site, post_id, title, url, labels, published_at, position, deleted)
 SELECT 's' || (n % {SITES}), 'p' || n, 't', 'https://blog.example/' || n, '{{x}}',
        now() - n * interval '1 minute', n, n % 97 = 0
-FROM generate_series(1, {ROWS // 20}) AS n;
+FROM generate_series(1, {rows // 20}) AS n;
 INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors, position,
                              author_name, body_html, created_at, row_position, status_at, status)
 SELECT 's' || (p % {SITES}), 'c' || n, 'p' || p, NULL, 'c' || n, '{{}}', n, 'Ann', '<p>hi</p>',
        now() - (n % 100000) * interval '1 second', n, now(),
        CASE WHEN n % 10 = 0 THEN 'held' ELSE 'published' END
-FROM generate_series(1, {ROWS}) AS n, LATERAL (SELECT (n % {ROWS // 20}) + 1 AS p) AS post;
+FROM generate_series(1, {rows}) AS n, LATERAL (SELECT (n % {rows // 20}) + 1 AS p) AS post;
 INSERT INTO label_posts (site, label_key, post_id, label, published_at)
 SELECT 's' || (n % {SITES}), 'l' || (n % 50), 'p' || n, 'L', now() - n * interval '1 minute'
-FROM generate_series(1, {ROWS // 20}) AS n;
+FROM generate_series(1, {rows // 20}) AS n;
 INSERT INTO labels (site, label_key, label, post_count)
 SELECT 's' || s, 'l' || l, 'L', 1 FROM generate_series(0, {SITES - 1}) AS s,
        generate_series(0, 49) AS l;
@@ -60,7 +62,7 @@ def filled(admin_url: str) -> Iterator[str]:
     async def fill(url: str) -> None:
         connection = await asyncpg.connect(url)
         try:
-            for statement in FILL.split(";\n"):
+            for statement in fill_sql(ROWS).split(";\n"):
                 if statement.strip():
                     await connection.execute(statement)
             await connection.execute("ANALYZE")

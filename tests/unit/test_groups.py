@@ -26,6 +26,7 @@ from service.domain.groups import (
     decide_group,
     evolve_group,
 )
+from service.eventstore.cloudevents import source_of, subject_of
 
 AT = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -67,9 +68,7 @@ def test_a_deleted_group_is_gone_and_can_be_made_again() -> None:
     ):
         with pytest.raises(GroupNotFound):
             decide_group(command, deleted)
-    assert decide_group(CreateGroup(group="course", sites=("c",), at=AT), deleted) == [
-        created("c")
-    ]
+    assert decide_group(CreateGroup(group="course", sites=("c",), at=AT), deleted) == [created("c")]
 
 
 def test_a_group_is_bounded() -> None:
@@ -83,3 +82,10 @@ def test_a_group_is_bounded() -> None:
 
 def test_group_events_belong_to_no_site() -> None:
     assert created("a").site == ""
+
+
+def test_group_events_are_cloud_events_of_the_group() -> None:
+    added = GroupSiteAdded(group="course", member="anna", at=AT).model_dump(mode="json")
+    assert source_of(added) == "/v1/groups/course" and subject_of(added) == "sites/anna"
+    assert subject_of(created("a").model_dump(mode="json")) == "sites"
+    assert source_of({"site": "anna", "post_id": "p"}) == "/v1/sites/anna"
