@@ -2,6 +2,7 @@
 from the log, rebuilt alike, merged in time order, with members coming and going."""
 
 import json
+import re
 
 import asyncpg
 import feedparser
@@ -235,3 +236,7 @@ async def test_the_groups_command(database_url: str, pool: asyncpg.Pool) -> None
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     bad = threadlog(database_url, "groups", "create", "no/slash", "--site", a.site)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    for action in ("create", "add", "remove", "delete", "list", "show"):
+        helped = threadlog(database_url, "groups", action, "--help")
+        assert "DATABASE_URL" in helped.stdout, helped.stdout
+        assert re.search(r"example:\n  threadlog groups ", helped.stdout), helped.stdout
