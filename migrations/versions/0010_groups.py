@@ -18,6 +18,10 @@ UPGRADE = """
 -- table's size. Only published comments are ever shown there.
 CREATE INDEX thread_comments_recent ON thread_comments (site, created_at DESC, comment_id DESC)
     WHERE status = 'published';
+-- A post's feed, the same way: its newest published comments, not every comment of its site.
+CREATE INDEX thread_comments_post_recent
+    ON thread_comments (site, post_id, created_at DESC, comment_id DESC)
+    WHERE status = 'published';
 
 -- A group's stream (`group:<name>`): its version and last writer, which the next append
 -- checks, as for a site's. A deleted group keeps its row (its stream goes on if it is made
@@ -41,7 +45,7 @@ CREATE TABLE group_sites (
 
 DOWNGRADE = """
 DROP TABLE group_sites, groups;
-DROP INDEX thread_comments_recent;
+DROP INDEX thread_comments_post_recent, thread_comments_recent;
 """
 
 

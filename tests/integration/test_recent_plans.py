@@ -129,3 +129,8 @@ async def test_a_groups_label_reads_stay_small(connection: asyncpg.Connection) -
     assert read <= 4 * LIMIT * SITES + SITES, read
     read = await rows_read(connection, groups.LABELS, "all")
     assert read <= 4 * 50 * SITES + SITES, read
+
+
+async def test_a_posts_feed_reads_about_its_page(connection: asyncpg.Connection) -> None:
+    read = await rows_read(connection, recent.POST, "s3", "p3", LIMIT)
+    assert read <= 4 * LIMIT, read
