@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     # A thread page stops after this many bytes of comments, even before its `limit`.
     thread_page_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # --- feeds and recent comments ---
+    # An Atom feed holds this many entries, the newest.
+    feed_entries: int = Field(default=50, ge=1, le=1000)
+    # Recent comments (JSON, the gadget): `limit` when none is given, and the most it may ask.
+    recent_comments_default: int = Field(default=10, ge=1, le=1000)
+    recent_comments_max: int = Field(default=50, ge=1, le=1000)
     # A 422 lists at most this many of the body's problems, and says how many it left out.
     problem_max_errors: int = Field(default=20, ge=1, le=1000)
     # A comment whose Markdown would cost more than this to render (about a microsecond a

@@ -28,7 +28,9 @@ from service.access.credentials import Role
 from service.app import create_app
 from service.domain.commands import PostComment, PublishPost
 from service.domain.events import Author, CommentPosted, CommentReplied, Event, PostPublished
+from service.domain.groups import CreateGroup, GroupCommand
 from service.domain.thread import ThreadState, evolve
+from service.ops import groups
 from service.settings import Settings
 from service.write import batches
 
@@ -264,3 +266,19 @@ async def make_demo_site(pool: asyncpg.Pool) -> None:
         await seed_demo(application)
     finally:
         await application.close()
+
+
+# --- groups of sites ------------------------------------------------------------------------
+
+
+async def change_group(pool: asyncpg.Pool, command: GroupCommand) -> None:
+    """A group command, as `threadlog groups ...` runs it."""
+    async with pool.acquire() as connection:
+        await groups.change_group(connection, command, META)
+
+
+async def make_group(pool: asyncpg.Pool, *sites: SiteKeys) -> str:
+    """A new group (a fresh name) of these sites."""
+    name = new_id("group")
+    await change_group(pool, CreateGroup(group=name, sites=tuple(s.site for s in sites), at=AT))
+    return name

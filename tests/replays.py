@@ -1,9 +1,11 @@
 """Replaying the whole log into a scratch schema, to compare with the live models."""
 
+from collections.abc import Sequence
+
 from service.db import Connection
 from service.eventstore import store
 from service.ops.rebuild import prepare
-from service.projections import apply_all
+from service.projections import apply_all, tables
 
 
 async def replay_into(connection: Connection, schema: str) -> None:
@@ -17,3 +19,9 @@ async def replay_into(connection: Connection, schema: str) -> None:
             await apply_all(connection, await store.read_rest_locked(connection, store.START))
     finally:
         await connection.execute("RESET search_path")
+
+
+def site_tables(names: Sequence[str] | None = None) -> list[str]:
+    """The models' tables whose rows each belong to one site: all but `groups` (a group's own
+    row belongs to none; its members, in `group_sites`, each to theirs)."""
+    return [table for table in names or tables() if table != "groups"]

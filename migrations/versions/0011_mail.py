@@ -1,14 +1,14 @@
 """Mail: readers' reply subscriptions, the outbox fed from the log, spent moderator links.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-30
 """
 
 from service.ops.migrate import run_script
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,5 @@
 """threadlog's command line: serve, demo, migrate, adopt-cluster, rebuild, status, sites,
-keys, erase, kek, relay, webhooks, import, export.
+groups, keys, erase, kek, relay, webhooks, import, export.
 
 Settings are read here, once, from the environment; each subcommand is a thin wrapper around a
 function that tests call directly (service/cli/*.py, over access/ and ops/).
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from service import logs
 from service.access import credentials
 from service.access.origins import InvalidOrigin
-from service.cli import admin, privacy, transfer
+from service.cli import admin, groups, privacy, transfer
 from service.cli import status as status_command
 from service.cli.common import connected, database_url, until_signalled
 from service.cli.errors import option_problem, setting_problem
@@ -141,6 +141,8 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "relay", _:
             url = arguments.url or settings.nats_url or DEFAULT_NATS_URL
             asyncio.run(relay_until_signalled(database_url(settings), url, settings))
+        case "groups", _:
+            groups.run(arguments, settings)
         case "erase" | "kek" | "seal-legacy", _:
             privacy.run(arguments, settings)
         case "import" | "export", _:

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from service.access.credentials import Role
 from service.cli import admin
+from service.cli.groups import add_groups
 from service.settings import DEFAULT_NATS_URL
 
 DATABASE = (
@@ -121,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     add_sites(commands)
+    add_groups(commands, DATABASE)
     add_keys(commands)
     add_privacy(commands)
     # Its grammar lives with it; imported here, since it builds on `command` above.

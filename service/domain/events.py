@@ -309,6 +309,44 @@ class AuthorErased(SiteEvent):
     at: datetime
 
 
+# --- groups of sites -----------------------------------------------------------------------
+
+
+class GroupEvent(Event):
+    """An event of a group's own stream (`group:<name>`): which sites it gathers. It belongs to
+    no one site, so its `site` is empty and only subscribers of every site see it."""
+
+    site: str = ""
+    group: str
+    at: datetime
+
+
+class GroupCreated(GroupEvent):
+    event_type = "group.created"
+    sites: tuple[str, ...]
+
+
+class GroupSiteAdded(GroupEvent):
+    event_type = "group.site_added"
+    member: str
+
+
+class GroupSiteRemoved(GroupEvent):
+    event_type = "group.site_removed"
+    member: str
+
+
+class GroupDeleted(GroupEvent):
+    event_type = "group.deleted"
+
+
+GROUP_TYPES: tuple[type[Event], ...] = (
+    GroupCreated,
+    GroupSiteAdded,
+    GroupSiteRemoved,
+    GroupDeleted,
+)
+
 MODERATION_TYPES: tuple[type[Event], ...] = (
     CommentHeld,
     CommentApproved,
@@ -335,5 +373,5 @@ CORE_TYPES: tuple[type[Event], ...] = (
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.event_type: cls for cls in (*CORE_TYPES, *MODERATION_TYPES, *PRIVACY_TYPES)
+    cls.event_type: cls for cls in (*CORE_TYPES, *MODERATION_TYPES, *PRIVACY_TYPES, *GROUP_TYPES)
 }

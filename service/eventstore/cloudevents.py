@@ -15,6 +15,8 @@ def format_time(value: datetime) -> str:
 
 
 def subject_of(data: JsonObject) -> str:
+    if "group" in data:  # a group's own stream: which sites it gathers
+        return f"sites/{data['member']}" if "member" in data else "sites"
     if "post_id" not in data:  # the site's own stream: settings, bans and erasures
         if "erasure_id" in data:
             return f"erasures/{data['erasure_id']}"
@@ -23,12 +25,17 @@ def subject_of(data: JsonObject) -> str:
     return f"{subject}/comments/{data['comment_id']}" if "comment_id" in data else subject
 
 
+def source_of(data: JsonObject) -> str:
+    """`/v1/sites/<site>`, or `/v1/groups/<group>` for a group's events (they have no site)."""
+    return f"/v1/groups/{data['group']}" if "group" in data else f"/v1/sites/{data['site']}"
+
+
 def cloud_event(recorded: RecordedEvent) -> JsonObject:
     """CloudEvents 1.0 JSON, plus the feed's `cursor` extension attribute."""
     return {
         "specversion": "1.0",
         "id": str(recorded.event_id),
-        "source": f"/v1/sites/{recorded.data['site']}",
+        "source": source_of(recorded.data),
         "type": recorded.type,
         "subject": subject_of(recorded.data),
         "time": format_time(recorded.recorded_at),

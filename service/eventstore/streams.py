@@ -13,6 +13,11 @@ def site_stream_id(site: str) -> str:
     return f"site:{site}"
 
 
+def group_stream_id(group: str) -> str:
+    """A group's own stream: which sites it gathers."""
+    return f"group:{group}"
+
+
 def lock_key(name: str) -> int:
     """A stable signed 64-bit advisory lock key for a stream or a worker's name; a rare
     collision only makes two holders queue."""

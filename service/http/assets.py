@@ -27,7 +27,7 @@ MEDIA_TYPES = {
     ".ico": "image/x-icon",
 }
 # Scripts whose versions pages refer to; `{{version:<file>}}` in an HTML file becomes it.
-SCRIPTS = ("embed.js", "labels.js", "count.js", "admin.js")
+SCRIPTS = ("embed.js", "labels.js", "count.js", "recent.js", "admin.js")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """CORS for the reader endpoints under /v1/sites/{site}/: browsers may call them only from the
-site's allowed origins (`threadlog sites create --origin`).
+site's allowed origins (`threadlog sites create --origin`); a group's (/v1/groups/{group}/),
+from those of any of its sites.
 
 A request from an allowed origin gets `Access-Control-Allow-Origin` naming it, added as the
 response is prepared, so streams and problems get it too; any other origin gets no CORS
@@ -15,9 +16,12 @@ from aiohttp import web
 
 from service.http.keys import CORS_ORIGIN
 from service.http.problems import Handler, Problem, render
-from service.keys import SITES
+from service.keys import POOL, SITES
+from service.read import groups
 
 SITE_PATH = re.compile(r"/v1/sites/([A-Za-z0-9][A-Za-z0-9._~-]{0,127})/")
+# A group's reads may be called from the allowed origins of any of its sites.
+GROUP_PATH = re.compile(r"/v1/groups/([A-Za-z0-9][A-Za-z0-9._~-]{0,127})/")
 # PATCH: an author edits their comment from the blog's page.
 ALLOWED_METHODS = "GET, POST, PATCH, DELETE"
 # Keys are not offered across origins: the key-authenticated calls come from /admin itself.
@@ -29,11 +33,14 @@ PREFLIGHT_MAX_AGE = "600"
 @web.middleware
 async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     origin = request.headers.get("Origin")
-    matched = SITE_PATH.match(request.path)
+    matched = SITE_PATH.match(request.path) or GROUP_PATH.match(request.path)
     if origin is None or matched is None:
         return await handler(request)
-    site = await request.app[SITES].get(matched.group(1))
-    allowed = site is not None and origin in site.origins
+    if matched.re is GROUP_PATH:
+        allowed = origin in await groups.origins(request.app[POOL], matched.group(1))
+    else:
+        site = await request.app[SITES].get(matched.group(1))
+        allowed = site is not None and origin in site.origins
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         if not allowed:
             detail = f"origin {origin!r} may not call site {matched.group(1)!r}"
@@ -55,7 +62,8 @@ async def add_cors_headers(request: web.Request, response: web.StreamResponse) -
     """on_response_prepare: answers to cross-origin callers under /v1/sites/ vary by Origin;
     an allowed origin's answers name it. (These answers are never stored by shared caches
     without revalidation, so answers to callers without an Origin are left as they are.)"""
-    if "Origin" not in request.headers or SITE_PATH.match(request.path) is None:
+    path = request.path
+    if "Origin" not in request.headers or not (SITE_PATH.match(path) or GROUP_PATH.match(path)):
         return
     vary = [part.strip() for part in response.headers.get("Vary", "").split(",") if part.strip()]
     if "Origin" not in vary:

@@ -1,5 +1,5 @@
 """What read handlers ask first of a post: 404 when it (or its site) does not exist, 410 once
-it is deleted."""
+it is deleted; and of a group: 404 when it does not exist."""
 
 from typing import NoReturn
 
@@ -8,7 +8,8 @@ from aiohttp import web
 from service.domain.errors import PostGone
 from service.http.auth import known_site
 from service.http.problems import Problem
-from service.keys import STAMPS
+from service.keys import POOL, STAMPS
+from service.read import groups
 from service.read.threads import ThreadStamp
 
 
@@ -26,3 +27,11 @@ async def current_thread(request: web.Request, site: str, post_id: str) -> Threa
     if stamp.deleted:
         raise PostGone(f"post {post_id!r} was deleted")
     return stamp
+
+
+async def group_sites(request: web.Request, group: str) -> list[str]:
+    """The group's member sites; a 404 problem when there is no such group."""
+    sites = await groups.members(request.app[POOL], group)
+    if sites is None:
+        raise Problem(404, f"group {group!r} does not exist")
+    return sites

@@ -34,6 +34,10 @@ async def get_count_script(request: web.Request) -> web.Response:
     return request.app[ASSETS]["count.js"].response(request)
 
 
+async def get_recent_script(request: web.Request) -> web.Response:
+    return request.app[ASSETS]["recent.js"].response(request)
+
+
 async def get_admin_script(request: web.Request) -> web.Response:
     return request.app[ASSETS]["admin.js"].response(request)
 
@@ -73,6 +77,7 @@ async def get_demo_page(request: web.Request) -> web.Response:
             ("/embed.js", "embed.js"),
             ("/embed/labels.js", "labels.js"),
             ("/embed/count.js", "count.js"),
+            ("/embed/recent.js", "recent.js"),
         )
     )
     body = (

@@ -104,3 +104,13 @@ def query_text(request: web.Request, name: str, max_length: int = 200) -> str | 
     if len(values) > 1 or not values[0] or len(values[0]) > max_length:
         raise Problem(400, f"{name} must be given once, 1 to {max_length} characters")
     return values[0]
+
+
+def path_label(request: web.Request) -> str:
+    """The `{label}` of a path: a 404 when no label can be spelled so, a 400 with a NUL."""
+    label = request.match_info["label"]
+    if not 1 <= len(label.strip()) <= 50:
+        raise Problem(404, "labels are 1 to 50 characters")
+    if "\x00" in label:
+        raise Problem(400, "the label must not contain NUL bytes")
+    return label

@@ -12,7 +12,7 @@ from service.http.auth import known_site, require_key
 from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_thread_cursor
 from service.http.existence import current_thread, missing_post
 from service.http.keys import REPRESENTATIONS
-from service.http.parsing import query_choice, query_int, query_text
+from service.http.parsing import path_label, query_choice, query_int, query_text
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import json_response, post_view
@@ -69,11 +69,7 @@ async def get_labels(request: web.Request) -> web.Response:
 
 
 async def get_label_posts(request: web.Request) -> web.Response:
-    site, label = request.match_info["site"], request.match_info["label"]
-    if not 1 <= len(label.strip()) <= 50:
-        raise Problem(404, "labels are 1 to 50 characters")
-    if "\x00" in label:
-        raise Problem(400, "the label must not contain NUL bytes")
+    site, label = request.match_info["site"], path_label(request)
     limit = query_int(request, "limit", 20, 1, 100)
     cursor = query_text(request, "cursor")
     before = parse_keyset_cursor(cursor) if cursor is not None else None

@@ -27,14 +27,17 @@ class Representation:
     etag: str
     gzipped: bytes | None
     gzip_etag: str
+    content_type: str = "application/json"
 
     @classmethod
-    def of(cls, position: int, body: bytes) -> "Representation":
+    def of(
+        cls, position: int, body: bytes, content_type: str = "application/json"
+    ) -> "Representation":
         digest = hashlib.sha256(body).hexdigest()[:32]
         gzipped = (
             gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= MIN_GZIP_BYTES else None
         )
-        return cls(position, body, f'"{digest}"', gzipped, f'"{digest}-gzip"')
+        return cls(position, body, f'"{digest}"', gzipped, f'"{digest}-gzip"', content_type)
 
     def size(self) -> int:
         return len(self.body) + len(self.gzipped or b"") + ENTRY_OVERHEAD_BYTES
@@ -48,7 +51,7 @@ class Representation:
         if use_gzip:
             headers["Content-Encoding"] = "gzip"
         body = self.gzipped if use_gzip and self.gzipped is not None else self.body
-        return web.Response(body=body, content_type="application/json", headers=headers)
+        return web.Response(body=body, content_type=self.content_type, headers=headers)
 
 
 class RepresentationCache:

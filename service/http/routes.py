@@ -5,6 +5,8 @@ from aiohttp import web
 from service.http import (
     commands,
     contract,
+    feeds,
+    group_reads,
     health,
     live,
     mail_links,
@@ -20,14 +22,17 @@ from service.http import (
 
 SITE = r"{site:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 POST = r"{post:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
-COMMENT = r"{comment:[A-Za-z0-9-]{1,64}}"
+# Not `recent`: that is the site's recent comments (whatever the method asked).
+COMMENT = r"{comment:(?!recent(?![A-Za-z0-9-]))[A-Za-z0-9-]{1,64}}"
 WEBHOOK = r"{webhook:[A-Za-z0-9-]{1,64}}"
 BAN = r"{ban:[A-Za-z0-9-]{1,64}}"
 MAIL_TOKEN = r"{token:[A-Za-z0-9_.-]{1,1000}}"
+GROUP = r"{group:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 
 
 def add_routes(app: web.Application) -> None:
     site = f"/v1/sites/{SITE}"
+    group = f"/v1/groups/{GROUP}"
     routes = [
         ("PUT", f"{site}/posts/{POST}", commands.put_post),
         ("GET", f"{site}/posts/{POST}", queries.get_post),
@@ -38,6 +43,16 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{site}/labels", queries.get_labels),
         ("GET", f"{site}/labels/{{label}}/posts", queries.get_label_posts),
         ("GET", f"{site}/counts", queries.get_counts),
+        # Feeds and recent comments; before `comments/{comment}`, which `recent` would match.
+        ("GET", f"{site}/posts/{POST}/comments.atom", feeds.get_post_feed),
+        ("GET", f"{site}/comments.atom", feeds.get_site_feed),
+        ("GET", f"{site}/comments/recent", group_reads.get_recent_comments),
+        ("GET", f"{site}/labels/{{label}}/posts.atom", feeds.get_label_feed),
+        ("GET", f"{group}/comments/recent", group_reads.get_group_recent_comments),
+        ("GET", f"{group}/comments/recent.atom", feeds.get_group_feed),
+        ("GET", f"{group}/comments.atom", feeds.get_group_comments_feed),
+        ("GET", f"{group}/labels", group_reads.get_group_labels),
+        ("GET", f"{group}/labels/{{label}}/posts", group_reads.get_group_label_posts),
         ("GET", "/v1/events", queries.get_events),
         ("GET", "/v1/events/stream", stream.get_event_stream),
         # --- moderation ---
@@ -84,6 +99,7 @@ def add_routes(app: web.Application) -> None:
         ("GET", "/embed.js", pages.get_embed_script),
         ("GET", "/embed/labels.js", pages.get_labels_script),
         ("GET", "/embed/count.js", pages.get_count_script),
+        ("GET", "/embed/recent.js", pages.get_recent_script),
         ("GET", "/demo", pages.get_demo_page),
         ("GET", "/favicon.ico", pages.get_favicon),
         ("GET", "/admin", pages.get_admin_page),

@@ -9,9 +9,9 @@ from types import ModuleType
 
 from service.db import Connection
 from service.eventstore.store import RecordedEvent
-from service.projections import labels, moderation, posts, threads, write_model
+from service.projections import groups, labels, moderation, posts, threads, write_model
 
-INLINE: tuple[ModuleType, ...] = (write_model, posts, threads, labels, moderation)
+INLINE: tuple[ModuleType, ...] = (write_model, posts, threads, labels, moderation, groups)
 
 
 async def apply_all(connection: Connection, events: list[RecordedEvent]) -> None:

@@ -57,7 +57,12 @@ def checkpoint_name(stream: str) -> str:
 
 
 def subject_for(prefix: str, recorded: RecordedEvent) -> str:
-    """`<prefix>.<site>.<type>`; a site's dots become `%2E` so it stays one subject token."""
+    """`<prefix>.<site>.<type>`; a site's dots become `%2E` so it stays one subject token. A
+    group's events, which belong to no site, go to `<prefix>._group.<group>.<type>` (no site's
+    name starts with `_`)."""
+    if "group" in recorded.data:
+        group = str(recorded.data["group"]).replace(".", "%2E")
+        return f"{prefix}._group.{group}.{recorded.type}"
     site = str(recorded.data["site"]).replace(".", "%2E")
     return f"{prefix}.{site}.{recorded.type}"
 

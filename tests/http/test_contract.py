@@ -43,7 +43,7 @@ from service.app import create_app
 from service.http.problem_types import PROBLEM_TYPES
 from service.settings import Settings
 from service.subscriptions.mail import links
-from tests.builders import SiteKeys, make_site
+from tests.builders import SiteKeys, make_group, make_site
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +57,10 @@ RULES: dict[str, dict[int, set[tuple[str, str | None]]]] = {
     "get_post": {410: {("post-deleted", None)}},
     "delete_post": {410: {("post-deleted", None)}},
     "get_thread": {410: {("post-deleted", None)}},
+    "get_post_feed": {410: {("post-deleted", None)}},
+    # A label with a NUL (which no label can hold) is refused.
+    "get_label_feed": {400: {("bad-request", None)}},
+    "get_group_label_posts": {400: {("bad-request", None)}},
     "close_thread": {410: {("post-deleted", None)}},
     "reopen_thread": {410: {("post-deleted", None)}},
     "post_comment": {
@@ -153,6 +157,8 @@ class World:
     ban_post: str = "ban-post"
     # A reader's unsubscribe link (it never expires and may be followed again).
     mail_link: str = ""
+    # A group of the main site and the other one.
+    group: str = ""
 
     def __post_init__(self) -> None:
         self.tokens: dict[str, str] = {}
@@ -192,6 +198,13 @@ def choices_for(operation: str, world: World) -> dict[str, st.SearchStrategy[Any
     wrong ones (other site, deleted, unknown, wrong role, no key) to reach the error statuses."""
     keys, other = world.keys, world.other
     site = weighted((8, keys.site), (1, other.site), (1, KEEP))
+    labels = weighted(
+        (5, "news"),
+        (2, "contract"),
+        (1, "Ünïcode label"),
+        *[(1, odd) for odd in (" News ", "a/b", "100%", "?#", "\x00")],
+        (3, KEEP),
+    )
     match operation:
         case "put_post":
             return {
@@ -254,20 +267,30 @@ def choices_for(operation: str, world: World) -> dict[str, st.SearchStrategy[Any
                     (1, bearer(other.moderator)),
                 ),
             }
-        case "get_labels":
+        case "get_labels" | "get_site_feed" | "get_recent_comments":
             return {"site": site}
-        case "get_label_posts":
+        case "get_label_posts" | "get_label_feed":
             return {
                 "site": site,
-                "label": weighted(
-                    (5, "news"),
-                    (2, "contract"),
-                    (1, "Ünïcode label"),
-                    *[(1, odd) for odd in (" News ", "a/b", "100%", "?#", "\x00")],
-                    (3, KEEP),
-                ),
+                "label": labels,
                 "cursor": weighted((5, ABSENT), (3, world.label_cursor), (2, KEEP)),
             }
+        case "get_post_feed":
+            return {
+                "site": site,
+                "post": weighted((8, world.main_post), (1, world.deleted_post), (1, KEEP)),
+                "if_none_match": weighted((5, ABSENT), (2, "*"), (1, '"stale"'), (2, KEEP)),
+            }
+        case (
+            "get_group_recent_comments"
+            | "get_group_feed"
+            | "get_group_comments_feed"
+            | "get_group_labels"
+            | "get_group_label_posts"
+        ):
+            # No generated labels: schemathesis would check their percent-encoded length.
+            seeded = weighted((5, "news"), (2, "contract"), (1, "Ünïcode label"), (1, "\x00"))
+            return {"group": weighted((8, world.group), (2, KEEP)), "label": seeded}
         case "get_counts":
             seeded = [world.main_post, world.other_post, world.deleted_post]
             return {"site": site, "posts": weighted((3, KEEP), (7, seeded))}
@@ -419,7 +442,9 @@ def moderation_choices(operation: str, world: World) -> dict[str, st.SearchStrat
     return {}
 
 
-PATH_PARAMETERS = ("site", "post", "comment", "label", "ban", "webhook", "slug", "token")
+PATH_PARAMETERS = (
+    "site", "post", "comment", "label", "ban", "webhook", "slug", "token", "group",
+)  # fmt: skip
 QUERY_PARAMETERS = ("cursor", "after")
 HEADERS = {
     "authorization": "Authorization",
@@ -546,6 +571,14 @@ COVERAGE_TARGETS: dict[str, dict[str, str]] = {
     "get_thread": {"post": "main_post"},
     "delete_comment": {"comment": FRESH, "authorization": "moderator"},
     "get_label_posts": {"label": "news"},
+    # --- feeds, recent comments and groups ---
+    "get_post_feed": {"post": "main_post"},
+    "get_label_feed": {"label": "news"},
+    "get_group_recent_comments": {"group": "group"},
+    "get_group_feed": {"group": "group"},
+    "get_group_comments_feed": {"group": "group"},
+    "get_group_labels": {"group": "group"},
+    "get_group_label_posts": {"group": "group", "label": "news"},
     "get_events": {"authorization": "subscriber"},
     # --- webhooks ---
     "post_webhook": {"authorization": "moderator", "webhook_url": WEBHOOK_URL},
@@ -888,11 +921,21 @@ async def mail_link(pool: asyncpg.Pool, contract_sites: tuple[SiteKeys, ...]) ->
 
 
 @pytest.fixture(scope="module")
-def api(live_url: str, contract_sites: tuple[SiteKeys, ...], mail_link: str) -> Iterator[Api]:
+async def contract_group(pool: asyncpg.Pool, contract_sites: tuple[SiteKeys, ...]) -> str:
+    return await make_group(pool, contract_sites[0], contract_sites[1])
+
+
+@pytest.fixture(scope="module")
+def api(
+    live_url: str,
+    contract_sites: tuple[SiteKeys, ...],
+    mail_link: str,
+    contract_group: str,
+) -> Iterator[Api]:
     global WORLD
     keys, other, settings_site, ban_site = contract_sites
     with requests.Session() as http:
-        world = World(base_url=live_url, keys=keys, other=other)
+        world = World(base_url=live_url, keys=keys, other=other, group=contract_group)
         world.settings_site, world.ban_site = settings_site, ban_site
         world.mail_link = mail_link
         seeded = Api(http, world)

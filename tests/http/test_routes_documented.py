@@ -72,6 +72,7 @@ def test_a_503_is_documented_as_the_database_being_unavailable() -> None:
     assert documented.pop("get_ready") == {"$ref": "#/components/responses/NotReady"}
     assert {name for name, response in documented.items() if response is None} == {
         "get_health", "get_embed_script", "get_labels_script", "get_count_script",
+        "get_recent_script",
         "get_demo_page", "get_admin_page", "get_admin_script", "get_metrics", "get_favicon",
         "get_openapi", "get_problem_type",
     }  # fmt: skip

@@ -4,13 +4,14 @@ import asyncpg
 
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id
-from service.projections import INLINE, tables
+from service.projections import INLINE
 from tests.builders import Client, SiteKeys, comment, publish
+from tests.replays import site_tables
 
 
 async def rows(connection: asyncpg.Connection, site: str) -> dict[str, list[tuple[object, ...]]]:
     found = {}
-    for table in tables():
+    for table in site_tables():
         records = await connection.fetch(f"SELECT * FROM {table} WHERE site = $1", site)
         found[table] = sorted((tuple(record.values()) for record in records), key=repr)
     return found

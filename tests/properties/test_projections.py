@@ -29,14 +29,14 @@ from service.domain.labels import label_key, unique_labels
 from service.eventstore import store
 from service.eventstore.streams import post_stream_id
 from service.ops.rebuild import BATCH, prepare
-from service.projections import INLINE, apply_all, tables
+from service.projections import INLINE, apply_all
 from service.read import threads
 from service.read.threads import thread_body
 from service.write.application import Application
 from tests.builders import META, Client, make_site, publish_post
 from tests.properties.model import START, Model, post_id, same_label
 from tests.properties.strategies import POST_SLOTS, Step, histories
-from tests.replays import replay_into
+from tests.replays import replay_into, site_tables
 
 # Not "rebuild": that one belongs to `threadlog rebuild`.
 SCRATCH = "replay_check"
@@ -127,7 +127,7 @@ async def site_rows(
     connection: Connection, schema: str, site: str, names: Sequence[str] | None = None
 ) -> Rows:
     rows: Rows = {}
-    for table in names or tables():
+    for table in site_tables(names):
         found = await connection.fetch(f"SELECT * FROM {schema}.{table} WHERE site = $1", site)
         rows[table] = sorted((tuple(row.values()) for row in found), key=repr)
     return rows
