@@ -250,6 +250,7 @@ class Widget {
         this.add(comment, comment.parent_id ? this.comments.get(comment.parent_id) || null : null);
       }
       if (first) this.showHeld();
+      if (first) this.reveal();
       this.showCount();
       if (first) this.waiting.splice(0).forEach((handle) => handle());
       this.waiting = null;
@@ -260,6 +261,16 @@ class Widget {
     }
     this.more.hidden = !this.next;
     this.more.disabled = false;
+  }
+
+  // A link to one comment (`#comment-<id>`: feeds, the recent gadget, mail) shows it.
+  reveal() {
+    const hash = decodeURIComponent(location.hash);
+    const shown = hash.startsWith("#comment-") && this.comments.get(hash.slice(9));
+    if (!shown) return;
+    shown.article.setAttribute("tabindex", "-1");
+    shown.article.scrollIntoView({ block: "center" });
+    shown.article.focus();
   }
 
   // No thread to show: one message instead of the widget.

@@ -168,3 +168,18 @@ async def test_the_console_offers_what_applies_and_clears_its_messages(
     await page.get_by_role("tab", name="Audit log").click()
     await expect(page.locator("#status")).to_have_text("")
     await context.close()
+
+
+async def test_a_link_to_a_comment_shows_it(
+    context: BrowserContext, blog: Blog, blog_site: SiteKeys, client: Client
+) -> None:
+    """Feeds, the recent comments gadget and mail link to `<post url>#comment-<id>`."""
+    post_id = await publish(client, blog_site)
+    for n in range(30):
+        await comment(client, blog_site, post_id, f"Filler {n}")
+    wanted = await comment(client, blog_site, post_id, "The one linked to", name="Linked")
+    page = await context.new_page()
+    await page.goto(blog.page(embed(blog_site, post_id)) + f"#comment-{wanted['id']}")
+    article = page.locator(f'#threadlog li[data-id="{wanted["id"]}"] > article')
+    await expect(article).to_be_focused()
+    await expect(article).to_be_in_viewport()
