@@ -10,6 +10,7 @@ from aiohttp import web
 from service.access import credentials
 from service.access.clients import ForwardedHeader, TrustedProxies, parse_networks
 from service.access.concurrency import Holdings
+from service.access.sites import CHANNEL as SITES_CHANNEL
 from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.eventstore import data_keys
@@ -101,11 +102,13 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncpg.UndefinedTableError):
         await check_kek(pool, data_keys.current())
     wakeup = app[WAKEUP] = Wakeup()
+    sites = app[SITES] = SiteDirectory(pool)
+    # Another process changed a site: read it again here at once, not after the cache's TTL.
+    wakeup.listen(SITES_CHANNEL, sites.heard)
     await wakeup.start(settings.database_url)
     app[APPLICATION] = Application(
         pool, settings.writers, settings.batch_size, wakeup.committed, app[METRICS]
     )
-    app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache(settings.cache_bytes)
     app[STAMPS] = ThreadStamps(pool)
     app[LIVE_PAGES] = SharedPages()
@@ -184,6 +187,8 @@ async def metrics_server(app: web.Application) -> AsyncIterator[None]:
     metrics_app.router.add_get("/metrics", get_metrics_of_app, name="get_metrics")
     runner = web.AppRunner(metrics_app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+    # With `--workers`, each worker answers the scrapes that reach its socket (its own numbers).
+    reuse_port = settings.workers > 1
+    await web.TCPSite(runner, settings.host, settings.metrics_port, reuse_port=reuse_port).start()
     yield
     await runner.cleanup()

@@ -26,6 +26,7 @@ Cidrs = Annotated[
     tuple[str, ...], NoDecode, BeforeValidator(comma_separated), AfterValidator(cidrs)
 ]
 
+
 def worker_count(value: object) -> object:
     """`auto`: one worker per core."""
     if isinstance(value, str) and value.strip().lower() == "auto":

@@ -207,7 +207,7 @@ def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -
         sites,
         "set-origins",
         "replace the origins a site's pages are served from (for CORS); running instances "
-        "follow within 30 seconds",
+        "follow at once",
         [DATABASE],
         [
             "threadlog sites set-origins blog --origin https://blog.example --origin https://www.blog.example"

@@ -5,6 +5,7 @@ its workers with it; the embedded PostgreSQL still works. Real subprocesses."""
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import asyncpg
 
 from tests.builders import THREADLOG, make_site, new_id
 from tests.processes import children, established, running
-from tests.serving_process import serve_process, until_ready
+from tests.serving_process import serve_process, start, until_ready
 from tests.waiting import DEADLINE_SECONDS, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,12 +114,14 @@ async def test_workers_on_the_embedded_postgres(tmp_path: Path) -> None:
     port = free_port()
     data_dir = ROOT / ".threadlog" / f"test-workers-{secrets.token_hex(3)}"
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment |= {"THREADLOG_DATA_DIR": str(data_dir), "THREADLOG_PORT": str(port)}
+    environment |= {
+        "THREADLOG_DATA_DIR": str(data_dir),
+        "THREADLOG_PORT": str(port),
+        "THREADLOG_WORKERS": "2",
+    }
     log = tmp_path / "serve.log"
     try:
-        with log.open("wb") as output:
-            process = subprocess.Popen([THREADLOG, "serve", "--workers", "2"], env=environment,
-                                       stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+        process = start(environment, log)
         try:
             base = f"http://127.0.0.1:{port}"
             served = type("Served", (), {"process": process, "log": log, "base": base})()
@@ -140,4 +143,4 @@ async def test_workers_on_the_embedded_postgres(tmp_path: Path) -> None:
         # The embedded PostgreSQL stopped with the supervisor, not with a worker.
         assert not (data_dir / "postgres" / "postmaster.pid").exists()
     finally:
-        subprocess.run(["rm", "-rf", str(data_dir)], check=False)
+        shutil.rmtree(data_dir, ignore_errors=True)
