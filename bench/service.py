@@ -43,7 +43,14 @@ class Keys:
 
 
 class Service:
-    def __init__(self, db_url: str, logs: Path, exe: str | None = None, name: str = "service"):
+    def __init__(
+        self,
+        db_url: str,
+        logs: Path,
+        exe: str | None = None,
+        name: str = "service",
+        workers: int = 1,
+    ):
         self.exe = exe or threadlog_executable()
         self.port = free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
@@ -52,7 +59,8 @@ class Service:
         )
         self.server = ManagedProcess(
             "threadlog serve",
-            [self.exe, "serve", "--host", LOOPBACK, "--port", str(self.port)],
+            [self.exe, "serve", "--host", LOOPBACK, "--port", str(self.port)]
+            + (["--workers", str(workers)] if workers > 1 else []),
             self.env,
             logs / f"{name}.log",
         )
