@@ -21,6 +21,7 @@ from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
 from service.http.limits import bounded_body
 from service.http.live_pages import SharedPages
 from service.http.metrics import get_metrics, measure_requests, metrics_response
+from service.http.positions import positions
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
@@ -30,6 +31,7 @@ from service.keys import (
     LOG_TAIL,
     METRICS,
     POOL,
+    READS,
     SERVER_SECRET,
     SETTINGS,
     SITES,
@@ -43,6 +45,7 @@ from service.ops import ledger
 from service.ops.feed_watch import watch_feed
 from service.ops.kek import check_kek, load_vault
 from service.ops.maintenance import upkeep
+from service.read.replica import Reads
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
@@ -62,7 +65,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url")
     app = web.Application(
-        middlewares=[request_ids, measure_requests, problems, bounded_body, cors],
+        middlewares=[request_ids, measure_requests, problems, bounded_body, cors, positions],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -98,6 +101,10 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
     app[POOL] = pool
+    replica = None
+    if settings.read_database_url is not None:
+        replica = await create_pool(settings, settings.read_database_url)
+    app[READS] = Reads(pool, replica, settings.replica_wait_seconds)
     # Not migrated: /readyz says so, and nothing is written until it is.
     with contextlib.suppress(asyncpg.UndefinedTableError):
         await check_kek(pool, data_keys.current())
@@ -120,11 +127,14 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     await app[APPLICATION].close()
     await tail.close()
     await wakeup.stop()
-    try:
-        # Every connection is back by now, unless something hangs: then it is cut.
-        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
-    except TimeoutError:
-        pool.terminate()
+    for each in (pool, replica):
+        if each is None:
+            continue
+        try:
+            # Every connection is back by now, unless something hangs: then it is cut.
+            await asyncio.wait_for(each.close(), POOL_CLOSE_SECONDS)
+        except TimeoutError:
+            each.terminate()
 
 
 async def erasure_ledger(app: web.Application) -> AsyncIterator[None]:

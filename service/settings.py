@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "THREADLOG_DATABASE_URL")
     )
+    # A streaming replica that reads (threads, counts, labels, the feed) come from; see
+    # service/read/replica.py. A read that passes a write's position waits this long for the
+    # replica to replay it, then goes to the primary.
+    read_database_url: str | None = None
+    replica_wait_seconds: float = Field(default=0.2, ge=0, le=10)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     # Processes `serve` runs on its port (`auto`: one per core); see service/workers.py.

@@ -13,16 +13,17 @@ from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_threa
 from service.http.existence import current_thread, missing_post
 from service.http.keys import REPRESENTATIONS
 from service.http.parsing import query_choice, query_int, query_text
+from service.http.positions import read_pool
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import json_response, post_view
-from service.keys import POOL, SETTINGS
+from service.keys import SETTINGS
 from service.read import threads
 
 
 async def get_post(request: web.Request) -> web.Response:
     site, post_id = request.match_info["site"], request.match_info["post"]
-    row = await threads.post(request.app[POOL], site, post_id)
+    row = await threads.post(await read_pool(request), site, post_id)
     if row is None:
         await missing_post(request, site, post_id)
     if row["deleted"]:
@@ -36,14 +37,15 @@ async def get_thread(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 200)
     cursor = query_text(request, "cursor")
     after = parse_thread_cursor(cursor) if cursor is not None else None
-    pool = request.app[POOL]
+    # The stamp comes from the primary, so a cached body is never older than the thread; the
+    # page is read where reads go, and cached under the position it was read at.
     stamp = await current_thread(request, site, post_id)
     cache_key = (site, post_id, newest_first, after, limit)
     cached = request.app[REPRESENTATIONS].get(cache_key, stamp.position)
     if cached is not None:
         return cached.response(request)
     page = await threads.thread_page(
-        pool,
+        await read_pool(request),
         site,
         post_id,
         newest_first=newest_first,
@@ -62,7 +64,7 @@ async def get_labels(request: web.Request) -> web.Response:
     site = request.match_info["site"]
     by_count = query_choice(request, "sort", ("name", "count")) == "count"
     await known_site(request, site)
-    rows = await threads.labels(request.app[POOL], site, by_count)
+    rows = await threads.labels(await read_pool(request), site, by_count)
     labels = [{"label": row["label"], "post_count": row["post_count"]} for row in rows]
     return json_response({"labels": labels})
 
@@ -77,7 +79,8 @@ async def get_label_posts(request: web.Request) -> web.Response:
     cursor = query_text(request, "cursor")
     before = parse_keyset_cursor(cursor) if cursor is not None else None
     await known_site(request, site)
-    rows = await threads.label_posts(request.app[POOL], site, label_key(label), before, limit)
+    pool = await read_pool(request)
+    rows = await threads.label_posts(pool, site, label_key(label), before, limit)
     page = rows[:limit]
     next_cursor = (
         keyset_cursor(page[-1]["published_at"], page[-1]["post_id"]) if len(rows) > limit else None
@@ -93,7 +96,8 @@ async def get_counts(request: web.Request) -> web.Response:
     if any(not 1 <= len(post_id) <= 128 or "\x00" in post_id for post_id in post_ids):
         raise Problem(400, "each `post` is 1 to 128 characters")
     await known_site(request, site)
-    return json_response({"counts": await threads.counts(request.app[POOL], site, post_ids)})
+    counts = await threads.counts(await read_pool(request), site, post_ids)
+    return json_response({"counts": counts})
 
 
 async def get_events(request: web.Request) -> web.Response:
@@ -104,7 +108,7 @@ async def get_events(request: web.Request) -> web.Response:
         after = Cursor.parse(after_text) if after_text is not None else store.START
     except ValueError:
         raise Problem(400, "after is malformed; pass a `cursor` of an event") from None
-    async with request.app[POOL].acquire() as connection:
+    async with (await read_pool(request)).acquire() as connection:
         events = await store.read_all(connection, after, limit, site=key.site)
     next_cursor = str(events[-1].cursor) if events else after_text
     return json_response({"events": [cloud_event(e) for e in events], "next": next_cursor})
