@@ -26,7 +26,9 @@ async def positions(request: web.Request, handler: Handler) -> web.StreamRespons
 
 async def read_pool(request: web.Request) -> Pool:
     """The pool this read goes to: the replica once it has the reader's last write."""
-    position = request.headers.get(HEADER) or request.query.get("position")
+    position = request.headers.get(HEADER)
+    if position is None:
+        position = request.query.get("position")
     if position is not None and not valid_position(position):
         raise Problem(400, f"{HEADER} (or position) must be a position a write answered with")
     return await request.app[READS].pool(position)

@@ -39,13 +39,14 @@ async def get_thread(request: web.Request) -> web.Response:
     after = parse_thread_cursor(cursor) if cursor is not None else None
     # The stamp comes from the primary, so a cached body is never older than the thread; the
     # page is read where reads go, and cached under the position it was read at.
+    pool = await read_pool(request)
     stamp = await current_thread(request, site, post_id)
     cache_key = (site, post_id, newest_first, after, limit)
     cached = request.app[REPRESENTATIONS].get(cache_key, stamp.position)
     if cached is not None:
         return cached.response(request)
     page = await threads.thread_page(
-        await read_pool(request),
+        pool,
         site,
         post_id,
         newest_first=newest_first,
