@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fill-timeout", type=float, default=600.0, help="max seconds to seed a thread")
     p.add_argument("--max-time", type=float, default=1800.0, help="cap on the whole run, s")
     p.add_argument("--threadlog", help="threadlog executable (default: the venv's, beside python)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="serve the service scenarios with `--workers N`"
+    )
     p.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json")
     args = p.parse_args(argv)
     if args.duration <= 0 or args.concurrency < 1 or args.fill_concurrency < 1:
@@ -85,8 +88,8 @@ async def _service(
         args.fill_timeout,
         0 if args.no_big_thread else 2500,
     )
-    svc = Service(db_url, RESULTS_DIR, args.threadlog)
-    print(f"starting threadlog ({svc.exe}) on {svc.base}", flush=True)
+    svc = Service(db_url, RESULTS_DIR, args.threadlog, workers=args.workers)
+    print(f"starting threadlog ({svc.exe}, {args.workers} workers) on {svc.base}", flush=True)
     try:
         await svc.start()
         keys = await svc.provision()

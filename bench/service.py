@@ -44,7 +44,14 @@ class Keys:
 
 
 class Service:
-    def __init__(self, db_url: str, logs: Path, exe: str | None = None, name: str = "service"):
+    def __init__(
+        self,
+        db_url: str,
+        logs: Path,
+        exe: str | None = None,
+        name: str = "service",
+        workers: int = 1,
+    ):
         self.exe = exe or threadlog_executable()
         self.db_url = db_url
         self.port = free_port()
@@ -54,7 +61,8 @@ class Service:
         )
         self.server = ManagedProcess(
             "threadlog serve",
-            [self.exe, "serve", "--host", LOOPBACK, "--port", str(self.port)],
+            [self.exe, "serve", "--host", LOOPBACK, "--port", str(self.port)]
+            + (["--workers", str(workers)] if workers > 1 else []),
             self.env,
             logs / f"{name}.log",
         )

@@ -169,6 +169,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.gather(*(service.stop() for service in services))
         await drop_database(args.database_url, name)
     from_commit = [received[n] - acked[n] for n in acked if n in received]
+    # Written through another instance than the reader's: reached it through NOTIFY.
+    remote = [received[n] - acked[n] for n in acked if n in received and n % args.instances]
     from_start = [received[n] - sent[n] for n in acked if n in received]
     return {
         "writer": args.writer,
@@ -179,6 +181,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "failed": failures,
         "missing_on_stream": len(set(acked) - set(received)),
         "lag_after_response": percentiles([max(0.0, lag) for lag in from_commit]),
+        "cross_instance_lag_after_response": percentiles([max(0.0, lag) for lag in remote]),
         "lag_after_request": percentiles(from_start),
         "mean_post_latency_ms": round(1000 * statistics.mean(acked[n] - sent[n] for n in acked), 2)
         if acked

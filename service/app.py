@@ -10,6 +10,7 @@ from aiohttp import web
 from service.access import credentials
 from service.access.clients import ForwardedHeader, TrustedProxies, parse_networks
 from service.access.concurrency import Holdings
+from service.access.sites import CHANNEL as SITES_CHANNEL
 from service.access.sites import SiteDirectory
 from service.db import create_pool
 from service.eventstore import data_keys
@@ -20,6 +21,7 @@ from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
 from service.http.limits import bounded_body
 from service.http.live_pages import SharedPages
 from service.http.metrics import get_metrics, measure_requests, metrics_response
+from service.http.positions import positions
 from service.http.problems import problems, request_ids
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
@@ -29,6 +31,7 @@ from service.keys import (
     LOG_TAIL,
     METRICS,
     POOL,
+    READS,
     SERVER_SECRET,
     SETTINGS,
     SITES,
@@ -42,6 +45,7 @@ from service.ops import ledger
 from service.ops.feed_watch import watch_feed
 from service.ops.kek import check_kek, load_vault
 from service.ops.maintenance import upkeep
+from service.read.replica import Reads
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
@@ -62,7 +66,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url")
     app = web.Application(
-        middlewares=[request_ids, measure_requests, problems, bounded_body, cors],
+        middlewares=[request_ids, measure_requests, problems, bounded_body, cors, positions],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -100,15 +104,21 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url is not None
     pool = await create_pool(settings, settings.database_url)
     app[POOL] = pool
+    replica = None
+    if settings.read_database_url is not None:
+        replica = await create_pool(settings, settings.read_database_url)
+    app[READS] = Reads(pool, replica, settings.replica_wait_seconds)
     # Not migrated: /readyz says so, and nothing is written until it is.
     with contextlib.suppress(asyncpg.UndefinedTableError):
         await check_kek(pool, data_keys.current())
     wakeup = app[WAKEUP] = Wakeup()
+    sites = app[SITES] = SiteDirectory(pool)
+    # Another process changed a site: read it again here at once, not after the cache's TTL.
+    wakeup.listen(SITES_CHANNEL, sites.heard)
     await wakeup.start(settings.database_url)
     app[APPLICATION] = Application(
         pool, settings.writers, settings.batch_size, wakeup.committed, app[METRICS]
     )
-    app[SITES] = SiteDirectory(pool)
     app[REPRESENTATIONS] = RepresentationCache(settings.cache_bytes)
     app[STAMPS] = ThreadStamps(pool)
     app[LIVE_PAGES] = SharedPages()
@@ -120,11 +130,14 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     await app[APPLICATION].close()
     await tail.close()
     await wakeup.stop()
-    try:
-        # Every connection is back by now, unless something hangs: then it is cut.
-        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
-    except TimeoutError:
-        pool.terminate()
+    for each in (pool, replica):
+        if each is None:
+            continue
+        try:
+            # Every connection is back by now, unless something hangs: then it is cut.
+            await asyncio.wait_for(each.close(), POOL_CLOSE_SECONDS)
+        except TimeoutError:
+            each.terminate()
 
 
 async def erasure_ledger(app: web.Application) -> AsyncIterator[None]:
@@ -195,6 +208,8 @@ async def metrics_server(app: web.Application) -> AsyncIterator[None]:
     metrics_app.router.add_get("/metrics", get_metrics_of_app, name="get_metrics")
     runner = web.AppRunner(metrics_app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+    # With `--workers`, each worker answers the scrapes that reach its socket (its own numbers).
+    reuse_port = settings.workers > 1
+    await web.TCPSite(runner, settings.host, settings.metrics_port, reuse_port=reuse_port).start()
     yield
     await runner.cleanup()

@@ -10,6 +10,7 @@ from service.access.credentials import KeyUse, ServerSecret
 from service.access.sites import SiteDirectory
 from service.db import Pool
 from service.metrics import Metrics
+from service.read.replica import Reads
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
 from service.subscriptions.tail import LogTail
@@ -18,6 +19,8 @@ from service.write.application import Application
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", Pool)
+# Where reads go: the replica (THREADLOG_READ_DATABASE_URL) or the primary.
+READS = web.AppKey("reads", Reads)
 APPLICATION = web.AppKey("application", Application)
 SITES = web.AppKey("sites", SiteDirectory)
 STAMPS = web.AppKey("stamps", ThreadStamps)

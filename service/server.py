@@ -46,9 +46,10 @@ class PortInUse(OSError):
     pass
 
 
-def listen(host: str, port: int) -> list[socket.socket]:
+def listen(host: str, port: int, reuse_port: bool = False) -> list[socket.socket]:
     """Bound, listening sockets for every address of `host` (as asyncio's create_server
-    binds them); raises PortInUse when one is taken."""
+    binds them); raises PortInUse when one is taken. With `reuse_port`, more sockets may be
+    bound to the same port (the kernel spreads new connections over them: see workers.py)."""
     addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     sockets: list[socket.socket] = []
     try:
@@ -56,6 +57,8 @@ def listen(host: str, port: int) -> list[socket.socket]:
             listener = socket.socket(family, kind, protocol)
             sockets.append(listener)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
@@ -114,8 +117,14 @@ async def serve(
     sockets: list[socket.socket],
     announce: Callable[[str], None] = print,
     access_logger: type[AbstractAccessLogger] | None = None,
+    orders: int | None = None,
 ) -> None:
-    """Serve `app` on `sockets` until a signal, then shut down within the settings' bound."""
+    """Serve `app` on `sockets` until a signal, then shut down within the settings' bound.
+
+    A worker of `serve --workers` (workers.py) is given `orders`, the read end of a pipe from
+    its supervisor, instead: it ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole process
+    group, systemd signals the whole cgroup: that would be two signals), and each byte read is
+    one signal; the pipe's end (the supervisor is gone) is one too."""
     settings = app[SETTINGS]
     shutdown_seconds = settings.shutdown_seconds
     logging.getLogger("aiohttp.server").addFilter(EXPECTED_ERRORS)
@@ -123,9 +132,11 @@ async def serve(
     stopping = asyncio.Event()
 
     def on_signal(number: int) -> None:
-        name = signal.Signals(number).name
+        stop_requested(signal.Signals(number).name, 128 + number)
+
+    def stop_requested(name: str, code: int) -> None:
         if stopping.is_set():
-            exit_now(128 + number, f"{name} again while shutting down")
+            exit_now(code, f"{name} again while shutting down")
         log.info("%s: shutting down, in %g s at most", name, shutdown_seconds)
         stopping.set()
         loop.call_later(
@@ -135,8 +146,22 @@ async def serve(
             f"still shutting down after {shutdown_seconds:g} s (THREADLOG_SHUTDOWN_SECONDS)",
         )
 
-    for number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(number, on_signal, number)
+    def on_order() -> None:
+        assert orders is not None
+        if os.read(orders, 1):
+            stop_requested("stop from the supervisor", 1)
+            return
+        loop.remove_reader(orders)
+        if not stopping.is_set():
+            stop_requested("the supervisor is gone", 1)
+
+    if orders is None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, on_signal, number)
+    else:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
+        loop.add_reader(orders, on_order)
     runner = web.AppRunner(
         app,
         access_log=ACCESS_LOG if settings.access_log and access_logger else None,

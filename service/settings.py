@@ -1,6 +1,7 @@
 """Settings, read once from the environment by the CLI and passed down."""
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -33,6 +34,17 @@ Cidrs = Annotated[
     tuple[str, ...], NoDecode, BeforeValidator(comma_separated), AfterValidator(cidrs)
 ]
 
+
+def worker_count(value: object) -> object:
+    """`auto`: one worker per core."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    return value
+
+
+# A number of processes, or `auto`.
+Workers = Annotated[int, BeforeValidator(worker_count), Field(ge=1, le=128)]
+
 # Where `relay nats` publishes when neither --url nor THREADLOG_NATS_URL says.
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
@@ -44,8 +56,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "THREADLOG_DATABASE_URL")
     )
+    # A streaming replica that reads (threads, counts, labels, the feed) come from; see
+    # service/read/replica.py. A read that passes a write's position waits this long for the
+    # replica to replay it, then goes to the primary.
+    read_database_url: str | None = None
+    replica_wait_seconds: float = Field(default=0.2, ge=0, le=10)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Processes `serve` runs on its port (`auto`: one per core); see service/workers.py.
+    workers: Workers = 1
     data_dir: Path = Path(".threadlog")
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=16, ge=1)

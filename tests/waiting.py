@@ -14,6 +14,7 @@ import asyncpg
 
 from service.eventstore import store
 from service.eventstore.store import RecordedEvent
+from service.eventstore.streams import lock_key
 from tests.builders import Client, SiteKeys, json_body
 
 DEADLINE_SECONDS = 30.0
@@ -55,6 +56,18 @@ async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[Reco
 
     await wait_until(complete, f"{expected} events of {site} in the log")
     return events
+
+
+async def advisory_holders(pool: asyncpg.Pool, name: str) -> list[int]:
+    """The backends holding the session advisory lock of `name` (a webhook's, a relay's)."""
+    key = lock_key(name) & (2**64 - 1)
+    rows = await pool.fetch(
+        """SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+           AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1""",
+        key >> 32,
+        key & (2**32 - 1),
+    )
+    return [row["pid"] for row in rows]
 
 
 def stop(process: "subprocess.Popen[bytes]", how: signal.Signals) -> None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 import asyncpg
 
 from service.access.origins import parse_origin
+from service.access.sites import NOTIFY_CHANGED
 from service.db import Connection, DatabaseUnavailable, Pool
 
 KEY_PATTERN = re.compile(r"tl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -85,13 +86,14 @@ async def create_site(
 
 async def set_origins(connection: Connection, site: str, origins: Sequence[str]) -> list[str]:
     """Replace the origins `site` allows (each checked as `create_site` does); the stored list.
-    Running instances read it with the site's other details, within 30 seconds."""
+    Running instances are told (see access/sites.py)."""
     allowed = list(dict.fromkeys(parse_origin(origin) for origin in origins))
     stored: list[str] | None = await connection.fetchval(
         "UPDATE sites SET origins = $2 WHERE site = $1 RETURNING origins", site, allowed
     )
     if stored is None:
         raise UnknownSite(site)
+    await connection.execute(NOTIFY_CHANGED, site)
     return stored
 
 

@@ -85,7 +85,11 @@ def chosen_port(arguments: argparse.Namespace, settings: Settings) -> int:
 def run(arguments: argparse.Namespace, settings: Settings) -> None:
     match arguments.command, getattr(arguments, "action", None):
         case "serve", _:
-            serve(settings, arguments.host or settings.host, chosen_port(arguments, settings))
+            if arguments.workers is not None:
+                settings = settings.model_copy(update={"workers": arguments.workers})
+            host = arguments.host or settings.host
+            if code := serve(settings, host, chosen_port(arguments, settings)):
+                sys.exit(code)
         case "demo", _:
             key = asyncio.run(prepare_demo(database_url(settings), arguments.origins, None))
             print(f"the demo site {DEMO_SITE!r} is ready; a new moderator key for it:")

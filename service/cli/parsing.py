@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from service.access.credentials import Role
 from service.cli import admin
 from service.cli.groups import add_groups
-from service.settings import DEFAULT_NATS_URL
+from service.settings import DEFAULT_NATS_URL, worker_count
 
 DATABASE = (
     "DATABASE_URL: the PostgreSQL to use (unset: an embedded one under THREADLOG_DATA_DIR, "
@@ -42,6 +42,18 @@ def command(
     )
 
 
+def workers_argument(value: str) -> int:
+    """`--workers`: a number of processes, or `auto`."""
+    count = worker_count(value)
+    try:
+        number = int(str(count))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number or `auto`") from None
+    if not 1 <= number <= 128:
+        raise argparse.ArgumentTypeError("from 1 to 128 workers")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="threadlog",
@@ -61,10 +73,15 @@ def parser() -> argparse.ArgumentParser:
             "THREADLOG_HOST, THREADLOG_PORT, THREADLOG_PUBLIC_URL, and every other "
             "THREADLOG_* setting (README, Operating)",
         ],
-        ["threadlog serve --host 0.0.0.0 --port 8080"],
+        ["threadlog serve --host 0.0.0.0 --port 8080", "threadlog serve --workers auto"],
     )
     serve_command.add_argument("--host", help="listen address (THREADLOG_HOST)")
     serve_command.add_argument("--port", type=int, help="listen port (THREADLOG_PORT)")
+    serve_command.add_argument(
+        "--workers",
+        type=workers_argument,
+        help="processes serving the port, or `auto`: one per core (THREADLOG_WORKERS, default 1)",
+    )
 
     demo = command(
         commands,
@@ -213,7 +230,7 @@ def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -
         sites,
         "set-origins",
         "replace the origins a site's pages are served from (for CORS); running instances "
-        "follow within 30 seconds",
+        "follow at once",
         [DATABASE],
         [
             "threadlog sites set-origins blog --origin https://blog.example --origin https://www.blog.example"

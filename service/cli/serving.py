@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import uvloop
 
-from service import server
+from service import server, workers
 from service.access import credentials
 from service.access.credentials import Role
 from service.access.origins import parse_origin
@@ -17,6 +18,7 @@ from service.app import ACCESS_LINES, create_app
 from service.cli.common import command_application, connected, database_url
 from service.ops import migrate
 from service.ops.demo import DEMO_POST, DEMO_SITE, seed_demo
+from service.ops.kek import load_vault
 from service.ops.moves import check_cluster
 from service.settings import Settings
 
@@ -25,10 +27,14 @@ from service.settings import Settings
 DEMO_KEY_FILE = "demo-moderator-key"
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int) -> int:
+    """Serve until stopped; the exit code."""
     # Listening first: a port in use is said before anything is started or printed.
-    sockets = server.listen(host, port)
-    port = sockets[0].getsockname()[1]
+    if settings.workers > 1:
+        socket_sets = workers.bind_workers(host, port, settings.workers)
+    else:
+        socket_sets = [server.listen(host, port)]
+    port = socket_sets[0][0].getsockname()[1]
     embedded = settings.database_url is None
     url = database_url(settings)
     if not embedded:
@@ -45,10 +51,29 @@ def serve(settings: Settings, host: str, port: int) -> None:
         if key != kept:
             keep_key(key_file, key)
         announce = demo_announcement(settings, host, port, key)
-    app = create_app(settings.model_copy(update={"database_url": url}))
+    configured = settings.model_copy(update={"database_url": url})
+    if len(socket_sets) == 1:
+        run_app(configured, socket_sets[0], announce)
+        return 0
+    # Made once before the workers start, or each would make a KEK of its own.
+    load_vault(settings)
+
+    def work(sockets: list[socket.socket], orders: int, listening: Callable[[], None]) -> None:
+        run_app(configured, sockets, lambda _: listening(), orders)
+
+    return workers.run_workers(socket_sets, settings.shutdown_seconds, work, announce)
+
+
+def run_app(
+    settings: Settings,
+    sockets: list[socket.socket],
+    announce: Callable[[str], None],
+    orders: int | None = None,
+) -> None:
+    app = create_app(settings)
     new_loop = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
     with asyncio.Runner(loop_factory=new_loop) as runner:
-        runner.run(server.serve(app, sockets, announce, ACCESS_LINES))
+        runner.run(server.serve(app, sockets, announce, ACCESS_LINES, orders))
 
 
 def demo_announcement(settings: Settings, host: str, port: int, key: str) -> Callable[[str], None]:

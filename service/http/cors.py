@@ -26,7 +26,7 @@ GROUP_PATH = re.compile(r"/v1/groups/([A-Za-z0-9][A-Za-z0-9._~-]{0,127})/")
 ALLOWED_METHODS = "GET, POST, PATCH, DELETE"
 # Keys are not offered across origins: the key-authenticated calls come from /admin itself.
 ALLOWED_HEADERS = "Content-Type, X-Delete-Token, Idempotency-Key, Last-Event-ID"
-EXPOSED_HEADERS = "Location, ETag, X-Request-Id, Idempotent-Replayed"
+EXPOSED_HEADERS = "Location, ETag, X-Request-Id, Idempotent-Replayed, Threadlog-Position"
 PREFLIGHT_MAX_AGE = "600"
 
 

@@ -13,16 +13,17 @@ from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_threa
 from service.http.existence import current_thread, missing_post
 from service.http.keys import REPRESENTATIONS
 from service.http.parsing import path_label, query_choice, query_int, query_text
+from service.http.positions import read_pool
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import json_response, post_view
-from service.keys import POOL, SETTINGS, STAMPS
+from service.keys import SETTINGS, STAMPS
 from service.read import threads
 
 
 async def get_post(request: web.Request) -> web.Response:
     site, post_id = request.match_info["site"], request.match_info["post"]
-    row = await threads.post(request.app[POOL], site, post_id)
+    row = await threads.post(await read_pool(request), site, post_id)
     if row is None:
         await missing_post(request, site, post_id)
     if row["deleted"]:
@@ -36,7 +37,9 @@ async def get_thread(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 200)
     cursor = query_text(request, "cursor")
     after = parse_thread_cursor(cursor) if cursor is not None else None
-    pool = request.app[POOL]
+    # The stamp comes from the primary, so a cached body is never older than the thread; the
+    # page is read where reads go, and cached under the position it was read at.
+    pool = await read_pool(request)
     stamp = await current_thread(request, site, post_id)
     cache_key = (site, post_id, newest_first, after, limit)
     cached = request.app[REPRESENTATIONS].get(cache_key, stamp.position)
@@ -63,7 +66,7 @@ async def get_labels(request: web.Request) -> web.Response:
     site = request.match_info["site"]
     by_count = query_choice(request, "sort", ("name", "count")) == "count"
     await known_site(request, site)
-    rows = await threads.labels(request.app[POOL], site, by_count)
+    rows = await threads.labels(await read_pool(request), site, by_count)
     labels = [{"label": row["label"], "post_count": row["post_count"]} for row in rows]
     return json_response({"labels": labels})
 
@@ -74,7 +77,8 @@ async def get_label_posts(request: web.Request) -> web.Response:
     cursor = query_text(request, "cursor")
     before = parse_keyset_cursor(cursor) if cursor is not None else None
     await known_site(request, site)
-    rows = await threads.label_posts(request.app[POOL], site, label_key(label), before, limit)
+    pool = await read_pool(request)
+    rows = await threads.label_posts(pool, site, label_key(label), before, limit)
     page = rows[:limit]
     next_cursor = (
         keyset_cursor(page[-1]["published_at"], page[-1]["post_id"]) if len(rows) > limit else None
@@ -90,6 +94,10 @@ async def get_counts(request: web.Request) -> web.Response:
     if any(not 1 <= len(post_id) <= 128 or "\x00" in post_id for post_id in post_ids):
         raise Problem(400, "each `post` is 1 to 128 characters")
     await known_site(request, site)
+    # With a replica the counts are read there (the stamps below are the primary's).
+    if request.app[SETTINGS].read_database_url is not None:
+        counts = await threads.counts(await read_pool(request), site, post_ids)
+        return json_response({"counts": counts})
     # Concurrent readers' counts come from one lookup (see read/stamps.py).
     stamps = await request.app[STAMPS].get_many([(site, post_id) for post_id in post_ids])
     return json_response({"counts": threads.counts_of(stamps, site, post_ids)})
@@ -103,7 +111,7 @@ async def get_events(request: web.Request) -> web.Response:
         after = Cursor.parse(after_text) if after_text is not None else store.START
     except ValueError:
         raise Problem(400, "after is malformed; pass a `cursor` of an event") from None
-    async with request.app[POOL].acquire() as connection:
+    async with (await read_pool(request)).acquire() as connection:
         events = await store.read_all(connection, after, limit, site=key.site)
     next_cursor = str(events[-1].cursor) if events else after_text
     return json_response({"events": [cloud_event(e) for e in events], "next": next_cursor})

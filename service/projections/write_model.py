@@ -11,6 +11,7 @@ event applied again changes nothing.
 
 from itertools import groupby
 
+from service.access.sites import NOTIFY_CHANGED
 from service.db import Connection
 from service.domain.events import (
     AuthorBanned,
@@ -203,7 +204,11 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [(REPORT, (event.site, event.comment_id, event.reporter_hash, version, day))]
         case SiteSettingsChanged():
             settings = event.settings.model_dump_json()
-            return [(SET_SETTINGS, (*site_stream(recorded), settings))]
+            # Every process forgets the site's cached settings once this commits.
+            return [
+                (SET_SETTINGS, (*site_stream(recorded), settings)),
+                (NOTIFY_CHANGED, (event.site,)),
+            ]
         case AuthorBanned():
             ban = (event.ban_id, event.match.value, event.author_hash, event.expires_at)
             return [(BAN, (event.site, *ban, event.hold))]

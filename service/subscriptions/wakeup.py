@@ -6,11 +6,15 @@ other processes hear of their commits through NOTIFY, sent after the commit from
 of its own (a NOTIFY inside the append transaction would serialise every commit), at most one
 at a time, coalescing the commits that happen meanwhile. That connection also LISTENs; when it
 dies (a restart, a failover) it is replaced, and everyone re-reads once it is back.
+
+The same connection listens on other channels for whoever asks (`listen`): sites' changes, so
+that every process's caches follow a change made in another.
 """
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import asyncpg
 
@@ -33,6 +37,7 @@ class Wakeup:
         self.tasks: list[asyncio.Task[None]] = []
         self.database_url = ""
         self.outage = Outage(log, "the wake-up connection")
+        self.listeners: dict[str, Callable[[str | None], None]] = {}
 
     def wake(self) -> None:
         self.generation += 1
@@ -51,6 +56,11 @@ class Wakeup:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.changed.wait(), seconds)
 
+    def listen(self, channel: str, heard: Callable[[str | None], None]) -> None:
+        """Before `start`: call `heard` with each NOTIFY's payload on `channel`, and with None
+        once the connection is back after it was lost (notices may have been missed)."""
+        self.listeners[channel] = heard
+
     async def start(self, database_url: str) -> None:
         self.database_url = database_url
         await self.connect()
@@ -67,7 +77,16 @@ class Wakeup:
             server_settings={"application_name": "threadlog-wakeup"},
         )
         await connection.add_listener(CHANNEL, lambda *_: self.wake())
+        for channel, heard in self.listeners.items():
+            await connection.add_listener(channel, self.relay_to(heard))
         self.connection = connection
+
+    @staticmethod
+    def relay_to(heard: Callable[[str | None], None]) -> Callable[..., None]:
+        def on_notice(connection: object, pid: int, channel: str, payload: str) -> None:
+            heard(payload)
+
+        return on_notice
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -95,6 +114,8 @@ class Wakeup:
             self.outage.resumed()
             # Hints may have been lost meanwhile, here and elsewhere: everyone reads again.
             self.committed()
+            for heard in self.listeners.values():
+                heard(None)
 
     async def notify_loop(self) -> None:
         while True:

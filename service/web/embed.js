@@ -149,6 +149,8 @@ class Widget {
 
   async call(method, path, body, headers) {
     const init = { method, headers: { ...headers } };
+    // With a read replica, reads pass our last write's position: we see it at once.
+    if (method === "GET" && this.position) path += (path.includes("?") ? "&" : "?") + "position=" + this.position;
     if (body) {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";
@@ -163,6 +165,7 @@ class Widget {
       const after = response && Number(response.headers.get("Retry-After"));
       await new Promise((done) => setTimeout(done, 1000 * Math.min(8, Math.max(after || 0, 2 ** n / 2))));
     }
+    this.position = response.headers.get("Threadlog-Position") || this.position;
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
       throw Object.assign(new Error((data && data.detail) || response.statusText || response.status),

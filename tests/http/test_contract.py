@@ -72,6 +72,8 @@ RULES: dict[str, dict[int, set[tuple[str, str | None]]]] = {
             ("idempotency-key-reused", None),
         },
     },
+    # The choices send a label with a NUL byte, which the spec's plain string allows.
+    "get_label_posts": {400: {("bad-request", None)}},
     "post_ban": {422: {("validation-failed", "expires_at")}},
     "post_webhook": {422: {("validation-failed", "url")}},
     "patch_webhook": {422: {("validation-failed", "url")}},

@@ -20,7 +20,6 @@ import pytest
 import standardwebhooks
 
 from service.access.credentials import ServerSecret
-from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions.dispatcher import Dispatcher
 from service.subscriptions.wakeup import Wakeup
@@ -39,7 +38,7 @@ from tests.builders import (
     serving,
 )
 from tests.receivers import Receiver, receiving
-from tests.waiting import feed, site_events, stop, wait_until
+from tests.waiting import advisory_holders, feed, site_events, stop, wait_until
 
 THREADLOG = str(Path(sys.executable).parent / "threadlog")
 FAST = {
@@ -394,14 +393,7 @@ async def test_a_receiver_slower_than_the_timeout_is_retried(
 
 
 async def lock_holders(pool: asyncpg.Pool, hook_id: str) -> list[int]:
-    key = lock_key(f"webhook:{hook_id}") & (2**64 - 1)
-    rows = await pool.fetch(
-        """SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-           AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1""",
-        key >> 32,
-        key & (2**32 - 1),
-    )
-    return [row["pid"] for row in rows]
+    return await advisory_holders(pool, f"webhook:{hook_id}")
 
 
 async def test_with_two_dispatchers_one_delivers_and_the_other_takes_over(

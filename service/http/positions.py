@@ -1,0 +1,34 @@
+"""Read-your-writes with a replica (see service/read/replica.py): a write's answer says its
+position in `Threadlog-Position`; a read passes it back in that header or in `position`."""
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from service.db import Pool
+from service.http.problems import Problem
+from service.keys import READS
+from service.read.replica import valid_position
+
+HEADER = "Threadlog-Position"
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@web.middleware
+async def positions(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    # The handler answered after its write committed, so the position now is past it.
+    if request.method in WRITES and response.status < 400 and not response.prepared:
+        position = await request.app[READS].position()
+        if position is not None:
+            response.headers[HEADER] = position
+    return response
+
+
+async def read_pool(request: web.Request) -> Pool:
+    """The pool this read goes to: the replica once it has the reader's last write."""
+    position = request.headers.get(HEADER)
+    if position is None:
+        position = request.query.get("position")
+    if position is not None and not valid_position(position):
+        raise Problem(400, f"{HEADER} (or position) must be a position a write answered with")
+    return await request.app[READS].pool(position)
