@@ -131,6 +131,32 @@ async def test_an_address_gets_at_most_its_hourly_limit(
     assert len(inbox.to(reader)) == 2
 
 
+async def test_a_site_sends_at_most_its_hourly_limit(
+    settings: Settings, inbox: Inbox, site: SiteKeys, pool: asyncpg.Pool
+) -> None:
+    first, second = address(), address()
+    port = inbox.port  # type: ignore[attr-defined]
+    async with mail_app(settings, port, mail_per_site_per_hour=2) as client:
+        post_id = await publish(client, site)
+        parent = await write(client, site, post_id, first, notify=True)
+        await confirmed(client, inbox, first)
+        await write(client, site, post_id, second, notify=True)
+        await inbox.wait(second, 1)
+        # The site's third mail this hour, to an address that had one only.
+        await write(client, site, post_id, name="Bob", parent_id=parent["id"], body="a reply")
+
+        async def put_off() -> bool:
+            later = await pool.fetchval(
+                "SELECT next_attempt_at > now() + interval '1 minute' FROM mail_outbox "
+                "WHERE address = $1 AND state = 'pending'",
+                first,
+            )
+            return bool(later)
+
+        await wait_until(put_off, "the site's third mail put off")
+    assert len(inbox.to(first)) == 1
+
+
 async def test_with_mail_off_the_option_keeps_nothing(
     client: Client, site: SiteKeys, pool: asyncpg.Pool
 ) -> None:
