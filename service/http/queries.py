@@ -94,10 +94,10 @@ async def get_counts(request: web.Request) -> web.Response:
     if any(not 1 <= len(post_id) <= 128 or "\x00" in post_id for post_id in post_ids):
         raise Problem(400, "each `post` is 1 to 128 characters")
     await known_site(request, site)
+    pool = await read_pool(request)  # refuses a malformed `position` either way
     # With a replica the counts are read there (the stamps below are the primary's).
     if request.app[SETTINGS].read_database_url is not None:
-        counts = await threads.counts(await read_pool(request), site, post_ids)
-        return json_response({"counts": counts})
+        return json_response({"counts": await threads.counts(pool, site, post_ids)})
     # Concurrent readers' counts come from one lookup (see read/stamps.py).
     stamps = await request.app[STAMPS].get_many([(site, post_id) for post_id in post_ids])
     return json_response({"counts": threads.counts_of(stamps, site, post_ids)})
