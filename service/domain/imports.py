@@ -7,19 +7,17 @@ every read model follows the same events as for a live comment.
 """
 
 from service.domain.commands import ImportComment
-from service.domain.errors import ParentNotFound, ReplyTooDeep
 from service.domain.events import (
     CommentDeleted,
     CommentHeld,
-    CommentPosted,
     CommentRejected,
-    CommentReplied,
     CommentStatus,
     Event,
     RejectReason,
 )
+from service.domain.placement import placed
 from service.domain.policy import HoldReason
-from service.domain.state import MAX_DEPTH, ThreadState
+from service.domain.state import ThreadState
 
 
 def decide_import(command: ImportComment, state: ThreadState) -> list[Event]:
@@ -29,18 +27,7 @@ def decide_import(command: ImportComment, state: ThreadState) -> list[Event]:
         include={"site", "post_id", "comment_id", "author", "body", "body_html"}
     )
     fields["created_at"] = command.written_at
-    posted: Event
-    if command.parent_id is None:
-        posted = CommentPosted(**fields)
-    else:
-        parent = state.comments.get(command.parent_id)
-        if parent is None or parent.post_id != command.post_id:
-            raise ParentNotFound(
-                f"comment {command.parent_id!r} is not on post {command.post_id!r}"
-            )
-        if parent.depth + 1 >= MAX_DEPTH:
-            raise ReplyTooDeep(f"replies nest at most {MAX_DEPTH} levels deep")
-        posted = CommentReplied(**fields, parent_id=command.parent_id)
+    posted = placed(fields, command.parent_id, state, visible_parent=False)
     ids = {"site": command.site, "post_id": command.post_id, "comment_id": command.comment_id}
     published = CommentStatus.PUBLISHED
     match command.status:

@@ -21,11 +21,9 @@ from service.domain.commands import (
 from service.domain.errors import (
     CommentAlreadyDeleted,
     CommentNotFound,
-    ParentNotFound,
     PostGone,
     PostIdRetired,
     PostNotFound,
-    ReplyTooDeep,
     WrongDeleteToken,
 )
 from service.domain.events import (
@@ -41,6 +39,7 @@ from service.domain.events import (
     PostPublished,
     PostUpdated,
 )
+from service.domain.placement import placed
 from service.domain.state import MAX_DEPTH, CommentState, PostState, ThreadState
 
 __all__ = ["MAX_DEPTH", "CommentState", "PostState", "ThreadState", "decide", "evolve"]
@@ -112,22 +111,7 @@ def new_comment(command: PostComment, state: ThreadState) -> list[Event]:
                  "author_name_ip_hash"}
     )  # fmt: skip
     fields["created_at"] = command.at
-    posted: Event
-    if command.parent_id is None:
-        posted = CommentPosted(**fields)
-    else:
-        parent = state.comments.get(command.parent_id)
-        if parent is None or parent.post_id != command.post_id:
-            raise ParentNotFound(
-                f"comment {command.parent_id!r} is not on post {command.post_id!r}"
-            )
-        if parent.deleted:
-            raise ParentNotFound(f"comment {command.parent_id!r} was deleted")
-        if parent.status is not CommentStatus.PUBLISHED:
-            raise ParentNotFound(f"comment {command.parent_id!r} is not published")
-        if parent.depth + 1 >= MAX_DEPTH:
-            raise ReplyTooDeep(f"replies nest at most {MAX_DEPTH} levels deep")
-        posted = CommentReplied(**fields, parent_id=command.parent_id)
+    posted = placed(fields, command.parent_id, state, visible_parent=True)
     held = moderation.screen(command, state)
     return [posted] if held is None else [posted, held]
 

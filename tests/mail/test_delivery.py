@@ -106,6 +106,16 @@ async def test_a_refused_address_gets_nothing_until_it_confirms_again(
     assert "welcome back" in text_of(mails[2]) and "ignored" not in text_of(mails[2])
 
 
+async def put_off(pool: asyncpg.Pool, address: str) -> bool:
+    """Whether the mail pending for `address` waits for the next hour."""
+    later = await pool.fetchval(
+        "SELECT next_attempt_at > now() + interval '1 minute' FROM mail_outbox "
+        "WHERE address = $1 AND state = 'pending'",
+        address,
+    )
+    return bool(later)
+
+
 async def test_an_address_gets_at_most_its_hourly_limit(
     settings: Settings, inbox: Inbox, site: SiteKeys, pool: asyncpg.Pool
 ) -> None:
@@ -119,15 +129,7 @@ async def test_an_address_gets_at_most_its_hourly_limit(
         await inbox.wait(reader, 2)
         await write(client, site, post_id, name="Bob", parent_id=parent["id"], body="third")
 
-        async def put_off() -> bool:
-            later = await pool.fetchval(
-                "SELECT next_attempt_at > now() + interval '1 minute' FROM mail_outbox "
-                "WHERE address = $1 AND state = 'pending'",
-                reader,
-            )
-            return bool(later)
-
-        await wait_until(put_off, "the third mail put off")
+        await wait_until(lambda: put_off(pool, reader), "the third mail put off")
     assert len(inbox.to(reader)) == 2
 
 
@@ -145,15 +147,7 @@ async def test_a_site_sends_at_most_its_hourly_limit(
         # The site's third mail this hour, to an address that had one only.
         await write(client, site, post_id, name="Bob", parent_id=parent["id"], body="a reply")
 
-        async def put_off() -> bool:
-            later = await pool.fetchval(
-                "SELECT next_attempt_at > now() + interval '1 minute' FROM mail_outbox "
-                "WHERE address = $1 AND state = 'pending'",
-                first,
-            )
-            return bool(later)
-
-        await wait_until(put_off, "the site's third mail put off")
+        await wait_until(lambda: put_off(pool, first), "the site's third mail put off")
     assert len(inbox.to(first)) == 1
 
 
