@@ -93,3 +93,5 @@ def configure(level: str, log_format: LogFormat | None) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Alembic lists its plugins at INFO when first imported, which commands do when they need it.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -11,29 +11,23 @@ import signal
 import sys
 from collections.abc import Sequence
 
-import uvloop
 from pydantic import ValidationError
-from tqdm import tqdm
 
 from service import logs
 from service.access import credentials
 from service.access.origins import InvalidOrigin
-from service.cli import admin, groups, privacy, transfer
-from service.cli import status as status_command
+from service.cli import admin
 from service.cli.common import connected, database_url, until_signalled
 from service.cli.errors import option_problem, setting_problem
 from service.cli.parsing import parser
-from service.cli.serving import prepare_demo, serve
 from service.eventstore import data_keys
-from service.ops import migrate
-from service.ops.demo import DEMO_SITE
 from service.ops.kek import load_vault
 from service.ops.moves import ClusterMoved, NotMigrated, adopt_cluster
 from service.ops.operator_errors import explain
-from service.ops.rebuild import count_events, rebuild
 from service.settings import DEFAULT_NATS_URL, Settings
-from service.subscriptions.dispatcher import run_dispatcher
-from service.subscriptions.nats_relay import run_relay
+
+# Each command imports what it runs when it runs (below, in `run`): the server, alembic and
+# NATS take about a second to import, which a short command like `rebuild` should not pay.
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -85,27 +79,38 @@ def chosen_port(arguments: argparse.Namespace, settings: Settings) -> int:
 def run(arguments: argparse.Namespace, settings: Settings) -> None:
     match arguments.command, getattr(arguments, "action", None):
         case "serve", _:
+            from service.cli.serving import serve
+
             if arguments.workers is not None:
                 settings = settings.model_copy(update={"workers": arguments.workers})
             host = arguments.host or settings.host
             if code := serve(settings, host, chosen_port(arguments, settings)):
                 sys.exit(code)
         case "demo", _:
+            from service.cli.serving import prepare_demo
+            from service.ops.demo import DEMO_SITE
+
             key = asyncio.run(prepare_demo(database_url(settings), arguments.origins, None))
             print(f"the demo site {DEMO_SITE!r} is ready; a new moderator key for it:")
             print(key)
         case "migrate", _:
+            from service.ops import migrate
+
             migrate.upgrade(database_url(settings))
             print(f"migrated to {migrate.head_revision()}")
         case "adopt-cluster", _:
             print(asyncio.run(adopt(database_url(settings), arguments.new_epoch)))
         case "rebuild", _:
+            import uvloop
+
             # On uvloop, as `serve` runs: a replay is mostly decoding and round trips.
             loop_factory = uvloop.new_event_loop if settings.uvloop else asyncio.new_event_loop
             with asyncio.Runner(loop_factory=loop_factory) as runner:
                 replayed = runner.run(rebuild_with_progress(database_url(settings)))
             print(f"rebuilt every read model from {replayed} events")
         case "status", _:
+            from service.cli import status as status_command
+
             url = database_url(settings)
             report = asyncio.run(status_command.gather(url, settings.ip_retention_days))
             text = status_command.as_json if arguments.json else status_command.as_text
@@ -124,8 +129,10 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         case "sites", "list":
             print(admin.sites_table(asyncio.run(admin.list_sites(database_url(settings)))))
         case "sites", "show":
+            from service.cli.status import as_json
+
             shown = asyncio.run(admin.show_site(database_url(settings), arguments.site))
-            print(status_command.as_json(shown))
+            print(as_json(shown))
         case "sites", "set":
             changes = admin.settings_changes(arguments)
             url = database_url(settings)
@@ -146,12 +153,20 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
             url = arguments.url or settings.nats_url or DEFAULT_NATS_URL
             asyncio.run(relay_until_signalled(database_url(settings), url, settings))
         case "groups", _:
+            from service.cli import groups
+
             groups.run(arguments, settings)
         case "erase" | "kek" | "seal-legacy", _:
+            from service.cli import privacy
+
             privacy.run(arguments, settings)
         case "import" | "export", _:
+            from service.cli import transfer
+
             transfer.run(arguments, settings)
         case "webhooks", _:
+            from service.subscriptions.dispatcher import run_dispatcher
+
             configured = settings.model_copy(update={"database_url": database_url(settings)})
             asyncio.run(until_signalled(run_dispatcher(configured, settings.token_key_bytes())))
 
@@ -167,6 +182,10 @@ async def adopt(url: str, new_epoch: bool = False) -> str:
 
 
 async def rebuild_with_progress(url: str) -> int:
+    from tqdm import tqdm
+
+    from service.ops.rebuild import count_events, rebuild
+
     # A second connection reads and decodes the log ahead of the one that applies it.
     async with connected(url) as connection, connected(url) as reader:
         with tqdm(total=await count_events(connection), unit="event", desc="rebuild") as bar:
@@ -179,6 +198,8 @@ async def rebuild_with_progress(url: str) -> int:
 
 async def relay_until_signalled(url: str, nats_url: str, settings: Settings) -> None:
     """Relay until SIGINT or SIGTERM; a page cut short is sent again by the next relay."""
+    from service.subscriptions.nats_relay import run_relay
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 
 from service.domain.events import EVENT_TYPES, CommentReported, Event, NewComment
@@ -117,7 +118,7 @@ def key_ids(metadata: JsonObject) -> set[str]:
 
 def open_box(box: JsonObject, key: bytes, context: bytes) -> JsonObject | None:
     try:
-        opened: JsonObject = json.loads(vault.unseal(key, base64.b64decode(box["box"]), context))
+        opened: JsonObject = orjson.loads(vault.unseal(key, base64.b64decode(box["box"]), context))
     except InvalidTag:
         return None
     return opened

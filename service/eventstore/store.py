@@ -9,12 +9,13 @@ every transaction still running (`pg_snapshot_xmin`), so a row that commits late
 appear behind a reader's cursor.
 """
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from service.db import Connection, Pool
 from service.domain.events import Event
@@ -300,7 +301,7 @@ async def read_stream(connection: Connection, stream_id: str) -> list[RecordedEv
 
 async def recorded_from_rows(connection: Connection | Pool, rows: list[Any]) -> list[RecordedEvent]:
     """Events as read, their sealed fields opened with the keys that still exist."""
-    loaded = [(row, json.loads(row["data"]), json.loads(row["metadata"])) for row in rows]
+    loaded = [(row, orjson.loads(row["data"]), orjson.loads(row["metadata"])) for row in rows]
     wanted = {key_id for _, _, metadata in loaded for key_id in key_ids(metadata)}
     keys = await data_keys.open_keys(connection, wanted) if wanted else {}
     return [recorded_from_row(row, data, metadata, keys) for row, data, metadata in loaded]

@@ -9,6 +9,7 @@ they are gone when either is destroyed (retention destroys day keys).
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -25,6 +26,8 @@ class WrongKek(Exception):
     """A data key was wrapped by a KEK this process does not have."""
 
 
+# Cached: every data key a replay opens asks which KEK wrapped it.
+@functools.lru_cache(maxsize=16)
 def kek_id(kek: bytes) -> str:
     """A KEK's public name: which KEK wrapped a key, without revealing it."""
     return hashlib.sha256(b"threadlog kek id\x00" + kek).hexdigest()[:16]

@@ -11,12 +11,15 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from service.db import DatabaseUnavailable
-from service.ops.migrate import SchemaNotAtHead
-from service.server import PortInUse
 
 
 def explain(error: BaseException, database_url: str | None, listen: str) -> str | None:
     """One line for `error`, or None when it is not an operator's mistake (then: a bug)."""
+    # Here, not at the top: every command imports this module, and only a failing one needs
+    # alembic's and the server's modules.
+    from service.ops.migrate import SchemaNotAtHead
+    from service.server import PortInUse
+
     where = f"the database at {redacted(database_url)}" if database_url else "the database"
     causes = list(chain(error))
     # The most telling cause first: "database x does not exist" rather than "cannot connect".

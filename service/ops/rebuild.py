@@ -7,8 +7,10 @@ transaction.
 """
 
 import asyncio
+import contextlib
+import gc
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import asyncpg
 
@@ -39,9 +41,10 @@ async def rebuild(
 
     With a second connection, `reader`, the next batch is read and decoded while the server
     applies this one (decoding costs about as much CPU as the server spends applying)."""
-    await prepare(connection, SCHEMA)
+    deferred = await prepare(connection, SCHEMA)
     try:
         cursor, replayed = await replay(connection, progress, reader)
+        await finish(connection, SCHEMA, deferred)
         for attempt in range(LOCK_ATTEMPTS):
             try:
                 async with connection.transaction():
@@ -58,18 +61,52 @@ async def rebuild(
         return replayed + len(rest)
     finally:
         await connection.execute("RESET search_path")
+        await connection.execute("RESET synchronous_commit")
         await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
-async def prepare(connection: Connection, schema: str) -> None:
-    """Empty copies of every model's tables in `schema`, which unqualified names resolve to."""
+# The indexes that back no constraint, with their names (a copy made with LIKE would name them
+# anew, and a later migration could not find them).
+PLAIN_INDEXES = """
+SELECT i.indexname, i.indexdef FROM pg_indexes i
+WHERE i.schemaname = $1 AND i.tablename = ANY($2::text[])
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                  WHERE c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)
+ORDER BY i.indexname
+"""
+
+
+async def prepare(connection: Connection, schema: str) -> list[str]:
+    """Empty copies of every model's tables in `schema`, which unqualified names resolve to;
+    returns the definitions of the indexes to make once the replay is done. Those are the
+    partial ones: they serve the read side (no projection's statement reads through one), and
+    one pass over the finished table costs far less than keeping them row by row."""
     await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     await connection.execute(f"CREATE SCHEMA {schema}")
     for table in tables():
         await connection.execute(
             f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
         )
+    for row in await connection.fetch(PLAIN_INDEXES, schema, tables()):
+        await connection.execute(f"DROP INDEX {schema}.{row['indexname']}")
+    deferred = []
+    for row in await connection.fetch(PLAIN_INDEXES, "public", tables()):
+        definition = row["indexdef"].replace(" ON public.", f" ON {schema}.", 1)
+        if " WHERE " in definition:
+            deferred.append(definition)
+        else:
+            await connection.execute(definition)
     await connection.execute(f"SET search_path = {schema}, public")
+    # Until the swap, nothing the replay writes needs to survive a crash (a rebuild cut short
+    # starts again): its commits need not wait for the disk.
+    await connection.execute("SET synchronous_commit = off")
+    return deferred
+
+
+async def finish(connection: Connection, schema: str, deferred: list[str]) -> None:
+    for definition in deferred:
+        await connection.execute(definition)
+    await connection.execute("RESET synchronous_commit")
 
 
 async def replay(
@@ -79,24 +116,40 @@ async def replay(
     source = reader or connection
     # Only one read at a time on `source`: the next starts once this one is in hand.
     upcoming = asyncio.ensure_future(store.read_all(source, cursor, BATCH))
+    with collection_per_batch():
+        try:
+            while True:
+                batch = await upcoming
+                if not batch:
+                    return cursor, replayed
+                cursor = batch[-1].cursor
+                if reader is not None:
+                    upcoming = asyncio.ensure_future(store.read_all(reader, cursor, BATCH))
+                async with connection.transaction():
+                    await apply_all(connection, batch)
+                if reader is None:
+                    upcoming = asyncio.ensure_future(store.read_all(connection, cursor, BATCH))
+                replayed += len(batch)
+                progress(len(batch))
+                gc.collect(1)
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
+                await asyncio.gather(upcoming, return_exceptions=True)
+
+
+@contextlib.contextmanager
+def collection_per_batch() -> Iterator[None]:
+    """The collector's automatic runs, paused: a replay makes objects by the million, almost
+    all freed by their batch's end, and the collector would walk them again and again (a
+    tenth of a replay's time). The caller collects after each batch instead."""
+    paused = gc.isenabled()
+    gc.disable()
     try:
-        while True:
-            batch = await upcoming
-            if not batch:
-                return cursor, replayed
-            cursor = batch[-1].cursor
-            if reader is not None:
-                upcoming = asyncio.ensure_future(store.read_all(reader, cursor, BATCH))
-            async with connection.transaction():
-                await apply_all(connection, batch)
-            if reader is None:
-                upcoming = asyncio.ensure_future(store.read_all(connection, cursor, BATCH))
-            replayed += len(batch)
-            progress(len(batch))
+        yield
     finally:
-        if not upcoming.done():
-            upcoming.cancel()
-            await asyncio.gather(upcoming, return_exceptions=True)
+        if paused:
+            gc.enable()
 
 
 async def lock_out_writers(connection: Connection) -> None:

@@ -32,7 +32,7 @@ from service.domain.events import (
     NewComment,
 )
 from service.eventstore.store import RecordedEvent
-from service.projections.statements import Statement, run
+from service.projections.statements import Statement, json_rows, run
 
 NAME = "threads"
 TABLES = ("thread_comments",)
@@ -59,19 +59,17 @@ CROSS JOIN LATERAL (
 ) AS t
 """
 
-# A row that exists already is skipped, and then its ancestors are not counted again. Every
-# row's ancestors are one slice, [first:last], of the array $13.
+# A row that exists already is skipped, and then its ancestors are not counted again. $2 holds
+# the rows (`json_rows`), each [comment id, post id, parent id, root id, ancestors, position,
+# author name, author website, body html, created at, author key].
 INSERT_COMMENTS = """
 INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
                              position, author_name, author_website, body_html, created_at,
                              row_position, status_at, author_key)
-SELECT $1, w.comment_id, w.post_id, w.parent_id, w.root_id, ($13::text[])[w.first:w.last],
-       w.position, w.author_name, w.author_website, w.body_html, w.created_at, w.position,
-       w.created_at, w.author_key
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-            $8::bigint[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $14::text[])
-     WITH ORDINALITY AS w(comment_id, post_id, parent_id, root_id, first, last, position,
-                          author_name, author_website, body_html, created_at, author_key, n)
+SELECT $1, r->>0, r->>1, r->>2, r->>3, ARRAY(SELECT jsonb_array_elements_text(r->4)),
+       (r->>5)::bigint, r->>6, r->>7, r->>8, (r->>9)::timestamptz, (r->>5)::bigint,
+       (r->>9)::timestamptz, r->>10
+FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS w(r, n)
 ORDER BY w.n
 ON CONFLICT (site, comment_id) DO NOTHING
 RETURNING comment_id
@@ -196,7 +194,6 @@ async def insert_site_comments(
             known[found["comment_id"]] = (found["root_id"], list(found["ancestors"]))
             hidden[found["comment_id"]] = list(found["hidden"])
     new: list[tuple[object, ...]] = []
-    flat: list[str] = []
     for _, comment_id, post_id, parent_id, position, *shown, author_key in rows:
         comment_id = str(comment_id)
         if comment_id in known:
@@ -207,14 +204,11 @@ async def insert_site_comments(
         )
         known[comment_id] = (root_id, ancestors)
         hidden[comment_id] = hidden[str(parent_id)] if parent else []
-        first = len(flat) + 1
-        flat.extend(ancestors)
-        new.append((comment_id, post_id, parent_id, root_id, first, len(flat), position,
+        new.append((comment_id, post_id, parent_id, root_id, ancestors, position,
                     *shown, author_key))  # fmt: skip
     if not new:
         return
-    columns = [list(column) for column in zip(*new, strict=True)]
-    inserted = await connection.fetch(INSERT_COMMENTS, site, *columns[:11], flat, columns[11])
+    inserted = await connection.fetch(INSERT_COMMENTS, site, json_rows(new))
     added = Counter(ancestor for row in inserted for ancestor in hidden[row["comment_id"]])
     if added:
         await connection.executemany(

@@ -33,7 +33,7 @@ from service.domain.events import (
 from service.eventstore.codec import IP, PRIVATE, SEALED
 from service.eventstore.store import RecordedEvent
 from service.projections import threads
-from service.projections.statements import Statement, run
+from service.projections.statements import Statement, json_rows, run
 
 NAME = "write_model"
 TABLES = ("streams", "stream_comments", "site_streams", "site_bans", "site_known_authors")
@@ -72,26 +72,27 @@ WHERE stream_id = $1 AND version < $2
 # (the stream's next version) takes it back, with the author's known status (SET_STATUS).
 # A parent that is missing (an import's orphan) counts as top level. New comments go in as one
 # set per run of them (`insert_comments`); an author becomes known by their first new comment.
+# $2 holds the rows (`json_rows`), each [comment id, post id, depth, delete token (hex),
+# created at, email hash, IP hash, name-and-IP hash, version, data key, IP day].
 NEW_COMMENTS = """
-WITH inserted AS (
+WITH rows AS (
+    SELECT r, n FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS w(r, n)
+), inserted AS (
     INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256, status,
                                  deleted, created_at, email_hash, ip_hash, name_ip_hash,
                                  version, row_version, data_key, ip_day)
-    SELECT $1, w.comment_id, w.post_id, w.depth, w.token, 'published', false, w.created_at,
-           w.email_hash, w.ip_hash, w.name_ip_hash, w.version, w.version, w.data_key, w.ip_day
-    FROM unnest($2::text[], $3::text[], $4::int[], $5::bytea[], $6::timestamptz[], $7::text[],
-                $8::text[], $9::text[], $10::int[], $11::text[], $12::text[])
-         WITH ORDINALITY AS w(comment_id, post_id, depth, token, created_at, email_hash,
-                              ip_hash, name_ip_hash, version, data_key, ip_day, n)
-    ORDER BY w.n
+    SELECT $1, r->>0, r->>1, (r->>2)::int, decode(r->>3, 'hex'), 'published', false,
+           (r->>4)::timestamptz, r->>5, r->>6, r->>7, (r->>8)::int, (r->>8)::int, r->>9, r->>10
+    FROM rows
+    ORDER BY n
     ON CONFLICT (site, comment_id) DO NOTHING
     RETURNING comment_id, coalesce(email_hash, name_ip_hash) AS author_key
 )
 INSERT INTO site_known_authors (site, author_key, comment_id)
 SELECT DISTINCT ON (i.author_key) $1, i.author_key, i.comment_id
-FROM inserted i JOIN unnest($2::text[]) WITH ORDINALITY AS o(comment_id, n) USING (comment_id)
+FROM inserted i JOIN rows ON rows.r->>0 = i.comment_id
 WHERE i.author_key IS NOT NULL
-ORDER BY i.author_key, o.n
+ORDER BY i.author_key, rows.n
 ON CONFLICT (site, author_key) DO NOTHING
 """
 
@@ -289,17 +290,17 @@ async def insert_site_comments(
         for found in await connection.fetch(DEPTHS, site, named):
             depths[found["comment_id"]] = found["depth"]
     new: list[tuple[object, ...]] = []
-    for _, comment_id, post_id, parent_id, without_parent, *rest in rows:
+    for _, comment_id, post_id, parent_id, without_parent, token, *rest in rows:
         comment_id = str(comment_id)
         if comment_id in depths:
             continue  # exists, or came earlier in this run
         parent_depth = depths.get(str(parent_id)) if parent_id is not None else None
         depth = int(str(without_parent)) if parent_depth is None else parent_depth + 1
         depths[comment_id] = depth
-        new.append((comment_id, post_id, depth, *rest))
+        hex_token = token.hex() if isinstance(token, bytes) else None
+        new.append((comment_id, post_id, depth, hex_token, *rest))
     if new:
-        columns = [list(column) for column in zip(*new, strict=True)]
-        await connection.execute(NEW_COMMENTS, site, *columns)
+        await connection.execute(NEW_COMMENTS, site, json_rows(new))
 
 
 async def apply(connection: Connection, events: list[RecordedEvent]) -> None:
