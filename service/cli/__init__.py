@@ -186,14 +186,20 @@ async def rebuild_with_progress(url: str) -> int:
 
     from service.ops.rebuild import count_events, rebuild
 
-    # A second connection reads and decodes the log ahead of the one that applies it.
-    async with connected(url) as connection, connected(url) as reader:
+    # A second connection reads and decodes the log ahead of the ones that apply it; two more
+    # take their share of the models.
+    async with (
+        connected(url) as connection,
+        connected(url) as reader,
+        connected(url) as second,
+        connected(url) as third,
+    ):
         with tqdm(total=await count_events(connection), unit="event", desc="rebuild") as bar:
 
             def advance(done: int) -> None:
                 bar.update(done)
 
-            return await rebuild(connection, advance, reader)
+            return await rebuild(connection, advance, reader, [second, third])
 
 
 async def relay_until_signalled(url: str, nats_url: str, settings: Settings) -> None:

@@ -1,22 +1,24 @@
 """Rebuilding every inline model, the write side's decision state included: replay the log into
 fresh tables, then swap them in.
 
-Phase one replays without blocking anyone. Phase two locks the log against appends (reads of
-the log go on), replays the few events that came meanwhile and swaps the tables in, in one
-transaction.
+Phase one replays without blocking anyone, into tables nobody reads: each model may take its
+batches on a connection of its own, and its commits need not wait for the disk. Phase two locks
+the log against appends (reads of the log go on), replays the few events that came meanwhile
+and swaps the tables in, in one transaction.
 """
 
 import asyncio
 import contextlib
 import gc
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
 
 import asyncpg
 
 from service.db import Connection
 from service.eventstore import store
-from service.eventstore.store import Cursor
+from service.eventstore.store import Cursor, RecordedEvent
 from service.projections import INLINE, apply_all, tables
 
 SCHEMA = "rebuild"
@@ -35,15 +37,23 @@ def no_progress(done: int) -> None:
 
 
 async def rebuild(
-    connection: Connection, progress: Progress = no_progress, reader: Connection | None = None
+    connection: Connection,
+    progress: Progress = no_progress,
+    reader: Connection | None = None,
+    appliers: Sequence[Connection] = (),
 ) -> int:
     """Rebuild all inline models from the log alone; returns the number of events replayed.
 
     With a second connection, `reader`, the next batch is read and decoded while the server
-    applies this one (decoding costs about as much CPU as the server spends applying)."""
+    applies this one (decoding costs about as much CPU as the server spends applying). With
+    `appliers`, more connections, the models are spread over them and `connection` during the
+    replay, and applied in parallel (models own separate tables)."""
+    lanes = [connection, *appliers]
     deferred = await prepare(connection, SCHEMA)
     try:
-        cursor, replayed = await replay(connection, progress, reader)
+        for applier in appliers:
+            await enter(applier, SCHEMA)
+        cursor, replayed = await replay(spread(INLINE, lanes), progress, reader or connection)
         await finish(connection, SCHEMA, deferred)
         for attempt in range(LOCK_ATTEMPTS):
             try:
@@ -60,8 +70,8 @@ async def rebuild(
         progress(len(rest))
         return replayed + len(rest)
     finally:
-        await connection.execute("RESET search_path")
-        await connection.execute("RESET synchronous_commit")
+        for lane in lanes:
+            await leave(lane)
         await connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
@@ -96,24 +106,63 @@ async def prepare(connection: Connection, schema: str) -> list[str]:
             deferred.append(definition)
         else:
             await connection.execute(definition)
+    await enter(connection, schema)
+    return deferred
+
+
+async def enter(connection: Connection, schema: str) -> None:
     await connection.execute(f"SET search_path = {schema}, public")
     # Until the swap, nothing the replay writes needs to survive a crash (a rebuild cut short
     # starts again): its commits need not wait for the disk.
     await connection.execute("SET synchronous_commit = off")
-    return deferred
+
+
+async def leave(connection: Connection) -> None:
+    await connection.execute("RESET search_path")
+    await connection.execute("RESET synchronous_commit")
 
 
 async def finish(connection: Connection, schema: str, deferred: list[str]) -> None:
     for definition in deferred:
         await connection.execute(definition)
-    await connection.execute("RESET synchronous_commit")
+    await connection.execute("RESET synchronous_commit")  # the swap commits as usual
 
 
-async def replay(
-    connection: Connection, progress: Progress, reader: Connection | None = None
-) -> tuple[Cursor, int]:
+Lane = tuple[Connection, list[ModuleType]]
+
+
+def spread(models: Sequence[ModuleType], connections: Sequence[Connection]) -> list[Lane]:
+    """The models dealt over the connections in turn (the two heaviest, the write model and
+    the threads, come first and third in INLINE: with three connections they go apart)."""
+    lanes: list[Lane] = [(connection, []) for connection in connections]
+    for index, model in enumerate(models):
+        lanes[index % len(lanes)][1].append(model)
+    return [lane for lane in lanes if lane[1]]
+
+
+async def apply_lane(lane: Lane, batch: list[RecordedEvent]) -> None:
+    connection, models = lane
+    async with connection.transaction():
+        for model in models:
+            await model.apply(connection, batch)
+
+
+async def apply_lanes(lanes: list[Lane], batch: list[RecordedEvent]) -> None:
+    """A lane that fails cancels the others, so every connection is free afterwards; its error
+    is raised as it came (the CLI explains a lost database, say, whichever lane saw it)."""
+    try:
+        async with asyncio.TaskGroup() as running:
+            for lane in lanes:
+                running.create_task(apply_lane(lane, batch))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+
+
+async def replay(lanes: list[Lane], progress: Progress, source: Connection) -> tuple[Cursor, int]:
+    """Apply the log from its start, a batch at a time, each lane its models. The next batch is
+    read and decoded meanwhile when `source` is not one of the lanes' connections."""
     cursor, replayed = store.START, 0
-    source = reader or connection
+    read_ahead = all(source is not connection for connection, _ in lanes)
     # Only one read at a time on `source`: the next starts once this one is in hand.
     upcoming = asyncio.ensure_future(store.read_all(source, cursor, BATCH))
     with collection_per_batch():
@@ -123,12 +172,11 @@ async def replay(
                 if not batch:
                     return cursor, replayed
                 cursor = batch[-1].cursor
-                if reader is not None:
-                    upcoming = asyncio.ensure_future(store.read_all(reader, cursor, BATCH))
-                async with connection.transaction():
-                    await apply_all(connection, batch)
-                if reader is None:
-                    upcoming = asyncio.ensure_future(store.read_all(connection, cursor, BATCH))
+                if read_ahead:
+                    upcoming = asyncio.ensure_future(store.read_all(source, cursor, BATCH))
+                await apply_lanes(lanes, batch)
+                if not read_ahead:
+                    upcoming = asyncio.ensure_future(store.read_all(source, cursor, BATCH))
                 replayed += len(batch)
                 progress(len(batch))
                 gc.collect(1)

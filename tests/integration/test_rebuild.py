@@ -1,6 +1,7 @@
 """`threadlog rebuild` reproduces every read byte for byte, even while writers go on."""
 
 import asyncio
+import contextlib
 import gc
 
 import asyncpg
@@ -37,13 +38,19 @@ async def every_read(client: Client, site: SiteKeys, posts: list[str]) -> list[b
     return reads
 
 
-# As tests call it (one connection), and as the CLI does (a second one reads ahead).
-@pytest.mark.parametrize("read_ahead", [False, True], ids=["one-connection", "read-ahead"])
+# As tests call it (one connection), with a second one that reads ahead, and as the CLI does
+# (one reads ahead, three apply the models in parallel).
+@pytest.mark.parametrize(
+    ("read_ahead", "appliers"),
+    [(False, 0), (True, 0), (True, 2)],
+    ids=["one-connection", "read-ahead", "parallel"],
+)
 async def test_rebuild_reproduces_every_read(
     client: Client,
     site: SiteKeys,
     pool: asyncpg.Pool,
     read_ahead: bool,
+    appliers: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(rebuilding, "BATCH", 4)  # many batches, each read while one applies
@@ -57,9 +64,13 @@ async def test_rebuild_reproduces_every_read(
         )
     await client.delete(f"/v1/sites/{site.site}/posts/{posts[2]}", headers=site.auth("moderator"))
     before = await every_read(client, site, posts)
-    async with pool.acquire() as connection, pool.acquire() as reader:
+    async with contextlib.AsyncExitStack() as stack:
+        connection, reader, *more = [
+            await stack.enter_async_context(pool.acquire()) for _ in range(2 + appliers)
+        ]
         table_before = await connection.fetchval("SELECT 'thread_comments'::regclass::oid")
-        replayed = await rebuild(connection, reader=reader if read_ahead else None)
+        chosen = reader if read_ahead else None
+        replayed = await rebuild(connection, reader=chosen, appliers=more)
         table_after = await connection.fetchval("SELECT 'thread_comments'::regclass::oid")
     assert replayed >= 3 * 5 + 1
     assert table_after != table_before, "the rebuilt table was not swapped in"
@@ -130,3 +141,29 @@ async def test_a_rebuild_makes_every_index_again(
         assert [row[0] for row in persistence] == [b"p"]
         assert await connection.fetchval("SHOW synchronous_commit") == "on"
         assert await connection.fetchval("SHOW search_path") == '"$user", public'
+
+
+async def test_a_failing_model_stops_the_rebuild_and_leaves_every_connection_usable(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.projections import groups
+
+    post_id = await publish(client, site)
+    await comment(client, site, post_id)
+
+    async def broken(connection: asyncpg.Connection, events: object) -> None:
+        raise RuntimeError("a model failed")
+
+    monkeypatch.setattr(groups, "apply", broken)
+    async with contextlib.AsyncExitStack() as stack:
+        connection, reader, *more = [
+            await stack.enter_async_context(pool.acquire()) for _ in range(4)
+        ]
+        with pytest.raises(RuntimeError, match="a model failed"):
+            await rebuild(connection, reader=reader, appliers=more)
+        for used in (connection, *more):
+            assert await used.fetchval("SHOW search_path") == '"$user", public'
+            assert not used.is_in_transaction()
+        assert await connection.fetchval("SELECT to_regnamespace('rebuild')") is None
+    counts = await (await client.get(f"/v1/sites/{site.site}/counts?post={post_id}")).json()
+    assert counts["counts"][post_id] == 1
