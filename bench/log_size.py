@@ -3,6 +3,11 @@ on an empty site, then on a site whose log holds --events comments (seeded by CO
 bench/seed_log.py, read models made by `threadlog rebuild`). For docs/scaling.md.
 
 .venv/bin/python bench/log_size.py --events 1000000 [--posts 2000] [--duration 10]
+.venv/bin/python bench/log_size.py --events 10000000 --seed sql
+
+`--seed codec` (the default) seals every event through the real codec (bench/seed_log.py);
+`--seed sql` writes them inside PostgreSQL in the log's pre-sealing shape (bench/seed_sql.py),
+fast enough for 10 M events.
 
 Each measures: a comment POST (30% replies), a 50-comment thread page, counts for 50 posts,
 and a 100-event feed page after a cursor in the middle of the log.
@@ -28,6 +33,7 @@ from scale import SEEDER, _write_op
 from service import SITE, Service, publish
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SQL_SEEDER = Path(__file__).resolve().parent / "seed_sql.py"
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,6 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=1_000_000, help="comments to seed")
     parser.add_argument("--posts", type=int, default=2000, help="posts they spread over")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--seed", choices=["codec", "sql"], default="codec", help="how to seed")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     return parser.parse_args()
 
@@ -76,7 +83,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     check_loopback(args.database_url)
     name = await create_database(args.database_url)
     url = with_database(args.database_url, name)
-    results: dict[str, Any] = {"events": args.events, "posts": args.posts}
+    results: dict[str, Any] = {"events": args.events, "posts": args.posts, "seed": args.seed}
     svc = Service(url, RESULTS, name="log-size")
     try:
         async with aiohttp.ClientSession() as session:
@@ -90,12 +97,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             await svc.stop()
             out = RESULTS / "log_size_seed.json"
             started = time.monotonic()
-            seeder = [sys.executable, "-P", str(SEEDER), url, SITE, str(args.posts),
+            script = SEEDER if args.seed == "codec" else SQL_SEEDER
+            seeder = [sys.executable, "-P", str(script), url, SITE, str(args.posts),
                       str(args.events), "0.3", str(out)]  # fmt: skip
-            await run_command(seeder, svc.env, limit_s=3600)
+            await run_command(seeder, svc.env, limit_s=7200)
             results["seed_seconds"] = round(time.monotonic() - started, 1)
             started = time.monotonic()
-            await svc.cli("rebuild", limit_s=7200)
+            await svc.cli("rebuild", limit_s=10800)
             results["rebuild_seconds"] = round(time.monotonic() - started, 1)
             print(results, flush=True)
             seeded: dict[str, list[str]] = json.loads(out.read_text())
