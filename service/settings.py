@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "THREADLOG_DATABASE_URL")
     )
-    # A streaming replica that reads (threads, counts, labels, the feed) come from; see
+    # A streaming replica that the public reads and the feed come from; see
     # service/read/replica.py. A read that passes a write's position waits this long for the
     # replica to replay it, then goes to the primary.
     read_database_url: str | None = None
