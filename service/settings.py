@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "THREADLOG_DATABASE_URL")
     )
-    # A streaming replica that reads (threads, counts, labels, the feed) come from; see
+    # A streaming replica that the public reads and the feed come from; see
     # service/read/replica.py. A read that passes a write's position waits this long for the
     # replica to replay it, then goes to the primary.
     read_database_url: str | None = None
@@ -112,6 +112,15 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
     webhook_retry_hours: float = Field(default=72.0, gt=0)
+
+    # --- imports and exports (`threadlog import`, `threadlog export`) ---
+    # Comments (and posts) an import writes per transaction, and its writers in parallel, each
+    # with a connection of its own (a post's comments stay with one writer, parents first).
+    import_batch_size: int = Field(default=500, ge=1, le=10_000)
+    import_writers: int = Field(default=2, ge=1, le=16)
+    # An ndjson export first waits (at most this long) for the transactions already running to
+    # end, as the feed would: an event committed behind one of them is not left out.
+    export_settle_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     # --- metrics ---
     # When set, /metrics is served on this port (all addresses of `host`) instead of the main one.

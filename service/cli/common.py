@@ -39,9 +39,11 @@ async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @contextlib.asynccontextmanager
-async def command_application(url: str) -> AsyncIterator[tuple[Pool, Application]]:
+async def command_application(
+    url: str, connections: int = 2
+) -> AsyncIterator[tuple[Pool, Application]]:
     """A small pool, and the write side on it, for one command's writes."""
-    pool = await create_pool(Settings(pool_min_size=1, pool_max_size=2), url)
+    pool = await create_pool(Settings(pool_min_size=1, pool_max_size=connections), url)
     application = Application(pool)
     try:
         yield pool, application

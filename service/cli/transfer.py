@@ -27,6 +27,14 @@ READERS: dict[str, Callable[[Path], Iterator[SourceItem]]] = {
 }
 FORMATS = (*READERS, "ndjson")
 KEYS = "THREADLOG_KEK or THREADLOG_KEK_FILE"
+IMPORT_SETTINGS = (
+    "THREADLOG_IMPORT_BATCH_SIZE (500), THREADLOG_IMPORT_WRITERS (2): comments a transaction, "
+    "and transactions in parallel"
+)
+EXPORT_SETTINGS = (
+    "THREADLOG_EXPORT_SETTLE_SECONDS (60): ndjson waits this long at most for running "
+    "transactions to end"
+)
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -35,7 +43,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         "import",
         "import the posts and comments of another comment system, or threadlog's own export; "
         "running it again adds nothing",
-        [DATABASE, KEYS],
+        [DATABASE, KEYS, IMPORT_SETTINGS],
         [
             "threadlog import blogger blog-export.xml --site blog --dry-run",
             "threadlog import wordpress wordpress.xml --site blog --post-id-from slug",
@@ -55,7 +63,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         commands,
         "export",
         "write the event log (ndjson) or a site's posts and comments (json) to stdout",
-        [DATABASE, KEYS],
+        [DATABASE, KEYS, EXPORT_SETTINGS],
         [
             "threadlog export ndjson > events.ndjson",
             "threadlog export ndjson --site blog --after 123-456",
@@ -73,9 +81,9 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         if arguments.command == "import":
             if not arguments.file.is_file():
                 raise BadSource("no such file")
-            lines = asyncio.run(run_import(database_url(settings), arguments))
+            lines = asyncio.run(run_import(database_url(settings), arguments, settings))
         else:
-            asyncio.run(run_export(database_url(settings), arguments))
+            asyncio.run(run_export(database_url(settings), arguments, settings))
             return
     except BadSource as error:
         sys.exit(f"threadlog: {arguments.file}: {error}; nothing more was imported")
@@ -85,7 +93,7 @@ def run(arguments: argparse.Namespace, settings: Settings) -> None:
         print(line)
 
 
-async def run_import(url: str, arguments: argparse.Namespace) -> list[str]:
+async def run_import(url: str, arguments: argparse.Namespace, settings: Settings) -> list[str]:
     path: Path = arguments.file
     progress = sys.stderr.isatty()
     if arguments.format == "ndjson":
@@ -100,12 +108,20 @@ async def run_import(url: str, arguments: argparse.Namespace) -> list[str]:
     if arguments.dry_run:
         summary = await core.import_items(None, items, progress=progress, **options)
         return summary.lines(dry_run=True)
-    async with command_application(url) as (pool, application):
+    # A connection for each writer.
+    async with command_application(url, max(2, settings.import_writers)) as (pool, application):
         await kek.check_kek(pool, data_keys.current())
         async with pool.acquire() as connection:
             if not await credentials.site_exists(connection, arguments.site):
                 raise credentials.UnknownSite(arguments.site)
-        summary = await core.import_items(application, items, progress=progress, **options)
+        summary = await core.import_items(
+            application,
+            items,
+            progress=progress,
+            batch_size=settings.import_batch_size,
+            writers=settings.import_writers,
+            **options,
+        )
     return summary.lines(dry_run=False)
 
 
@@ -130,13 +146,14 @@ async def import_ndjson(
     return found
 
 
-async def run_export(url: str, arguments: argparse.Namespace) -> None:
+async def run_export(url: str, arguments: argparse.Namespace, settings: Settings) -> None:
     out = sys.stdout
     async with command_application(url) as (pool, _):
         await kek.check_kek(pool, data_keys.current())
         if arguments.format == "ndjson":
             after = START if arguments.after is None else Cursor.parse(arguments.after)
-            async for line in ndjson.export_lines(pool, arguments.site, after):
+            wait = settings.export_settle_seconds
+            async for line in ndjson.export_lines(pool, arguments.site, after, wait):
                 out.write(line + "\n")
             return
         if not arguments.site:

@@ -28,13 +28,15 @@ from service.domain.text import display_name
 from service.ops.imports.post_ids import PostIdFrom
 from service.ops.imports.records import SourceItem, Summary
 from service.ops.imports.staging import StagedComment, StagedPost, Staging, staging
+from service.settings import Settings
 from service.write.application import Application
 from service.write.batches import Outcome, Pending, write_batch
 
 # The namespace of every id an import derives (never change it: reruns rely on it).
 IMPORTS = uuid.UUID("6b1f0f52-3c1e-4f55-9a57-0d2c63a1e0a4")
-BATCH = 500
-WRITERS = 2
+# THREADLOG_IMPORT_BATCH_SIZE and THREADLOG_IMPORT_WRITERS, unless the caller says.
+BATCH: int = Settings.model_fields["import_batch_size"].default
+WRITERS: int = Settings.model_fields["import_writers"].default
 MAX_LABELS, LABEL_LENGTH, TITLE_LENGTH = 20, 50, 300
 
 T = TypeVar("T")
@@ -142,6 +144,7 @@ async def import_items(
     post_id_from: PostIdFrom = PostIdFrom.URL,
     progress: bool = False,
     batch_size: int = BATCH,
+    writers: int = WRITERS,
 ) -> Summary:
     """Read `items` (a format's reader) and write them to `site`; with no application (a dry
     run), only read and count."""
@@ -153,12 +156,18 @@ async def import_items(
         if application is None:
             summary.posts, summary.comments = staged.count("posts"), staged.count("comments")
             return summary
-        await write_staged(Importer(application, form, site), staged, summary, progress, batch_size)
+        importer = Importer(application, form, site)
+        await write_staged(importer, staged, summary, progress, batch_size, writers)
     return summary
 
 
 async def write_staged(
-    importer: Importer, staged: Staging, summary: Summary, progress: bool, batch_size: int
+    importer: Importer,
+    staged: Staging,
+    summary: Summary,
+    progress: bool,
+    batch_size: int,
+    writers: int,
 ) -> None:
     now = datetime.now(UTC)
     site = importer.site
@@ -171,7 +180,7 @@ async def write_staged(
             await importer.write(posts, summary, "post")
             bar.update(len(posts))
 
-        await write_comments(importer, staged.comments(), summary, bar, batch_size)
+        await write_comments(importer, staged.comments(), summary, bar, batch_size, writers)
 
 
 async def write_comments(
@@ -180,11 +189,13 @@ async def write_comments(
     summary: Summary,
     bar: "tqdm[Any]",
     batch_size: int,
+    writers: int,
 ) -> None:
-    """Two writers, each the posts of its half, so that the database works on one batch while
-    Python decides the next. A post's comments stay in order, in one writer: parents first."""
+    """`writers` writers, each the posts of its share, so that the database works on one batch
+    while Python decides the next. A post's comments stay in order, in one writer: parents
+    first."""
     try:
-        await feed_writers(importer, comments, summary, bar, batch_size)
+        await feed_writers(importer, comments, summary, bar, batch_size, writers)
     except ExceptionGroup as failed:
         # What went wrong first, as the operator's one line says it (see cli/__init__.py).
         raise failed.exceptions[0] from None
@@ -196,9 +207,10 @@ async def feed_writers(
     summary: Summary,
     bar: "tqdm[Any]",
     batch_size: int,
+    writers: int,
 ) -> None:
     queues: list[asyncio.Queue[list[tuple[Command, str, str]] | None]] = [
-        asyncio.Queue(maxsize=2) for _ in range(WRITERS)
+        asyncio.Queue(maxsize=2) for _ in range(writers)
     ]
 
     async def writer(queue: asyncio.Queue[list[tuple[Command, str, str]] | None]) -> None:
@@ -208,11 +220,11 @@ async def feed_writers(
 
     waiting: list[list[tuple[Command, str, str]]] = [[] for _ in queues]
     # A writer that fails cancels the others and this loop with it.
-    async with asyncio.TaskGroup() as writers:
+    async with asyncio.TaskGroup() as tasks:
         for queue in queues:
-            writers.create_task(writer(queue))
+            tasks.create_task(writer(queue))
         for comment in comments:
-            shard = zlib.crc32(comment.post_id.encode()) % WRITERS
+            shard = zlib.crc32(comment.post_id.encode()) % writers
             command = comment_command(importer.form, importer.site, comment)
             waiting[shard].append((command, comment.source_id, "comment"))
             if len(waiting[shard]) == batch_size:

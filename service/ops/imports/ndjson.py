@@ -33,8 +33,11 @@ from service.eventstore.streams import lock_key
 from service.ops.imports.core import chunks
 from service.ops.imports.records import BadSource
 from service.projections import apply_all
+from service.settings import Settings
 
 PAGE = 1000
+# THREADLOG_EXPORT_SETTLE_SECONDS, unless the caller says.
+SETTLE: float = Settings.model_fields["export_settle_seconds"].default
 
 LOCK_STREAMS = "SELECT pg_advisory_xact_lock(key) FROM unnest($1::bigint[]) AS key"
 VERSIONS = """
@@ -77,7 +80,7 @@ async def settle(pool: Pool, seconds: float) -> None:
 
 
 async def export_lines(
-    pool: Pool, site: str | None = None, after: Cursor = store.START, wait: float = 60.0
+    pool: Pool, site: str | None = None, after: Cursor = store.START, wait: float = SETTLE
 ) -> AsyncIterator[str]:
     """Every event (of `site`) after `after`, in log order, as lines without their newline;
     after waiting up to `wait` seconds for the events committed before it started."""
