@@ -89,6 +89,7 @@ STATEMENTS = {
     "decision_state.LOAD_STREAMS": decision_state.LOAD_STREAMS,
     "decision_state.LOAD_COMMENTS": decision_state.LOAD_COMMENTS,
     "decision_state.POSTS_OF_COMMENTS": decision_state.POSTS_OF_COMMENTS,
+    "decision_state.LOAD_ALL": decision_state.LOAD_ALL,
     "site_policy.SETTINGS": site_policy.SETTINGS,
     "site_policy.POLICIES": site_policy.POLICIES,
     "store.APPEND": store.APPEND,
@@ -158,6 +159,9 @@ BATCHES = {
     "write_model.DEPTHS": f"'big', {keys('c')}",
     "decision_state.LOAD_COMMENTS": f"{SITES}, {keys('c')}",
     "decision_state.POSTS_OF_COMMENTS": f"{SITES}, {keys('c')}",
+    "decision_state.LOAD_ALL": (
+        f"{keys('s')}, {SITES}, {keys('c')}, ARRAY['big'], {SITES}, {keys('a')}, NULL, 'day:x'"
+    ),
     "posts.POSITIONS": f"{SITES}, {keys('p')}",
     "site_policy.POLICIES": f"ARRAY['big'], {SITES}, {keys('a')}",
 }

@@ -117,10 +117,9 @@ async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.P
             await early.fetchval("SELECT pg_current_xact_id()")  # takes its id now
             await application.execute(post_comment(site=site), META)  # a newer id writes first
             late = post_comment(site=site)
-            threads = await decision_state.load_for_update(early, [(stream_id, late)])
-            loaded = threads[stream_id]
+            loaded = await decision_state.load_for_update(early, [(stream_id, late)])
             with pytest.raises(StaleTransactionOrder):
-                await append_one(early, loaded, site, stream_id)
+                await append_one(early, loaded.threads[stream_id], site, stream_id)
         finally:
             await transaction.rollback()
 
