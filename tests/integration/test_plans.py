@@ -77,7 +77,6 @@ STATEMENTS = {
     "posts.UPSERT": posts.UPSERT,
     "posts.DELETE": posts.DELETE,
     "posts.ADJUST": posts.ADJUST,
-    "posts.POSITIONS": posts.POSITIONS,
     "posts.ADJUST_POST": posts.ADJUST_POST,
     "posts.SET_CLOSED": posts.SET_CLOSED,
     "labels.SET_POST_LABELS": labels.SET_POST_LABELS,
@@ -162,7 +161,6 @@ BATCHES = {
     "decision_state.LOAD_ALL": (
         f"{keys('s')}, {SITES}, {keys('c')}, ARRAY['big'], {SITES}, {keys('a')}, NULL, 'day:x'"
     ),
-    "posts.POSITIONS": f"{SITES}, {keys('p')}",
     "site_policy.POLICIES": f"ARRAY['big'], {SITES}, {keys('a')}",
 }
 
