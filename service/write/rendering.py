@@ -85,15 +85,19 @@ def render_markdown(source: str, max_cost: int = MAX_COST) -> str:
     return sanitise(MARKDOWN.render(source))
 
 
+# Made once: `nh3.clean` builds its rules from these sets on every call, which took three
+# quarters of a short comment's sanitising.
+CLEANER = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    link_rel="nofollow ugc noopener",
+    strip_comments=True,
+)
+
+
 def sanitise(html: str) -> str:
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="nofollow ugc noopener",
-        strip_comments=True,
-    ).strip()
+    return CLEANER.clean(html).strip()
 
 
 def plain_text(source: str) -> str:
