@@ -14,6 +14,7 @@ state, so a busy thread never answers 409 or 5xx.
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from service.db import Connection, DatabaseUnavailable, Pool
+from service.db import Connection, DatabaseUnavailable, Pool, closed
 from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
 from service.domain.errors import DomainError
 from service.eventstore.store import StaleTransactionOrder
@@ -216,10 +217,13 @@ async def begun_transaction(
     try:
         result = await work(connection)
     except BaseException:
-        if connection.is_in_transaction() and not connection.is_closed():
-            await connection.execute("ROLLBACK")
+        # As asyncpg's own transactions do; a connection that broke meanwhile is the pool's to
+        # close, and the error to raise is the first one.
+        with contextlib.suppress(Exception):
+            if not closed(connection) and connection.is_in_transaction():
+                await connection.execute("ROLLBACK;")
         raise
-    await connection.execute("COMMIT")
+    await connection.execute("COMMIT;")
     return result
 
 

@@ -3,6 +3,7 @@ thread) and one row per comment, kept by the `write_model` projection. Loading i
 same whatever the thread's size."""
 
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,7 +90,9 @@ def renumbered(sql: str, by: int) -> str:
 
 # What a batch reads under its locks, in one statement: its posts' rows, the comments its
 # commands touch, its sites' policies (site_policy.POLICIES), what was kept for its
-# Idempotency-Keys and the day's data key, each an array of rows in the columns below.
+# Idempotency-Keys and the day's data key, each an array of rows in the columns below. (Rows
+# of anonymous records: asyncpg decodes their fields by type, and has no decoder there for a
+# uuid[], which goes as text[].)
 STREAM_COLUMNS = (
     "stream_id", "version", "last_epoch", "last_transaction_id", "deleted", "title", "url",
     "labels", "published_at", "closed",
@@ -105,7 +108,7 @@ SELECT
           FROM ({renumbered(LOAD_COMMENTS, 1)}) AS c) AS comments,
     ARRAY(SELECT ROW(site, settings, bans, known) FROM ({renumbered(POLICIES, 3)}) AS p)
         AS policies,
-    ARRAY(SELECT ROW(key_sha256, request_sha256, event_ids) FROM idempotency_keys
+    ARRAY(SELECT ROW(key_sha256, request_sha256, event_ids::text[]) FROM idempotency_keys
           WHERE key_sha256 = ANY($7::bytea[])) AS kept,
     ARRAY(SELECT ROW(key_id, kek_id, wrapped) FROM data_keys
           WHERE key_id = $8 AND destroyed_at IS NULL) AS day_key
@@ -221,7 +224,10 @@ async def load_all(
         if stream:
             version, last = stream["version"], (stream["last_epoch"], stream["last_transaction_id"])
         loaded[stream_id] = LoadedThread(version, last, state)
-    kept = {key: Kept(request, list(event_ids)) for key, request, event_ids in row["kept"]}
+    kept = {
+        key: Kept(request, [uuid.UUID(event_id) for event_id in event_ids])
+        for key, request, event_ids in row["kept"]
+    }
     day_key = row["day_key"][0] if row["day_key"] else None
     return Loaded(loaded, kept, day_key)
 
