@@ -247,7 +247,7 @@ def delete_token(server_secret: bytes, site: str, comment_id: str) -> str:
     """A comment's delete token. Derived, so a retried POST can hand out the same token again
     without the token ever being stored."""
     message = f"delete\n{site}\n{comment_id}".encode()
-    digest = hmac.new(server_secret, message, hashlib.sha256).digest()
+    digest = hmac.digest(server_secret, message, "sha256")
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 

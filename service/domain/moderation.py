@@ -75,8 +75,10 @@ def screen(command: PostComment, state: ThreadState) -> CommentHeld | None:
     ids = {"site": command.site, "post_id": command.post_id, "comment_id": command.comment_id}
     if reason is None:
         author = command.author
-        texts = readable(command.body, command.body_html, author.name)
-        word = first_match(settings.banned_words, *texts)
+        word = None
+        if settings.banned_words:  # else the texts need not be read (HTML parsed, folded)
+            texts = readable(command.body, command.body_html, author.name)
+            word = first_match(settings.banned_words, *texts)
         if word is not None:
             raise BannedWord(f"the comment contains the banned word {word!r}")
         known = command.author_key is not None and command.author_key in state.known_authors

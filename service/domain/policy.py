@@ -142,6 +142,8 @@ def content_hold(
             return HoldReason.FIRST_TIME
         case Premoderation.LINKS if has_link(body, body_html, website):
             return HoldReason.LINKS
+    if not settings.suspect_words:
+        return None
     if first_match(settings.suspect_words, *readable(body, body_html, name)) is not None:
         return HoldReason.SUSPECT_WORD
     return None

@@ -55,8 +55,13 @@ class Encoded:
 
 
 def compact(value: object) -> str:
-    """The one JSON form the service writes: no spaces, UTF-8 kept as it is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """The one JSON form the service writes: no spaces, UTF-8 kept as it is. orjson writes it
+    for what it can (it refuses a lone surrogate, an integer past 64 bits, a key that is not a
+    string); the standard library the rest, in the same form."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError among them
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def box_context(event_type: str, data: JsonObject, part: str) -> bytes:

@@ -109,9 +109,11 @@ async def find_or_make(
     connection: Connection, wanted: Iterable[Wanted]
 ) -> dict[tuple[str, str], tuple[str, bytes]]:
     """slot -> (key id, key) of every wanted key."""
-    vault = current()
     missing = {want.slot: want for want in wanted}
     found: dict[tuple[str, str], tuple[str, bytes]] = {}
+    if not missing:
+        return found
+    vault = current()
     for _ in range(3):
         if not missing:
             return found
@@ -137,10 +139,49 @@ async def find_or_make(
     raise RuntimeError("data keys kept changing under this append; try again")
 
 
+@dataclass(frozen=True, slots=True)
+class KeyPlan:
+    """The keys each event is sealed with (None: nothing personal in it), and the keys of one
+    comment each that were made for them and are still to be stored (`FRESH_COLUMNS`): with
+    the events themselves (store.APPEND) or by `store_fresh`, in the same transaction."""
+
+    sealing: list[SealingKeys | None]
+    fresh: list[tuple[str, str, str, bytes]]
+
+
+# (key id, site, KEK id, wrapped) of keys that have no owner: nobody else can make them.
+STORE_FRESH = """
+INSERT INTO data_keys (key_id, site, kek_id, wrapped)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
+"""
+
+
 async def keys_for(
     connection: Connection, events: Sequence[Event], today: date | None = None
 ) -> list[SealingKeys | None]:
     """The keys each event is sealed with (None: nothing personal in it), found or made."""
+    plan = await plan_keys(connection, events, today)
+    await store_fresh(connection, plan.fresh)
+    return plan.sealing
+
+
+async def store_fresh(connection: Connection, fresh: list[tuple[str, str, str, bytes]]) -> None:
+    if fresh:
+        await connection.execute(
+            STORE_FRESH, *(list(column) for column in zip(*fresh, strict=True))
+        )
+
+
+async def plan_keys(
+    connection: Connection,
+    events: Sequence[Event],
+    today: date | None = None,
+    day_key: tuple[str, str, bytes] | None = None,
+) -> KeyPlan:
+    """The keys for `events`: a comment's own key is made here, without asking the database
+    (its id is new); an author's and the day's are found, or made if missing, in one statement,
+    unless `day_key` (as stored: key id, KEK id, wrapped) is today's and no author has one."""
+    vault = current()
     day = day_key_id(today or datetime.now(UTC).date())
     wanted: dict[int, Wanted] = {}
     comment_slots: dict[tuple[str, str], tuple[str, str]] = {}
@@ -161,9 +202,21 @@ async def keys_for(
             # Written before keys were: its edits get a key of their own.
             wanted[index] = Wanted(str(uuid.uuid4()), event.site, None)
             comment_slots[place] = wanted[index].slot
+    found: dict[tuple[str, str], tuple[str, bytes]] = {}
+    fresh: list[tuple[str, str, str, bytes]] = []
+    for want in wanted.values():
+        if want.owner is None:
+            key, wrapped = vault.new_data_key(want.key_id)
+            found[want.slot] = (want.key_id, key)
+            fresh.append((want.key_id, want.site, vault.kek_id, wrapped))
     day_wanted = Wanted(day, "", day)
-    needs_day = any(event.ip_fields for event in events)
-    found = await find_or_make(connection, [*wanted.values(), *([day_wanted] if needs_day else [])])
+    asked = [want for want in wanted.values() if want.owner is not None]
+    if any(event.ip_fields for event in events):
+        if day_key is not None and day_key[0] == day:
+            found[day_wanted.slot] = (day, unwrapped(vault, *day_key))
+        else:
+            asked.append(day_wanted)
+    found |= await find_or_make(connection, asked)
     day_pair = found.get(day_wanted.slot)
     result: list[SealingKeys | None] = []
     for index, event in enumerate(events):
@@ -177,7 +230,23 @@ async def keys_for(
             result.append(SealingKeys(None, day_pair))
         else:
             result.append(None)
-    return result
+    return KeyPlan(result, fresh)
+
+
+# (vault, key id, KEK id, wrapped) -> key, of the few shared keys (the day's) every batch reads.
+UNWRAPPED: dict[tuple[Vault, str, str, bytes], bytes] = {}
+
+
+def unwrapped(vault: Vault, key_id: str, wrapped_by: str, wrapped: bytes) -> bytes:
+    """A stored key, unwrapped once per process: its wrapped bytes name it (a random nonce
+    each), so a key destroyed and made again, or another database's, is another entry."""
+    place = (vault, key_id, wrapped_by, wrapped)
+    key = UNWRAPPED.get(place)
+    if key is None:
+        if len(UNWRAPPED) >= 64:
+            UNWRAPPED.clear()
+        key = UNWRAPPED[place] = vault.unwrap(key_id, wrapped_by, wrapped)
+    return key
 
 
 async def stored_keys(

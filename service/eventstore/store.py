@@ -118,7 +118,12 @@ class NewEvent:
 
 
 # The epoch is asked for once per statement (the column's default would ask once per row).
+# The keys made for this append's comments go in with them (data_keys.KeyPlan).
 APPEND = """
+WITH made_keys AS (
+    INSERT INTO data_keys (key_id, site, kek_id, wrapped)
+    SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::bytea[])
+)
 INSERT INTO events (epoch, stream_id, version, event_id, site, type, schema_version, data,
                     metadata, recorded_at)
 SELECT (SELECT cluster_epoch()), w.stream_id, w.version, w.event_id, w.site, w.type,
@@ -131,19 +136,24 @@ RETURNING event_id, position, epoch, transaction_id::text::bigint AS transaction
 
 
 async def append(
-    connection: Connection, events: list[NewEvent], last_writers: Mapping[str, tuple[int, int]]
+    connection: Connection,
+    events: list[NewEvent],
+    last_writers: Mapping[str, tuple[int, int]],
+    day_key: tuple[str, str, bytes] | None = None,
 ) -> list[RecordedEvent]:
     """Append events, in order, to streams whose rows the caller has locked.
 
     A concurrent appender that got past a lock anyway violates UNIQUE (stream_id, version).
-    `last_writers` holds each stream's last writer's (epoch, transaction id).
+    `last_writers` holds each stream's last writer's (epoch, transaction id); `day_key` is
+    today's data key as the caller read it, if it did (data_keys.plan_keys).
     """
-    sealing = await data_keys.keys_for(connection, [new.event for new in events])
-    encoded = [encode(new.event, keys) for new, keys in zip(events, sealing, strict=True)]
+    plan = await data_keys.plan_keys(connection, [new.event for new in events], day_key=day_key)
+    encoded = [encode(new.event, keys) for new, keys in zip(events, plan.sealing, strict=True)]
     metadata = [
         with_private(new.metadata, coded) for new, coded in zip(events, encoded, strict=True)
     ]
     event_ids = [new.event_id or uuid.uuid4() for new in events]
+    fresh_keys = [list(column) for column in zip(*plan.fresh, strict=True)] or [[], [], [], []]
     rows = await connection.fetch(
         APPEND,
         [new.stream_id for new in events],
@@ -155,6 +165,7 @@ async def append(
         [compact(coded.stored_data) for coded in encoded],
         [compact(meta) for meta in metadata],
         [new.recorded_at for new in events],
+        *fresh_keys,
     )
     stored = {row["event_id"]: row for row in rows}
     epoch, transaction_id = rows[0]["epoch"], rows[0]["transaction_id"]

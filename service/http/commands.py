@@ -1,6 +1,7 @@
 """Write handlers: parse, build one command, execute it, shape one response."""
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -65,7 +66,7 @@ async def post_comment(request: web.Request) -> web.Response:
     raw = await read_body(request)
     body = parse_json(CommentBody, raw)
     token_secret = await request.app[SERVER_SECRET].get()
-    command = await comment_command(
+    new = await comment_command(
         request.app[POOL],
         site,
         submission(body, request.match_info["post"]),
@@ -75,6 +76,7 @@ async def post_comment(request: web.Request) -> web.Response:
         datetime.now(UTC),
         request.app[SETTINGS].markdown_max_cost,
     )
+    command = new.command
     meta = metadata(request, site, None)
     # The key is the author's client's (its salted IP hash): the same key from another client
     # is another request, so a replay hands the delete token only to whom it first went.
@@ -82,7 +84,8 @@ async def post_comment(request: web.Request) -> web.Response:
     outcome = await request.app[APPLICATION].execute(command, meta, idempotency)
     if body.notify and body.author.email and request.app[SETTINGS].mail_enabled():
         await follow_replies(request, site, body, outcome)
-    return created_comment(outcome, token_secret, site.edit_window_minutes)
+    known = {command.comment_id: new.delete_token}
+    return created_comment(outcome, token_secret, site.edit_window_minutes, known)
 
 
 async def follow_replies(
@@ -118,15 +121,22 @@ def submission(body: CommentBody, post_id: str) -> Submission:
 
 
 def created_comment(
-    outcome: Outcome, token_secret: bytes, edit_window_minutes: int | None
+    outcome: Outcome,
+    token_secret: bytes,
+    edit_window_minutes: int | None,
+    known_tokens: Mapping[str, str] | None = None,
 ) -> web.Response:
     """The new comment, or on a replay the first request's, with its delete token (derived,
-    never stored: a replay hands out the same one again) and, while the site allows edits,
-    until when its author may edit it."""
+    never stored: a replay hands out the same one again; `known_tokens`, comment id -> token,
+    are those derived already) and, while the site allows edits, until when its author may
+    edit it."""
     event = outcome.events[0].event
     assert isinstance(event, NewComment)
     view = new_comment_view(event, answered_status(outcome).value)
-    view["delete_token"] = delete_token(token_secret, event.site, event.comment_id)
+    token = (known_tokens or {}).get(event.comment_id)
+    if token is None:
+        token = delete_token(token_secret, event.site, event.comment_id)
+    view["delete_token"] = token
     if edit_window_minutes is None:
         edit_window_minutes = SiteSettings().edit_window_minutes
     if edit_window_minutes > 0:

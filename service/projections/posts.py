@@ -49,17 +49,10 @@ UPDATE posts SET comment_count = comment_count + $3, position = $4
 WHERE site = $1 AND post_id = $2 AND position < $4
 """
 
-# A run of ADJUSTs: each post's events add up when its row is older than all of them (the
-# common case; `adjust` applies the others one by one). Posts are looked up and updated one
-# by one, by primary key: a join of the whole batch may be planned as a scan of the table.
-POSITIONS = """
-SELECT w.site, w.post_id, p.position
-FROM unnest($1::text[], $2::text[]) AS w(site, post_id)
-CROSS JOIN LATERAL (
-    SELECT position FROM posts WHERE site = w.site AND post_id = w.post_id LIMIT 1
-) AS p
-"""
-
+# A run of ADJUSTs, in one pipeline without lookups: first each post's events added up, applied
+# when its row is older than all of them (the common case: the row moves past them in one
+# version), then each event alone, which changes nothing where the sum applied and applies the
+# events the row has not seen where it did not. Every statement is a primary-key update.
 ADJUST_POST = """
 UPDATE posts SET comment_count = comment_count + $3, position = $5
 WHERE site = $1 AND post_id = $2 AND position < $4
@@ -111,21 +104,11 @@ async def adjust(connection: Connection, rows: list[tuple[object, ...]]) -> None
     summed = [
         (site, post_id, sum(delta for delta, _ in moves), moves[0][1], moves[-1][1])
         for (site, post_id), moves in by_post.items()
-        # A post with one event here takes the plain statement (below), without a lookup.
         if len(moves) > 1 and all(a[1] < b[1] for a, b in pairwise(moves))
     ]
-    done: set[tuple[str, str]] = set()
-    if summed:
-        sites, post_ids = [site for site, *_ in summed], [post_id for _, post_id, *_ in summed]
-        found = await connection.fetch(POSITIONS, sites, post_ids)
-        older = {(row["site"], row["post_id"]): row["position"] for row in found}
-        clean = [row for row in sorted(summed) if older.get(row[:2], row[3]) < row[3]]
-        if clean:
-            await connection.executemany(ADJUST_POST, clean)
-        done = {(site, post_id) for site, post_id, *_ in clean}
-    rest = [row for row in rows if (row[0], row[1]) not in done]
-    if rest:
-        await connection.executemany(ADJUST, rest)
+    # ADJUST is ADJUST_POST from one position to itself.
+    alone = [(site, post_id, delta, position, position) for site, post_id, delta, position in rows]
+    await connection.executemany(ADJUST_POST, [*sorted(summed), *alone])
 
 
 async def apply(connection: Connection, events: list[RecordedEvent]) -> None:

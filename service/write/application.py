@@ -14,6 +14,7 @@ state, so a busy thread never answers 409 or 5xx.
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from service.db import Connection, DatabaseUnavailable, Pool
+from service.db import Connection, DatabaseUnavailable, Pool, closed
 from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
 from service.domain.errors import DomainError
 from service.eventstore.store import StaleTransactionOrder
@@ -115,12 +116,19 @@ class Application:
         # A cancelled request does not cancel its write: the batch may hold others' commands.
         return await asyncio.shield(future)
 
-    async def in_transaction(self, work: Callable[[Connection], Awaitable[T]]) -> T:
-        """`work` in one transaction, run again with fresh state after a conflict."""
+    async def in_transaction(
+        self, work: Callable[[Connection], Awaitable[T]], begins: bool = False
+    ) -> T:
+        """`work` in one transaction, run again with fresh state after a conflict. When
+        `begins`, `work` sends BEGIN itself, with its first statement (one round trip less)."""
         for attempt in range(MAX_ATTEMPTS):
             try:
-                async with self.pool.acquire() as connection, connection.transaction():
-                    result = await work(connection)
+                async with self.pool.acquire() as connection:
+                    if begins:
+                        result = await begun_transaction(connection, work)
+                    else:
+                        async with connection.transaction():
+                            result = await work(connection)
                 self.committed()
                 return result
             except RETRYABLE:
@@ -163,7 +171,9 @@ class Application:
         results: list[Result]
         started = time.perf_counter()
         try:
-            results = await self.in_transaction(lambda connection: write_batch(connection, batch))
+            results = await self.in_transaction(
+                lambda connection: write_batch(connection, batch, begin=True), begins=True
+            )
         except (DatabaseUnavailable, *RETRYABLE) as error:
             # Lost around COMMIT, the whole batch's outcome is unknown: each request answers
             # 503, and its retry (same Idempotency-Key) finds it stored or writes it once.
@@ -197,6 +207,24 @@ class Application:
             for recorded in result.events
         )
         self.metrics.batch_committed(len(batch), seconds, appended)
+
+
+async def begun_transaction(
+    connection: Connection, work: Callable[[Connection], Awaitable[T]]
+) -> T:
+    """Commit what `work` did after its own BEGIN; roll it back if it failed (a COMMIT that
+    failed has ended the transaction already)."""
+    try:
+        result = await work(connection)
+    except BaseException:
+        # As asyncpg's own transactions do; a connection that broke meanwhile is the pool's to
+        # close, and the error to raise is the first one.
+        with contextlib.suppress(Exception):
+            if not closed(connection) and connection.is_in_transaction():
+                await connection.execute("ROLLBACK;")
+        raise
+    await connection.execute("COMMIT;")
+    return result
 
 
 def batch_request_ids(batch: list[Pending]) -> str | None:

@@ -7,19 +7,20 @@ import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from service.db import Connection
 from service.domain.commands import Command, NamesComment
 from service.domain.errors import CommentNotFound, DomainError
 from service.domain.thread import decide, evolve
-from service.eventstore import store
+from service.eventstore import data_keys, store
 from service.eventstore.store import NewEvent, RecordedEvent
 from service.eventstore.streams import post_stream_id
 from service.projections import apply_all
 from service.write import decision_state
 from service.write.decision_state import LoadedThread
-from service.write.idempotency import Idempotency, Kept, find_kept, keep
+from service.write.idempotency import Idempotency, Kept, keep
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +77,31 @@ async def write_commands(
     await write_batch(connection, batch)
 
 
-async def write_batch(connection: Connection, batch: list[Pending]) -> list[Result]:
-    """Decide every command of `batch` in order and store what they cause; one transaction."""
+async def write_batch(
+    connection: Connection, batch: list[Pending], begin: bool = False
+) -> list[Result]:
+    """Decide every command of `batch` in order and store what they cause; one transaction,
+    begun here when `begin` (else the caller's)."""
     steps = [Step(pending) for pending in batch]
+    # Before the transaction: a comment never moves, so where it is needs no lock.
     await locate(connection, steps)
     located = [(step, step.stream_id) for step in steps if step.stream_id is not None]
     requests = [(stream_id, step.command) for step, stream_id in located]
-    threads = await decision_state.load_for_update(connection, requests) if requests else {}
-    await answer_repeated_keys(connection, [step for step, _ in located])
+    keyed = [step.pending.idempotency.key_sha256 for step, _ in located if step.pending.idempotency]
+    day = data_keys.day_key_id(datetime.now(UTC).date())
+    loaded = decision_state.Loaded({})
+    if requests or begin:
+        loaded = await decision_state.load_for_update(connection, requests, begin, keyed, day)
+    threads = loaded.threads
+    await answer_repeated_keys(connection, [step for step, _ in located], loaded.kept)
     for step, stream_id in located:
         if step.result is None and step.same_as is None:
             decide_step(step, stream_id, threads)
     new_events = [event for step in steps for event in step.new_events]
     if new_events:
         last = {stream_id: thread.last_writer for stream_id, thread in threads.items()}
-        recorded = iter(await store.append(connection, new_events, last))
+        appended = await store.append(connection, new_events, last, loaded.day_key)
+        recorded = iter(appended)
         for step in steps:
             step.recorded = [next(recorded) for _ in step.new_events]
         await apply_all(connection, [event for step in steps for event in step.recorded])
@@ -119,11 +130,13 @@ async def locate(connection: Connection, steps: list[Step]) -> None:
             step.result = CommentNotFound(f"comment {step.command.comment_id!r} does not exist")
 
 
-async def answer_repeated_keys(connection: Connection, steps: list[Step]) -> None:
-    """A key seen in an earlier request is answered with that request's events; a key seen
-    earlier in this batch shares that command's answer. Either way, only for the same request."""
+async def answer_repeated_keys(
+    connection: Connection, steps: list[Step], kept: dict[bytes, Kept]
+) -> None:
+    """A key seen in an earlier request (`kept`) is answered with that request's events; a key
+    seen earlier in this batch shares that command's answer. Either way, only for the same
+    request."""
     keyed = [(step, step.pending.idempotency) for step in steps if step.pending.idempotency]
-    kept = await find_kept(connection, [key.key_sha256 for _, key in keyed])
     seen = [event_id for found in kept.values() for event_id in found.event_ids]
     replayed = await store.read_events(connection, seen) if seen else []
     by_id = {event.event_id: event for event in replayed}

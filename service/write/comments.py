@@ -9,6 +9,7 @@ itself is derived, never stored).
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from service.access import rate_limits
 from service.access.credentials import client_hash, delete_token, sha256
@@ -16,8 +17,8 @@ from service.access.sites import Site
 from service.db import Pool
 from service.domain.commands import PostComment
 from service.domain.events import Author
-from service.write.prechecks import refuse_early
-from service.write.rendering import MAX_COST, render_markdown
+from service.write.prechecks import LOOK_FIRST_COST, refuse_early
+from service.write.rendering import MAX_COST, markdown_cost, render_markdown
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,13 @@ def author_hashes(site: Site, address: str, name: str, email: str | None) -> Aut
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewCommentCommand:
+    command: PostComment
+    # The comment's delete token, which the answer hands out (its digest is in the command).
+    delete_token: str
+
+
 async def comment_command(
     pool: Pool,
     site: Site,
@@ -57,7 +65,7 @@ async def comment_command(
     default_rate_limit: int,
     at: datetime,
     markdown_max_cost: int = MAX_COST,
-) -> PostComment:
+) -> NewCommentCommand:
     """The command, or the DomainError that refuses it: refusals come before the Markdown,
     the sanitiser and the token (see prechecks.py)."""
     comment_id = str(uuid.uuid4())
@@ -71,27 +79,29 @@ async def comment_command(
         hashes.ip_hash,
         default_rate_limit if per_minute is None else per_minute,
     )
-    unrendered = PostComment(
-        site=site.site,
-        post_id=submission.post_id,
-        comment_id=comment_id,
-        parent_id=submission.parent_id,
-        author=submission.author,
-        body=submission.body,
-        body_html="",
-        at=at,
-        delete_token_sha256=b"",
-        author_email_hash=hashes.email_hash,
-        author_ip_hash=hashes.ip_hash,
-        author_name_ip_hash=hashes.name_ip_hash,
-        rate_limited=limit.limited,
-        retry_after_seconds=limit.retry_after_seconds,
-        honeypot=submission.honeypot,
+    fields: dict[str, Any] = {
+        "site": site.site,
+        "post_id": submission.post_id,
+        "comment_id": comment_id,
+        "parent_id": submission.parent_id,
+        "author": submission.author,
+        "body": submission.body,
+        "at": at,
+        "author_email_hash": hashes.email_hash,
+        "author_ip_hash": hashes.ip_hash,
+        "author_name_ip_hash": hashes.name_ip_hash,
+        "rate_limited": limit.limited,
+        "retry_after_seconds": limit.retry_after_seconds,
+        "honeypot": submission.honeypot,
+    }
+    cost = markdown_cost(submission.body)
+    if cost > LOOK_FIRST_COST:
+        unrendered = PostComment(**fields, body_html="", delete_token_sha256=b"")
+        await refuse_early(pool, unrendered, cost)
+    token = delete_token(token_secret, site.site, comment_id)
+    command = PostComment(
+        **fields,
+        body_html=render_markdown(submission.body, markdown_max_cost, cost),
+        delete_token_sha256=sha256(token),
     )
-    await refuse_early(pool, unrendered)
-    return unrendered.model_copy(
-        update={
-            "body_html": render_markdown(submission.body, markdown_max_cost),
-            "delete_token_sha256": sha256(delete_token(token_secret, site.site, comment_id)),
-        }
-    )
+    return NewCommentCommand(command, token)

@@ -40,18 +40,6 @@ class Kept:
     event_ids: list[uuid.UUID]
 
 
-async def find_kept(connection: Connection, keys: list[bytes]) -> dict[bytes, Kept]:
-    """key digest -> what was kept for it, for the keys seen before."""
-    if not keys:
-        return {}
-    rows = await connection.fetch(
-        """SELECT key_sha256, request_sha256, event_ids FROM idempotency_keys
-           WHERE key_sha256 = ANY($1::bytea[])""",
-        keys,
-    )
-    return {row["key_sha256"]: Kept(row["request_sha256"], row["event_ids"]) for row in rows}
-
-
 async def keep(connection: Connection, kept: list[tuple[Idempotency, list[uuid.UUID]]]) -> None:
     if not kept:
         return

@@ -27,10 +27,12 @@ from service.write.rendering import markdown_cost
 LOOK_FIRST_COST = 1_000
 
 
-async def refuse_early(pool: Pool, command: PostComment | EditComment) -> None:
+async def refuse_early(
+    pool: Pool, command: PostComment | EditComment, cost: int | None = None
+) -> None:
     """Raise the DomainError that a writer would answer `command` with, as of now, when its
-    body would cost more to render than the look costs."""
-    if markdown_cost(command.body) <= LOOK_FIRST_COST:
+    body would cost more to render than the look costs (`cost`: its markdown_cost, if known)."""
+    if (markdown_cost(command.body) if cost is None else cost) <= LOOK_FIRST_COST:
         return
     async with pool.acquire() as connection:
         if isinstance(command, EditComment):

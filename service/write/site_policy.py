@@ -2,8 +2,9 @@
 the comments being decided match. Kept by the site stream's appends (see site_writes.py)."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from service.db import Connection
 from service.domain.commands import Command, EditComment, PostComment, ReportComment
@@ -49,11 +50,10 @@ async def load_settings(connection: Connection, sites: list[str]) -> dict[str, S
     return {row["site"]: SiteSettings.model_validate_json(row["settings"]) for row in rows}
 
 
-async def load_policies(connection: Connection, commands: Sequence[Command]) -> dict[str, Policy]:
-    """Only commands that the policy decides cost a query."""
+def policy_wanted(commands: Sequence[Command]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The sites whose policy decides some of `commands`, and the (site, hash) pairs of their
+    authors: POLICIES' arguments. Only commands that the policy decides cost a lookup."""
     wanted = [c for c in commands if isinstance(c, PostComment | ReportComment | EditComment)]
-    if not wanted:
-        return {}
     sites = sorted({command.site for command in wanted})
     hashes = sorted(
         {
@@ -68,16 +68,16 @@ async def load_policies(connection: Connection, commands: Sequence[Command]) -> 
             if value
         }
     )
-    rows = await connection.fetch(
-        POLICIES, sites, [site for site, _ in hashes], [value for _, value in hashes]
-    )
+    return sites, hashes
+
+
+def policies_of(rows: Iterable[Sequence[Any]]) -> dict[str, Policy]:
+    """Site -> policy, from POLICIES' rows (site, settings, bans, known)."""
     return {
-        row["site"]: Policy(
-            SiteSettings()
-            if row["settings"] is None
-            else SiteSettings.model_validate_json(row["settings"]),
-            tuple(BanState.model_validate(ban) for ban in json.loads(row["bans"])),
-            frozenset(row["known"]),
+        site: Policy(
+            SiteSettings() if settings is None else SiteSettings.model_validate_json(settings),
+            tuple(BanState.model_validate(ban) for ban in json.loads(bans)),
+            frozenset(known),
         )
-        for row in rows
+        for site, settings, bans, known in rows
     }

@@ -77,7 +77,6 @@ STATEMENTS = {
     "posts.UPSERT": posts.UPSERT,
     "posts.DELETE": posts.DELETE,
     "posts.ADJUST": posts.ADJUST,
-    "posts.POSITIONS": posts.POSITIONS,
     "posts.ADJUST_POST": posts.ADJUST_POST,
     "posts.SET_CLOSED": posts.SET_CLOSED,
     "labels.SET_POST_LABELS": labels.SET_POST_LABELS,
@@ -89,6 +88,7 @@ STATEMENTS = {
     "decision_state.LOAD_STREAMS": decision_state.LOAD_STREAMS,
     "decision_state.LOAD_COMMENTS": decision_state.LOAD_COMMENTS,
     "decision_state.POSTS_OF_COMMENTS": decision_state.POSTS_OF_COMMENTS,
+    "decision_state.LOAD_ALL": decision_state.LOAD_ALL,
     "site_policy.SETTINGS": site_policy.SETTINGS,
     "site_policy.POLICIES": site_policy.POLICIES,
     "store.APPEND": store.APPEND,
@@ -158,7 +158,9 @@ BATCHES = {
     "write_model.DEPTHS": f"'big', {keys('c')}",
     "decision_state.LOAD_COMMENTS": f"{SITES}, {keys('c')}",
     "decision_state.POSTS_OF_COMMENTS": f"{SITES}, {keys('c')}",
-    "posts.POSITIONS": f"{SITES}, {keys('p')}",
+    "decision_state.LOAD_ALL": (
+        f"{keys('s')}, {SITES}, {keys('c')}, ARRAY['big'], {SITES}, {keys('a')}, NULL, 'day:x'"
+    ),
     "site_policy.POLICIES": f"ARRAY['big'], {SITES}, {keys('a')}",
 }
 

@@ -117,10 +117,9 @@ async def test_an_append_with_an_older_transaction_id_is_refused(pool: asyncpg.P
             await early.fetchval("SELECT pg_current_xact_id()")  # takes its id now
             await application.execute(post_comment(site=site), META)  # a newer id writes first
             late = post_comment(site=site)
-            threads = await decision_state.load_for_update(early, [(stream_id, late)])
-            loaded = threads[stream_id]
+            loaded = await decision_state.load_for_update(early, [(stream_id, late)])
             with pytest.raises(StaleTransactionOrder):
-                await append_one(early, loaded, site, stream_id)
+                await append_one(early, loaded.threads[stream_id], site, stream_id)
         finally:
             await transaction.rollback()
 
@@ -202,3 +201,27 @@ async def test_concurrent_comments_on_different_posts_commit_in_one_transaction(
     )
     transactions = {recorded.transaction_id for outcome in outcomes for recorded in outcome.events}
     assert len(transactions) == 1, "queued comments on different posts were committed apart"
+
+
+async def test_a_kept_idempotency_key_is_read_on_a_connection_that_never_saw_a_uuid_array(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The batch's one read returns anonymous records, whose fields asyncpg decodes only for
+    the types it knows without asking the server: a fresh connection must read kept keys."""
+    site = (await make_site(pool)).site
+    await Application(pool).execute(publish_post(site=site), META)
+    key, events = secrets.token_bytes(32), [uuid.uuid4(), uuid.uuid4()]
+    await pool.execute(
+        "INSERT INTO idempotency_keys (key_sha256, request_sha256, event_ids) VALUES ($1, $2, $3)",
+        key,
+        b"request",
+        events,
+    )
+    fresh = await asyncpg.connect(database_url)
+    try:
+        stream_id = post_stream_id(site, "p")
+        loaded = await decision_state.load_all(fresh, [(stream_id, post_comment(site=site))], [key])
+    finally:
+        await fresh.close()
+    assert loaded.kept[key].request_sha256 == b"request"
+    assert loaded.kept[key].event_ids == events
