@@ -8,7 +8,11 @@ import logging
 import random
 import uuid
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
+from service.http.access_log import MESSAGE, AccessLines
+from service.http.keys import REQUEST_ID, ROUTE
 from service.http.problems import new_id
 from service.logs import JsonLines, LinesPerTurn, timestamp
 
@@ -76,3 +80,58 @@ def test_new_request_ids_are_version_4_uuids() -> None:
     for each in ids:
         parsed = uuid.UUID(each)
         assert str(parsed) == each and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_access_records_are_what_logger_info_makes() -> None:
+    logger = logging.getLogger("threadlog.access.test")
+    logger.propagate = False
+    kept = Kept()
+    logger.addHandler(kept)
+    logger.setLevel(logging.INFO)
+    request = {ROUTE: "/v1/sites/{site}/posts/{post}/comments", REQUEST_ID: "r-1"}
+    # Only what an access line reads of a request and its response.
+    asked: Any = SimpleNamespace(method="GET", get=request.get)
+    answered: Any = SimpleNamespace(status=200, body_length=1234)
+    log = AccessLines(logger, "").log
+    try:
+        log(asked, answered, 0.0125)
+        fields = ("GET", request[ROUTE], 200, 12.5)
+        extra = {"method": "GET", "route": request[ROUTE], "status": 200, "duration_ms": 12.5}
+        extra |= {"bytes": 1234, "request_id": "r-1"}
+        logger.info(MESSAGE, *fields, extra=extra)
+        made, expected = kept.records
+        assert (
+            made.getMessage()
+            == expected.getMessage()
+            == "GET /v1/sites/{site}/posts/{post}/comments 200 12.5 ms"
+        )
+        unlike = {"created", "msecs", "relativeCreated", "pathname", "filename", "module"}
+        unlike |= {"lineno", "funcName"}  # where logger.info was called: no line shows them
+        assert list(made.__dict__) == list(expected.__dict__)
+        for name, value in expected.__dict__.items():
+            if name not in unlike:
+                assert made.__dict__[name] == value, name
+        assert abs(made.created - expected.created) < 1
+        line = JsonLines().format(made)
+        assert list(json.loads(line))[4:] == [
+            "request_id",
+            "method",
+            "route",
+            "status",
+            "duration_ms",
+            "bytes",
+        ]
+        logger.setLevel(logging.WARNING)
+        log(asked, answered, 0.0125)
+        assert len(kept.records) == 2
+    finally:
+        logger.removeHandler(kept)
