@@ -44,7 +44,8 @@ class ThreadStamps:
         self.pool = pool
         self.hints = hints
         self.seconds = seconds if hints is not None else 0.0
-        self.waiting: list[tuple[list[Key], asyncio.Future[Found]]] = []
+        # Each waiter's keys, its answer, and whether kept stamps may answer it.
+        self.waiting: list[tuple[list[Key], asyncio.Future[Found], bool]] = []
         self.looking: asyncio.Task[None] | None = None
         # Stamps (None: no such post) learned by lookups sent at `kept_since` or later, in
         # `kept_generation`: right until `kept_until` unless the generation moves on.
@@ -64,16 +65,23 @@ class ThreadStamps:
             return self.kept[key]
         return (await self.lookup([key])).get(key)
 
+    async def get_current(self, site: str, post_id: str) -> ThreadStamp | None:
+        """The stamp as of a moment after this call, never a kept one: for a reader that the
+        log itself woke (a live stream), which may know of an event before any hint of its
+        write reached this process."""
+        key = (site, post_id)
+        return (await self.lookup([key], may_keep=False)).get(key)
+
     async def get_many(self, keys: list[Key]) -> Found:
         """The stamps of those of `keys` whose post exists (and maybe of others: ignore them)."""
         found = self.kept_stamps(keys)
         return found if found is not None else await self.lookup(keys)
 
-    def answered(self, keys: list[Key], future: asyncio.Future[Found]) -> bool:
+    def answered(self, keys: list[Key], future: asyncio.Future[Found], may_keep: bool) -> bool:
         """Whether `future` got its stamps from those kept (or needs none: it was cancelled)."""
         if future.done():
             return True
-        found = self.kept_stamps(keys)
+        found = self.kept_stamps(keys) if may_keep else None
         if found is None:
             return False
         future.set_result(found)
@@ -119,9 +127,9 @@ class ThreadStamps:
             and hints.listening()
         )
 
-    async def lookup(self, keys: list[Key]) -> Found:
+    async def lookup(self, keys: list[Key], may_keep: bool = True) -> Found:
         future: asyncio.Future[Found] = asyncio.get_running_loop().create_future()
-        self.waiting.append((keys, future))
+        self.waiting.append((keys, future, may_keep))
         if self.looking is None:
             self.looking = asyncio.create_task(self.look())
         return await future
@@ -131,12 +139,10 @@ class ThreadStamps:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
                 # Who came while the last lookup ran may find all they want in its answer.
-                batch = [
-                    (keys, future) for keys, future in batch if not self.answered(keys, future)
-                ]
+                batch = [waiter for waiter in batch if not self.answered(*waiter)]
                 if not batch:
                     continue
-                wanted = list(dict.fromkeys(key for keys, _ in batch for key in keys))
+                wanted = list(dict.fromkeys(key for keys, _, _ in batch for key in keys))
                 # Read before the query is sent: a write heard while it runs makes its answer
                 # one not to keep (it may be older than that write).
                 generation = self.hints.generation if self.hints is not None else 0
@@ -144,13 +150,13 @@ class ThreadStamps:
                 try:
                     found = await threads.thread_stamps(self.pool, wanted)
                 except Exception as error:
-                    for _, future in batch:
+                    for _, future, _ in batch:
                         if not future.done():
                             future.set_exception(error)
                     continue
                 self.keep(wanted, found, generation, sent)
                 # One answer for every waiter: each reads only its own keys.
-                for _, future in batch:
+                for _, future, _ in batch:
                     if not future.done():
                         future.set_result(found)
         finally:

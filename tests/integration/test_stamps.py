@@ -179,3 +179,16 @@ async def test_another_instances_write_shows_once_its_notify_arrives(
             return bool((await answer.json())["total"] == 1)
 
         await wait_until(shown, "the other instance to show the comment")
+
+
+async def test_a_current_stamp_is_never_a_kept_one(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool
+) -> None:
+    post_id = await publish(client, site)
+    stamps = ThreadStamps(pool, Hints(), seconds=60)
+    before = await stamps.get(site.site, post_id)
+    # A live stream woken by the log, before any hint of the write reached the process.
+    await comment(client, site, post_id)
+    assert await stamps.get(site.site, post_id) == before
+    current = await stamps.get_current(site.site, post_id)
+    assert before is not None and current is not None and current.position > before.position
