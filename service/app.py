@@ -120,7 +120,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
         pool, settings.writers, settings.batch_size, wakeup.committed, app[METRICS]
     )
     app[REPRESENTATIONS] = RepresentationCache(settings.cache_bytes)
-    app[STAMPS] = ThreadStamps(pool)
+    app[STAMPS] = ThreadStamps(pool, wakeup, settings.stamp_seconds)
     app[LIVE_PAGES] = SharedPages()
     tail = app[LOG_TAIL] = LogTail(pool, wakeup)
     await tail.start()

@@ -7,20 +7,46 @@ line written anywhere on a request's path names it. Nothing secret or personal i
 to a logger (keys, tokens, secrets, emails, addresses): callers log ids, never values.
 """
 
+import asyncio
 import contextlib
 import contextvars
 import json
+import json.encoder as json_encoder
 import logging
+import math
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TextIO
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "threadlog_request_id", default=None
 )
 # Attributes every LogRecord has; anything else on a record was passed in `extra`.
 STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+# json.dumps(..., default=str, ensure_ascii=False), made once rather than for every line. The
+# C encoder's own, called directly: JSONEncoder.encode makes a new one per call.
+JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+MAKE_C_ENCODER: Callable[..., Callable[[object, int], Iterable[str]]] | None = getattr(
+    json_encoder, "c_make_encoder", None
+)
+C_ENCODER = (
+    None
+    if MAKE_C_ENCODER is None
+    else MAKE_C_ENCODER(
+        None, str, json_encoder.encode_basestring, None, ": ", ", ", False, False, True
+    )
+)
+
+
+def json_line(line: dict[str, object]) -> str:
+    if C_ENCODER is None:
+        return JSON.encode(line)
+    return "".join(C_ENCODER(line, 0))
 
 
 class LogFormat(StrEnum):
@@ -45,9 +71,25 @@ class WithRequestId(logging.Filter):
         return True
 
 
+class Seconds:
+    """The last whole second a line was written in, as ISO 8601: every line (an access line
+    per request) formats the date and time of day again only when the second changes."""
+
+    second = -1
+    text = ""
+
+
 def timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """`created` in UTC to the millisecond, as `datetime.isoformat` gives it (microseconds
+    rounded half to even, then cut to milliseconds)."""
+    fraction, whole = math.modf(record.created)
+    second, microseconds = int(whole), round(fraction * 1e6)
+    if microseconds >= 1_000_000:
+        second, microseconds = second + 1, microseconds - 1_000_000
+    if second != Seconds.second:
+        moment = datetime.fromtimestamp(second, UTC)
+        Seconds.text, Seconds.second = moment.strftime("%Y-%m-%dT%H:%M:%S"), second
+    return f"{Seconds.text}.{microseconds // 1000:03d}Z"
 
 
 class JsonLines(logging.Formatter):
@@ -67,7 +109,7 @@ class JsonLines(logging.Formatter):
                 line[name] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return json_line(line)
 
 
 class TextLines(logging.Formatter):
@@ -82,10 +124,48 @@ class TextLines(logging.Formatter):
         return text
 
 
+class LinesPerTurn(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the lines of one turn of the event loop together, at its end: one system call
+    for the access lines of every request answered in that turn, instead of one a line.
+    Outside a running loop (another thread, the CLI, shutting down) a line goes out at once,
+    after those still waiting."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.waiting: list[str] = []
+        # The loop a flush is due in (a loop that stopped before it may never run it).
+        self.flushing: asyncio.AbstractEventLoop | None = None
+        # A forked worker must not write its parent's waiting lines again.
+        os.register_at_fork(before=self.flush)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.waiting.append(self.format(record) + self.terminator)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            if self.flushing is not loop:
+                loop.call_soon(self.flush)
+                self.flushing = loop
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self.flushing = None
+            if self.waiting:
+                text = "".join(self.waiting)
+                self.waiting.clear()
+                self.stream.write(text)
+            self.stream.flush()
+
+
 def configure(level: str, log_format: LogFormat | None) -> None:
     """Log to stderr: JSON unless asked for text or writing to a terminal."""
     chosen = log_format or (LogFormat.TEXT if sys.stderr.isatty() else LogFormat.JSON)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = LinesPerTurn(sys.stderr)
     handler.setFormatter(JsonLines() if chosen is LogFormat.JSON else TextLines())
     handler.addFilter(WithRequestId())
     root = logging.getLogger()

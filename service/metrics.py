@@ -7,6 +7,7 @@ never post ids, addresses or free text, so no series grows with the data.
 """
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -36,6 +37,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.request_series: dict[tuple[str, str, str], Any] = {}
         self.events_appended = Counter(
             "threadlog_events_appended",
             "Events appended to the log by this process, by type.",
@@ -125,6 +127,15 @@ class Metrics:
         for kind in ("confirm", "replies", "moderation"):
             self.mail_sent.labels(kind)
             self.mail_failed.labels(kind)
+
+    def request_answered(self, route: str, method: str, status: str, seconds: float) -> None:
+        # The labelled series, looked up once per (route, method, status): the labels' own
+        # look-up (checks and a lock) is most of what measuring a request costs.
+        key = (route, method, status)
+        series = self.request_series.get(key)
+        if series is None:
+            series = self.request_series[key] = self.request_seconds.labels(route, method, status)
+        series.observe(seconds)
 
     def batch_committed(self, commands: int, seconds: float, event_types: Iterable[str]) -> None:
         self.batch_size.observe(commands)

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     # --- bounded work per request ---
     # Rendered read bodies kept in memory (plain and gzipped bytes counted), per process.
     cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # A thread's stamp (what says whether a cached body is current) is kept this long while the
+    # process hears of no write (see read/stamps.py); 0: looked up for every read.
+    stamp_seconds: float = Field(default=1.0, ge=0, le=60)
     # A thread page stops after this many bytes of comments, even before its `limit`.
     thread_page_bytes: int = Field(default=1024 * 1024, ge=1024)
     # --- feeds and recent comments ---

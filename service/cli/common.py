@@ -10,9 +10,10 @@ from typing import Any
 
 import asyncpg
 
-from service.db import Pool, create_pool
+from service.db import DatabaseUnavailable, Pool, create_pool
 from service.ops.embedded import start_embedded
 from service.settings import Settings
+from service.subscriptions import wakeup
 from service.write.application import Application
 
 # Their INFO lines (each step of starting PostgreSQL, each migration) would bury what `serve`
@@ -49,6 +50,11 @@ async def command_application(
         yield pool, application
     finally:
         await application.close()
+        # Whatever the command wrote (through `application` or `pool`), running instances
+        # drop what they keep of threads' stamps and wake their live streams now, not after
+        # their timers (see subscriptions/wakeup.py and read/stamps.py).
+        with contextlib.suppress(DatabaseUnavailable, asyncpg.PostgresError, OSError):
+            await pool.execute(f"NOTIFY {wakeup.CHANNEL}")
         await pool.close()
 
 

@@ -33,8 +33,10 @@ PREFLIGHT_MAX_AGE = "600"
 @web.middleware
 async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     origin = request.headers.get("Origin")
+    if origin is None:
+        return await handler(request)
     matched = SITE_PATH.match(request.path) or GROUP_PATH.match(request.path)
-    if origin is None or matched is None:
+    if matched is None:
         return await handler(request)
     if matched.re is GROUP_PATH:
         allowed = origin in await groups.origins(request.app[POOL], matched.group(1))

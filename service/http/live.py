@@ -66,7 +66,8 @@ async def get_comment_stream(request: web.Request) -> web.StreamResponse:
         while stream.connected:
             mark = tail.mark()
             try:
-                stamp = await request.app[STAMPS].get(site, post_id)
+                # Woken by the log, perhaps before any hint of the write (see read/stamps.py).
+                stamp = await request.app[STAMPS].get_current(site, post_id)
                 if stamp is None or stamp.deleted:
                     break
                 page = None

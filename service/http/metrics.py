@@ -22,6 +22,7 @@ from service.subscriptions import backlogs
 
 # A scrape's database reads give up after this long (Prometheus' default timeout is 10 s).
 SCRAPE_DATABASE_SECONDS = 3.0
+STATUS_CLASSES = {n: f"{n}xx" for n in range(10)}
 
 
 @web.middleware
@@ -41,9 +42,12 @@ async def measure_requests(request: web.Request, handler: Handler) -> web.Stream
         raise
     finally:
         if not streamed:
-            request.app[METRICS].request_seconds.labels(
-                request[ROUTE], request.method, f"{status // 100}xx"
-            ).observe(time.perf_counter() - started)
+            request.app[METRICS].request_answered(
+                request[ROUTE],
+                request.method,
+                STATUS_CLASSES[status // 100],
+                time.perf_counter() - started,
+            )
 
 
 def route_template(request: web.Request) -> str:

@@ -7,6 +7,7 @@ from service.domain.errors import PostGone
 from service.domain.labels import label_key
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event
+from service.eventstore.codec import compact
 from service.eventstore.store import Cursor
 from service.http.auth import known_site, require_key
 from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_thread_cursor
@@ -98,9 +99,17 @@ async def get_counts(request: web.Request) -> web.Response:
     # With a replica the counts are read there (the stamps below are the primary's).
     if request.app[SETTINGS].read_database_url is not None:
         return json_response({"counts": await threads.counts(pool, site, post_ids)})
-    # Concurrent readers' counts come from one lookup (see read/stamps.py).
-    stamps = await request.app[STAMPS].get_many([(site, post_id) for post_id in post_ids])
-    return json_response({"counts": threads.counts_of(stamps, site, post_ids)})
+    # Concurrent readers' counts come from one lookup (see read/stamps.py), and the same
+    # question's body is made once while the stamps it is made of are kept.
+    stamps = request.app[STAMPS]
+    question = ("counts", site, *post_ids)
+    body = stamps.made_of_kept(question)
+    if not isinstance(body, bytes):
+        version = stamps.version
+        found = await stamps.get_many([(site, post_id) for post_id in post_ids])
+        body = compact({"counts": threads.counts_of(found, site, post_ids)}).encode()
+        stamps.keep_made(question, body, version)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def get_events(request: web.Request) -> web.Response:

@@ -1,7 +1,7 @@
 """Rendered read bodies, kept while the thread they show is unchanged.
 
 A thread's row in `posts` records the last event applied to it (`position`), so a cached body
-is still right exactly while that position is; one cheap query checks it. Each body is kept
+is still right exactly while that position is; its stamp (read/stamps.py) says so. Each body is kept
 plain and gzipped, with an ETag per encoding.
 """
 

@@ -7,7 +7,9 @@ import pytest
 
 from service.read import threads
 from service.read.stamps import ThreadStamps
-from tests.builders import Client, SiteKeys, comment, publish
+from service.settings import Settings
+from tests.builders import Client, SiteKeys, comment, publish, serving
+from tests.waiting import wait_until
 
 
 async def test_concurrent_readers_share_lookups(
@@ -78,3 +80,115 @@ async def test_concurrent_counts_share_lookups(
     expected = {posts[0]: 1, posts[1]: 1, posts[2]: 0, posts[3]: 0, "missing": 0}
     for each in found:
         assert threads.counts_of(each, site.site, asked) == expected
+
+
+class Hints:
+    def __init__(self) -> None:
+        self.generation = 0
+        self.connected = True
+
+    def listening(self) -> bool:
+        return self.connected
+
+
+async def test_stamps_are_kept_while_no_write_is_heard_of(
+    client: Client,
+    site: SiteKeys,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    post_id = await publish(client, site)
+    lookups = 0
+    real = threads.thread_stamps
+
+    async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
+        nonlocal lookups
+        lookups += 1
+        return await real(connection, wanted)
+
+    monkeypatch.setattr(threads, "thread_stamps", counted)
+    hints = Hints()
+    stamps = ThreadStamps(pool, hints, seconds=60)
+    key = (site.site, post_id)
+    before = await stamps.get(*key)
+    assert await stamps.get_many([key, (site.site, "missing")]) == {key: before}
+    assert await stamps.get_many([key, (site.site, "missing")]) == {key: before}
+    assert await stamps.get(site.site, "missing") is None
+    assert lookups == 2  # the post, then the missing one: both kept since
+    await comment(client, site, post_id)
+    assert await stamps.get(*key) == before  # nothing heard yet
+    hints.generation += 1  # this process's writers, or another's NOTIFY
+    after = await stamps.get(*key)
+    assert before is not None and after is not None and after.position > before.position
+    assert lookups == 3
+    hints.connected = False  # a NOTIFY could be missed: look up every time
+    await stamps.get(*key)
+    await stamps.get(*key)
+    assert lookups == 5
+
+
+async def test_kept_stamps_expire(
+    client: Client,
+    site: SiteKeys,
+    pool: asyncpg.Pool,
+) -> None:
+    post_id = await publish(client, site)
+    stamps = ThreadStamps(pool, Hints(), seconds=0.05)
+    before = await stamps.get(site.site, post_id)
+    # Written without a word to this process (as by SQL by hand): seen once the time is up.
+    await comment(client, site, post_id)
+    await asyncio.sleep(0.06)
+    after = await stamps.get(site.site, post_id)
+    assert before is not None and after is not None and after.position > before.position
+
+
+async def test_an_answer_asked_before_a_write_is_not_kept(
+    client: Client,
+    site: SiteKeys,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    post_id = await publish(client, site)
+    hints = Hints()
+    real = threads.thread_stamps
+
+    async def write_meanwhile(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
+        found = await real(connection, wanted)
+        hints.generation += 1  # heard of a write while the answer was on its way
+        return found
+
+    monkeypatch.setattr(threads, "thread_stamps", write_meanwhile)
+    stamps = ThreadStamps(pool, hints, seconds=60)
+    await stamps.get(site.site, post_id)
+    assert stamps.kept_stamps([(site.site, post_id)]) is None
+
+
+async def test_another_instances_write_shows_once_its_notify_arrives(
+    client: Client, site: SiteKeys, settings: Settings
+) -> None:
+    post_id = await publish(client, site)
+    path = f"/v1/sites/{site.site}/posts/{post_id}/comments"
+    # B keeps stamps for a minute: only the NOTIFY of A's commit can tell it of the comment.
+    async with serving(settings, stamp_seconds=60) as other:
+        first = await other.get(path)
+        assert first.status == 200 and (await first.json())["total"] == 0
+        await comment(client, site, post_id)
+
+        async def shown() -> bool:
+            answer = await other.get(path)
+            return bool((await answer.json())["total"] == 1)
+
+        await wait_until(shown, "the other instance to show the comment")
+
+
+async def test_a_current_stamp_is_never_a_kept_one(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool
+) -> None:
+    post_id = await publish(client, site)
+    stamps = ThreadStamps(pool, Hints(), seconds=60)
+    before = await stamps.get(site.site, post_id)
+    # A live stream woken by the log, before any hint of the write reached the process.
+    await comment(client, site, post_id)
+    assert await stamps.get(site.site, post_id) == before
+    current = await stamps.get_current(site.site, post_id)
+    assert before is not None and current is not None and current.position > before.position

@@ -1,0 +1,137 @@
+"""The log's lines as written: the same bytes as the plain standard-library way of making
+them, and the lines of one turn of the event loop written together."""
+
+import asyncio
+import io
+import json
+import logging
+import random
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from service.http.access_log import MESSAGE, AccessLines
+from service.http.keys import REQUEST_ID, ROUTE
+from service.http.problems import new_id
+from service.logs import JsonLines, LinesPerTurn, timestamp
+
+
+def record(created: float, **extra: object) -> logging.LogRecord:
+    made = logging.LogRecord(
+        "threadlog.access", logging.INFO, __file__, 1, "%s %d", ("GET", 200), None
+    )
+    made.created = created
+    made.__dict__.update(extra)
+    return made
+
+
+def test_timestamps_are_what_isoformat_gives() -> None:
+    chooser = random.Random(7)
+    edges = [0.0, 0.0004999, 0.0005, 0.9994999, 0.9995, 0.9999994999, 0.9999995, 0.1234565]
+    for n in range(20_000):
+        second = chooser.randrange(1_700_000_000, 1_800_000_000)
+        created = second + (edges[n % len(edges)] if n % 2 else chooser.random())
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert timestamp(record(created)) == expected.replace("+00:00", "Z")
+
+
+def test_json_lines_are_json_dumps_of_the_fields() -> None:
+    extra = {"route": "/v1/x", "status": 200, "duration_ms": 1.5, "thing": object(), "é": '\n"'}
+    line = JsonLines().format(record(1_790_000_000.25, request_id="r1", **extra))
+    expected = {
+        "timestamp": "2026-09-21T14:13:20.250Z",
+        "level": "INFO",
+        "logger": "threadlog.access",
+        "message": "GET 200",
+        "request_id": "r1",
+    } | extra
+    assert line == json.dumps(expected, default=str, ensure_ascii=False)
+
+
+async def test_the_lines_of_one_turn_are_written_together() -> None:
+    stream = io.StringIO()
+    writes: list[str] = []
+    real_write = stream.write
+
+    def write(text: str) -> int:
+        writes.append(text)
+        return real_write(text)
+
+    stream.write = write  # type: ignore[method-assign]
+    handler = LinesPerTurn(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for n in range(3):
+        handler.emit(record(0.0, n=n))
+    assert writes == []
+    await asyncio.sleep(0)
+    assert writes == ["GET 200\nGET 200\nGET 200\n"]
+    # Outside the loop (another thread, the CLI) a line goes out at once.
+    await asyncio.to_thread(handler.emit, record(0.0))
+    assert writes[-1] == "GET 200\n"
+    handler.emit(record(0.0))
+    handler.flush()  # as logging.shutdown does
+    assert stream.getvalue().count("\n") == 5
+
+
+def test_new_request_ids_are_version_4_uuids() -> None:
+    ids = {new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for each in ids:
+        parsed = uuid.UUID(each)
+        assert str(parsed) == each and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_access_records_are_what_logger_info_makes() -> None:
+    logger = logging.getLogger("threadlog.access.test")
+    logger.propagate = False
+    kept = Kept()
+    logger.addHandler(kept)
+    logger.setLevel(logging.INFO)
+    request = {ROUTE: "/v1/sites/{site}/posts/{post}/comments", REQUEST_ID: "r-1"}
+    # Only what an access line reads of a request and its response.
+    asked: Any = SimpleNamespace(method="GET", get=request.get)
+    answered: Any = SimpleNamespace(status=200, body_length=1234)
+    log = AccessLines(logger, "").log
+    try:
+        log(asked, answered, 0.0125)
+        fields = ("GET", request[ROUTE], 200, 12.5)
+        extra = {"method": "GET", "route": request[ROUTE], "status": 200, "duration_ms": 12.5}
+        extra |= {"bytes": 1234, "request_id": "r-1"}
+        logger.info(MESSAGE, *fields, extra=extra)
+        made, expected = kept.records
+        assert (
+            made.getMessage()
+            == expected.getMessage()
+            == "GET /v1/sites/{site}/posts/{post}/comments 200 12.5 ms"
+        )
+        unlike = {"created", "msecs", "relativeCreated", "pathname", "filename", "module"}
+        unlike |= {"lineno", "funcName"}  # where logger.info was called: no line shows them
+        assert list(made.__dict__) == list(expected.__dict__)
+        for name, value in expected.__dict__.items():
+            if name not in unlike:
+                assert made.__dict__[name] == value, name
+        assert abs(made.created - expected.created) < 1
+        line = JsonLines().format(made)
+        assert list(json.loads(line))[4:] == [
+            "request_id",
+            "method",
+            "route",
+            "status",
+            "duration_ms",
+            "bytes",
+        ]
+        logger.setLevel(logging.WARNING)
+        log(asked, answered, 0.0125)
+        assert len(kept.records) == 2
+    finally:
+        logger.removeHandler(kept)
