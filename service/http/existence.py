@@ -7,6 +7,7 @@ from aiohttp import web
 
 from service.domain.errors import PostGone
 from service.http.auth import known_site
+from service.http.positions import carries_position
 from service.http.problems import Problem
 from service.keys import POOL, STAMPS
 from service.read import groups
@@ -21,7 +22,11 @@ async def missing_post(request: web.Request, site: str, post_id: str) -> NoRetur
 
 async def current_thread(request: web.Request, site: str, post_id: str) -> ThreadStamp:
     """The stamp of a thread whose post exists and is not deleted."""
-    stamp = await request.app[STAMPS].get(site, post_id)
+    stamps = request.app[STAMPS]
+    if carries_position(request):
+        stamp = await stamps.get_current(site, post_id)
+    else:
+        stamp = await stamps.get(site, post_id)
     if stamp is None:
         await missing_post(request, site, post_id)
     if stamp.deleted:

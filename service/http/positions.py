@@ -24,6 +24,12 @@ async def positions(request: web.Request, handler: Handler) -> web.StreamRespons
     return response
 
 
+def carries_position(request: web.Request) -> bool:
+    """Whether the reader says where its last write is: it may have written through another
+    instance, whose NOTIFY may not have reached this one yet, so nothing kept may answer it."""
+    return HEADER in request.headers or "position" in request.query
+
+
 async def read_pool(request: web.Request) -> Pool:
     """The pool this read goes to: the replica once it has the reader's last write."""
     position = request.headers.get(HEADER)

@@ -14,7 +14,7 @@ from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_threa
 from service.http.existence import current_thread, missing_post
 from service.http.keys import REPRESENTATIONS
 from service.http.parsing import path_label, query_choice, query_int, query_text
-from service.http.positions import read_pool
+from service.http.positions import carries_position, read_pool
 from service.http.problems import Problem
 from service.http.representations import Representation
 from service.http.views import json_response, post_view
@@ -102,11 +102,15 @@ async def get_counts(request: web.Request) -> web.Response:
     # Concurrent readers' counts come from one lookup (see read/stamps.py), and the same
     # question's body is made once while the stamps it is made of are kept.
     stamps = request.app[STAMPS]
+    keys = [(site, post_id) for post_id in post_ids]
+    if carries_position(request):
+        found = await stamps.get_many_current(keys)
+        return json_response({"counts": threads.counts_of(found, site, post_ids)})
     question = ("counts", site, *post_ids)
     body = stamps.made_of_kept(question)
     if not isinstance(body, bytes):
         version = stamps.version
-        found = await stamps.get_many([(site, post_id) for post_id in post_ids])
+        found = await stamps.get_many(keys)
         body = compact({"counts": threads.counts_of(found, site, post_ids)}).encode()
         stamps.keep_made(question, body, version)
     return web.Response(body=body, content_type="application/json")

@@ -77,6 +77,10 @@ class ThreadStamps:
         found = self.kept_stamps(keys)
         return found if found is not None else await self.lookup(keys)
 
+    async def get_many_current(self, keys: list[Key]) -> Found:
+        """As `get_many`, never from kept stamps (see `get_current`)."""
+        return await self.lookup(keys, may_keep=False)
+
     def answered(self, keys: list[Key], future: asyncio.Future[Found], may_keep: bool) -> bool:
         """Whether `future` got its stamps from those kept (or needs none: it was cancelled)."""
         if future.done():

@@ -5,6 +5,7 @@ import asyncio
 import asyncpg
 import pytest
 
+from service.keys import STAMPS
 from service.read import threads
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
@@ -192,3 +193,26 @@ async def test_a_current_stamp_is_never_a_kept_one(
     assert await stamps.get(site.site, post_id) == before
     current = await stamps.get_current(site.site, post_id)
     assert before is not None and current is not None and current.position > before.position
+
+
+async def test_a_reader_passing_its_writes_position_is_never_answered_from_kept_stamps(
+    client: Client, site: SiteKeys, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    post_id = await publish(client, site)
+    path = f"/v1/sites/{site.site}/posts/{post_id}/comments"
+    counts = f"/v1/sites/{site.site}/counts?post={post_id}"
+    async with serving(settings, stamp_seconds=60) as other:
+        # B hears of nothing: as if A's NOTIFY were still on its way.
+        other.app[STAMPS].hints = Hints()
+        assert (await (await other.get(path)).json())["total"] == 0
+        assert (await (await other.get(counts)).json())["counts"][post_id] == 0
+        await comment(client, site, post_id)  # through A
+        # What A's answer says with a replica configured (test_replica.py): its WAL position.
+        position = await pool.fetchval("SELECT pg_current_wal_lsn()::text")
+        assert (await (await other.get(path)).json())["total"] == 0  # kept, nothing heard
+        mine = {"Threadlog-Position": position}
+        assert (await (await other.get(path, headers=mine)).json())["total"] == 1
+        answer = await other.get(f"{counts}&position={position}")
+        assert (await answer.json())["counts"][post_id] == 1
+        # What those fresh lookups learned is kept: B's other readers see the comment too.
+        assert (await (await other.get(counts)).json())["counts"][post_id] == 1
