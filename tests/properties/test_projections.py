@@ -316,14 +316,18 @@ def tombstones(views: list[dict[str, Any]]) -> int:
 
 def served_threads_are_current(client: Client, pool: Pool) -> AfterGroup:
     """GET thread through the app (which keeps bodies while the post's position is unchanged)
-    answers what the projection tables say now."""
+    answers what the projection tables say now. The writes came from outside the app, which
+    hears of them by NOTIFY a moment later: the reader passes the position its writes reached
+    (as a write's answer says it with a replica), which no kept stamp may answer."""
 
     async def check(site: str, model: Model) -> None:
+        written = await pool.fetchval("SELECT pg_current_wal_lsn()::text")
         for post in POSTS:
             for newest_first in (False, True):
                 response = await client.get(
                     f"/v1/sites/{site}/posts/{post}/comments",
                     params={"sort": "newest" if newest_first else "oldest", "limit": "200"},
+                    headers={"Threadlog-Position": written},
                 )
                 known = model.posts.get(post)
                 if known is None or known.deleted:
