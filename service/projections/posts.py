@@ -49,10 +49,23 @@ UPDATE posts SET comment_count = comment_count + $3, position = $4
 WHERE site = $1 AND post_id = $2 AND position < $4
 """
 
-# A run of ADJUSTs, in one pipeline without lookups: first each post's events added up, applied
-# when its row is older than all of them (the common case: the row moves past them in one
-# version), then each event alone, which changes nothing where the sum applied and applies the
-# events the row has not seen where it did not. Every statement is a primary-key update.
+# A run of ADJUSTs: first each post's events added up, applied when its row is older than all
+# of them (the common case: the row moves past them in one version). Then, for a few events,
+# in the same pipeline without a lookup, each event alone, which changes nothing where the sum
+# applied and applies the events the row has not seen where it did not; for many (a replay's
+# batch), the posts' positions are looked up first and only the events a sum did not cover go
+# alone. Every statement is a primary-key probe: a join of the whole batch may be planned as a
+# scan of the table.
+POSITIONS = """
+SELECT w.site, w.post_id, p.position
+FROM unnest($1::text[], $2::text[]) AS w(site, post_id)
+CROSS JOIN LATERAL (
+    SELECT position FROM posts WHERE site = w.site AND post_id = w.post_id LIMIT 1
+) AS p
+"""
+# Events of summed posts beyond which one lookup costs less than sending each alone.
+LOOKUP_ABOVE = 64
+
 ADJUST_POST = """
 UPDATE posts SET comment_count = comment_count + $3, position = $5
 WHERE site = $1 AND post_id = $2 AND position < $4
@@ -108,7 +121,16 @@ async def adjust(connection: Connection, rows: list[tuple[object, ...]]) -> None
     ]
     # ADJUST is ADJUST_POST from one position to itself.
     alone = [(site, post_id, delta, position, position) for site, post_id, delta, position in rows]
-    await connection.executemany(ADJUST_POST, [*sorted(summed), *alone])
+    if sum(len(by_post[(site, post_id)]) for site, post_id, *_ in summed) <= LOOKUP_ABOVE:
+        await connection.executemany(ADJUST_POST, [*sorted(summed), *alone])
+        return
+    sites, post_ids = [site for site, *_ in summed], [post_id for _, post_id, *_ in summed]
+    found = await connection.fetch(POSITIONS, sites, post_ids)
+    older = {(row["site"], row["post_id"]): row["position"] for row in found}
+    clean = [row for row in sorted(summed) if older.get(row[:2], row[3]) < row[3]]
+    done = {(site, post_id) for site, post_id, *_ in clean}
+    rest = [row for row in alone if (row[0], row[1]) not in done]
+    await connection.executemany(ADJUST_POST, [*clean, *rest])
 
 
 async def apply(connection: Connection, events: list[RecordedEvent]) -> None:

@@ -78,6 +78,7 @@ STATEMENTS = {
     "posts.DELETE": posts.DELETE,
     "posts.ADJUST": posts.ADJUST,
     "posts.ADJUST_POST": posts.ADJUST_POST,
+    "posts.POSITIONS": posts.POSITIONS,
     "posts.SET_CLOSED": posts.SET_CLOSED,
     "labels.SET_POST_LABELS": labels.SET_POST_LABELS,
     "labels.REFRESH": labels.REFRESH,
@@ -156,6 +157,7 @@ SITES = "ARRAY[" + ", ".join(["'big'"] * 1000) + "]"
 BATCHES = {
     "threads.PARENTS": f"'big', {keys('c')}",
     "write_model.DEPTHS": f"'big', {keys('c')}",
+    "posts.POSITIONS": f"{SITES}, {keys('p')}",
     "decision_state.LOAD_COMMENTS": f"{SITES}, {keys('c')}",
     "decision_state.POSTS_OF_COMMENTS": f"{SITES}, {keys('c')}",
     "decision_state.LOAD_ALL": (

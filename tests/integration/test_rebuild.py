@@ -139,6 +139,13 @@ async def test_a_rebuild_makes_every_index_again(
             tables(),
         )
         assert [row[0] for row in persistence] == [b"p"]
+        # And analysed (reltuples -1: never), so the planner does not take them for empty.
+        unanalysed = await connection.fetch(
+            "SELECT relname FROM pg_class WHERE relname = ANY($1::text[]) AND relkind = 'r'"
+            " AND relnamespace = 'public'::regnamespace AND reltuples < 0",
+            tables(),
+        )
+        assert unanalysed == []
         assert await connection.fetchval("SHOW synchronous_commit") == "on"
         assert await connection.fetchval("SHOW search_path") == '"$user", public'
 
