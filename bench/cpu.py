@@ -33,6 +33,30 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (the workers of `serve --workers N`)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        if int(text[text.rindex(b")") + 2 :].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """`pid`'s CPU seconds and its living children's: a supervisor's workers do the serving."""
+    own = process_cpu_seconds(pid)
+    if own is None:
+        return None
+    return own + sum(process_cpu_seconds(child) or 0.0 for child in children(pid))
+
+
 @dataclass(frozen=True)
 class Sample:
     server: float | None
@@ -53,7 +77,7 @@ class CpuProbe:
         self.db_url = db_url
 
     async def sample(self) -> Sample:
-        server = process_cpu_seconds(self.server_pid) if self.server_pid else None
+        server = tree_cpu_seconds(self.server_pid) if self.server_pid else None
         backends: dict[int, float] = {}
         if self.db_url:
             connection = await asyncpg.connect(self.db_url)
