@@ -13,31 +13,42 @@ from tests.builders import Client, SiteKeys, comment, publish, serving
 from tests.waiting import wait_until
 
 
+class Lookups:
+    """How many stamp lookups reached the database, and the real lookup."""
+
+    count = 0
+    real = staticmethod(threads.thread_stamps)
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Lookups:
+    counted_lookups = Lookups()
+    real = threads.thread_stamps
+
+    async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
+        counted_lookups.count += 1
+        return await real(connection, wanted)
+
+    monkeypatch.setattr(threads, "thread_stamps", counted)
+    return counted_lookups
+
+
 async def test_concurrent_readers_share_lookups(
     client: Client,
     site: SiteKeys,
     pool: asyncpg.Pool,
-    monkeypatch: pytest.MonkeyPatch,
+    lookups: Lookups,
 ) -> None:
     posts = [await publish(client, site) for _ in range(5)]
     await comment(client, site, posts[0])
-    lookups = 0
-    real = threads.thread_stamps
-
-    async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
-        nonlocal lookups
-        lookups += 1
-        return await real(connection, wanted)
-
-    monkeypatch.setattr(threads, "thread_stamps", counted)
     stamps = ThreadStamps(pool)
     keys = [(site.site, post_id) for post_id in posts * 20] + [(site.site, "missing")]
     found = await asyncio.gather(*(stamps.get(*key) for key in keys))
-    assert lookups <= 2 < len(keys)
+    assert lookups.count <= 2 < len(keys)
     assert found[-1] is None
     positions = {key: stamp.position for key, stamp in zip(keys, found, strict=False) if stamp}
     assert len(positions) == len(posts)
-    expected = await real(pool, [(site.site, post_id) for post_id in posts])
+    expected = await lookups.real(pool, [(site.site, post_id) for post_id in posts])
     assert positions == {key: stamp.position for key, stamp in expected.items()}
 
 
@@ -58,26 +69,17 @@ async def test_concurrent_counts_share_lookups(
     client: Client,
     site: SiteKeys,
     pool: asyncpg.Pool,
-    monkeypatch: pytest.MonkeyPatch,
+    lookups: Lookups,
 ) -> None:
     posts = [await publish(client, site) for _ in range(4)]
     for post_id in posts[:2]:
         await comment(client, site, post_id)
-    lookups = 0
-    real = threads.thread_stamps
-
-    async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
-        nonlocal lookups
-        lookups += 1
-        return await real(connection, wanted)
-
-    monkeypatch.setattr(threads, "thread_stamps", counted)
     stamps = ThreadStamps(pool)
     asked = [*posts, "missing"]
     found = await asyncio.gather(
         *(stamps.get_many([(site.site, post_id) for post_id in asked]) for _ in range(30))
     )
-    assert lookups <= 2
+    assert lookups.count <= 2
     expected = {posts[0]: 1, posts[1]: 1, posts[2]: 0, posts[3]: 0, "missing": 0}
     for each in found:
         assert threads.counts_of(each, site.site, asked) == expected
@@ -96,18 +98,9 @@ async def test_stamps_are_kept_while_no_write_is_heard_of(
     client: Client,
     site: SiteKeys,
     pool: asyncpg.Pool,
-    monkeypatch: pytest.MonkeyPatch,
+    lookups: Lookups,
 ) -> None:
     post_id = await publish(client, site)
-    lookups = 0
-    real = threads.thread_stamps
-
-    async def counted(connection: asyncpg.Pool, wanted: list[tuple[str, str]]) -> object:
-        nonlocal lookups
-        lookups += 1
-        return await real(connection, wanted)
-
-    monkeypatch.setattr(threads, "thread_stamps", counted)
     hints = Hints()
     stamps = ThreadStamps(pool, hints, seconds=60)
     key = (site.site, post_id)
@@ -115,17 +108,17 @@ async def test_stamps_are_kept_while_no_write_is_heard_of(
     assert await stamps.get_many([key, (site.site, "missing")]) == {key: before}
     assert await stamps.get_many([key, (site.site, "missing")]) == {key: before}
     assert await stamps.get(site.site, "missing") is None
-    assert lookups == 2  # the post, then the missing one: both kept since
+    assert lookups.count == 2  # the post, then the missing one: both kept since
     await comment(client, site, post_id)
     assert await stamps.get(*key) == before  # nothing heard yet
     hints.generation += 1  # this process's writers, or another's NOTIFY
     after = await stamps.get(*key)
     assert before is not None and after is not None and after.position > before.position
-    assert lookups == 3
+    assert lookups.count == 3
     hints.connected = False  # a NOTIFY could be missed: look up every time
     await stamps.get(*key)
     await stamps.get(*key)
-    assert lookups == 5
+    assert lookups.count == 5
 
 
 async def test_kept_stamps_expire(
