@@ -2,6 +2,7 @@
 answers (or TEST_DATABASE_URL), else on an embedded server. Tests isolate by fresh ids."""
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -71,22 +72,31 @@ def admin_url() -> str:
     return server_url()
 
 
+async def run_admin(admin_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@contextlib.contextmanager
+def migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new database named `prefix_<random>`, migrated, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    asyncio.run(run_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        url = with_database(admin_url, name)
+        run_in_thread(migrate.upgrade, url)
+        yield url
+    finally:
+        asyncio.run(run_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def database_url(admin_url: str) -> Iterator[str]:
-    name = f"threadlog_test_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(admin_url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = with_database(admin_url, name)
-    run_in_thread(migrate.upgrade, url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with migrated_database(admin_url, "threadlog_test") as url:
+        yield url
 
 
 @pytest.fixture

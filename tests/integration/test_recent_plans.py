@@ -4,16 +4,14 @@ realistic size (analyzed), each read touches about its page of rows per site, ne
 
 import asyncio
 import json
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
 import pytest
 
-from service.ops import migrate
 from service.read import groups, recent
-from tests.conftest import with_database
+from tests.conftest import migrated_database
 
 ROWS = 200_000
 SITES = 20
@@ -50,14 +48,6 @@ SELECT 'all', 's' || s, now() FROM generate_series(0, {SITES - 1}) AS s;
 @pytest.fixture(scope="module")
 def filled(admin_url: str) -> Iterator[str]:
     """A database of its own with the tables filled (kept for this module's tests)."""
-    name = f"threadlog_recent_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(admin_url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
 
     async def fill(url: str) -> None:
         connection = await asyncpg.connect(url)
@@ -69,14 +59,9 @@ def filled(admin_url: str) -> Iterator[str]:
         finally:
             await connection.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = with_database(admin_url, name)
-    try:
-        migrate.upgrade(url)
+    with migrated_database(admin_url, "threadlog_recent") as url:
         asyncio.run(fill(url))
         yield url
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
