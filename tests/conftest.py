@@ -100,18 +100,17 @@ def database_url(admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def own_database(admin_url: str) -> str:
+async def own_database(admin_url: str) -> AsyncIterator[str]:
     """A migrated database of this test's own (its KEK may not be the suite's; an import
-    may start from empty)."""
+    may start from empty), dropped after it."""
     name = f"threadlog_kek_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_url)
+    await run_admin(admin_url, f'CREATE DATABASE "{name}"')
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = with_database(admin_url, name)
+        run_in_thread(migrate.upgrade, url)
+        yield url
     finally:
-        await admin.close()
-    url = with_database(admin_url, name)
-    run_in_thread(migrate.upgrade, url)
-    return url
+        await run_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
