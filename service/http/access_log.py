@@ -12,6 +12,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 from service.http.keys import REQUEST_ID, ROUTE
+from service.logs import direct_handler
 
 MESSAGE = "%s %s %d %.1f ms"
 
@@ -21,16 +22,31 @@ class AccessLines(AbstractAccessLogger):
         logger = self.logger
         if not logger.isEnabledFor(logging.INFO):
             return
-        # A request refused before routing (malformed, say) matched no route.
-        route = request.get(ROUTE, "unmatched")
+        # (A request's `get` goes through the Mapping ABC in Python: [] is a third the cost.)
+        try:
+            route = request[ROUTE]
+        except KeyError:
+            route = "unmatched"  # refused before routing (malformed, say)
+        try:
+            request_id = request[REQUEST_ID]
+        except KeyError:
+            request_id = None
         method, status, milliseconds = request.method, response.status, time * 1000
+        extra = {
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(milliseconds, 3),
+            "bytes": response.body_length,
+        }
+        handler = direct_handler(logger)
+        if handler is not None:
+            message = MESSAGE % (method, route, status, milliseconds)
+            handler.write_info(logger.name, message, request_id, extra)
+            return
         record = new_record(logger.name, (method, route, status, milliseconds))
-        record.method = method
-        record.route = route
-        record.status = status
-        record.duration_ms = round(milliseconds, 3)
-        record.bytes = response.body_length
-        record.request_id = request.get(REQUEST_ID)
+        record.__dict__.update(extra)
+        record.request_id = request_id
         logger.handle(record)
 
 

@@ -14,7 +14,7 @@ from service.db import DatabaseUnavailable, unavailable
 from service.domain.errors import DomainError
 from service.http.keys import REQUEST_ID
 from service.keys import SETTINGS
-from service.logs import request_context
+from service.logs import RequestContext
 from service.settings import Settings
 
 log = logging.getLogger("threadlog.http")
@@ -128,7 +128,7 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     request_id = incoming if incoming and REQUEST_ID_PATTERN.fullmatch(incoming) else new_id()
     request[REQUEST_ID] = request_id
     try:
-        with request_context(request_id):
+        with RequestContext(request_id):
             response = await handler(request)
     except web.HTTPException as exception:
         exception.headers["X-Request-Id"] = request_id

@@ -5,6 +5,7 @@ is still right exactly while that position is; its stamp (read/stamps.py) says s
 plain and gzipped, with an ETag per encoding.
 """
 
+import functools
 import gzip
 import hashlib
 from collections import OrderedDict
@@ -89,7 +90,13 @@ class RepresentationCache:
 
 
 def accepts_gzip(request: web.Request) -> bool:
-    for coding in request.headers.get("Accept-Encoding", "").split(","):
+    return gzip_accepted(request.headers.get("Accept-Encoding", ""))
+
+
+# Clients send a handful of distinct Accept-Encoding headers, again and again.
+@functools.lru_cache(maxsize=256)
+def gzip_accepted(accept_encoding: str) -> bool:
+    for coding in accept_encoding.split(","):
         name, _, parameters = coding.strip().partition(";")
         if name.strip().lower() == "gzip":
             return parameters.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")

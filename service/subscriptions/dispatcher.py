@@ -27,7 +27,7 @@ from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
-from service.logs import request_context
+from service.logs import RequestContext
 from service.metrics import Metrics
 from service.settings import Settings
 from service.subscriptions import webhooks
@@ -277,7 +277,7 @@ class Dispatcher:
                 if self.stopping.is_set():
                     return  # at a checkpoint: the next owner starts from here
                 # The delivery's lines name the request that caused the event.
-                with request_context(event.metadata.get("request_id")):
+                with RequestContext(event.metadata.get("request_id")):
                     attempt = await self.attempt(hook, signing, event)
                     self.account(hook, event, attempt)
                     updated_at = await owner.record(hook, event, attempt, self.settings)

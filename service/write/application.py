@@ -27,7 +27,7 @@ from service.db import Connection, DatabaseUnavailable, Pool, closed
 from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
 from service.domain.errors import DomainError
 from service.eventstore.store import StaleTransactionOrder
-from service.logs import request_context
+from service.logs import RequestContext
 from service.metrics import Metrics
 from service.settings import Settings
 from service.write import site_writes
@@ -164,7 +164,7 @@ class Application:
 
     async def commit(self, batch: list[Pending]) -> None:
         # What is logged while this batch is written names the requests it writes for.
-        with request_context(batch_request_ids(batch)):
+        with RequestContext(batch_request_ids(batch)):
             await self.commit_batch(batch)
 
     async def commit_batch(self, batch: list[Pending]) -> None:

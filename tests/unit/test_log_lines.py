@@ -11,10 +11,20 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from service.http.access_log import MESSAGE, AccessLines
 from service.http.keys import REQUEST_ID, ROUTE
 from service.http.problems import new_id
-from service.logs import JsonLines, LinesPerTurn, timestamp
+from service.logs import (
+    JsonLines,
+    LinesPerTurn,
+    RequestContext,
+    TextLines,
+    WithRequestId,
+    direct_handler,
+    timestamp,
+)
 
 
 def record(created: float, **extra: object) -> logging.LogRecord:
@@ -98,8 +108,7 @@ def test_access_records_are_what_logger_info_makes() -> None:
     logger.addHandler(kept)
     logger.setLevel(logging.INFO)
     request = {ROUTE: "/v1/sites/{site}/posts/{post}/comments", REQUEST_ID: "r-1"}
-    # Only what an access line reads of a request and its response.
-    asked: Any = SimpleNamespace(method="GET", get=request.get)
+    asked: Any = Asked(request)
     answered: Any = SimpleNamespace(status=200, body_length=1234)
     log = AccessLines(logger, "").log
     try:
@@ -135,3 +144,95 @@ def test_access_records_are_what_logger_info_makes() -> None:
         assert len(kept.records) == 2
     finally:
         logger.removeHandler(kept)
+
+
+class Asked(dict[str, object]):
+    """Only what an access line reads of a request."""
+
+    method = "GET"
+
+
+@pytest.fixture
+def only_root_handler() -> Any:
+    """Puts a handler alone on the root logger (pytest keeps one of its own there), at INFO."""
+    saved, level = logging.root.handlers[:], logging.root.level
+
+    def install(handler: logging.Handler) -> None:
+        logging.root.handlers[:] = [handler]
+        logging.root.setLevel(logging.INFO)
+
+    yield install
+    logging.root.handlers[:] = saved
+    logging.root.setLevel(level)
+
+
+@pytest.mark.parametrize("formatter", [JsonLines, TextLines])
+def test_access_lines_written_directly_are_what_logging_writes(
+    formatter: type[logging.Formatter], only_root_handler: Any
+) -> None:
+    stream = io.StringIO()
+    handler = LinesPerTurn(stream)
+    handler.setFormatter(formatter())
+    handler.addFilter(WithRequestId())
+    only_root_handler(handler)
+    logger = logging.getLogger("threadlog.access")
+    log = AccessLines(logger, "").log
+    answered: Any = SimpleNamespace(status=201, body_length=77)
+    requests: list[Any] = [
+        Asked({ROUTE: "/v1/sites/{site}/counts", REQUEST_ID: "r-2"}),
+        Asked({}),  # refused before routing, outside any request's context
+        Asked({ROUTE: "/healthz"}),  # a worker's line, in the context of its request
+    ]
+
+    def write_all() -> None:
+        log(requests[0], answered, 0.002)
+        log(requests[1], answered, 0.5)
+        with RequestContext("from-context"):
+            log(requests[2], answered, 0.0001)
+
+    assert direct_handler(logger) is handler
+    write_all()
+    # Any filter on the logger sends its lines through logging's own path.
+    logger.addFilter(lambda record: True)
+    try:
+        assert direct_handler(logger) is None
+        write_all()
+    finally:
+        logger.filters.clear()
+    handler.flush()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 6
+
+    def without_time(line: str) -> object:
+        if formatter is TextLines:
+            return line.split(" ", 1)[1]
+        fields = json.loads(line)
+        del fields["timestamp"]
+        return list(fields.items())
+
+    direct, logged = lines[:3], lines[3:]
+    assert [without_time(line) for line in direct] == [without_time(line) for line in logged]
+    assert "r-2" in direct[0] and "from-context" in direct[2]
+
+
+def test_lines_go_through_logging_when_another_handler_would_see_them(
+    only_root_handler: Any,
+) -> None:
+    handler = LinesPerTurn(io.StringIO())
+    handler.setFormatter(JsonLines())
+    handler.addFilter(WithRequestId())
+    only_root_handler(handler)
+    logger = logging.getLogger("threadlog.access")
+    assert direct_handler(logger) is handler
+    kept = Kept()
+    for holder in (logger, logging.getLogger("threadlog"), logging.root):
+        holder.addHandler(kept)
+        try:
+            assert direct_handler(logger) is None
+        finally:
+            holder.removeHandler(kept)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    assert direct_handler(logger) is None
+    handler.setFormatter(JsonLines())
+    handler.setLevel(logging.WARNING)
+    assert direct_handler(logger) is None
