@@ -12,6 +12,7 @@ Limits and bans count a client by `client_key`: its IPv4 address, or its IPv6 /6
 household or one server gets a /64, and walking its 2^64 addresses must not buy new buckets).
 """
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values)
 
 
+# Every request parses its peer's address; a few hundred clients at a time send most of them.
+@functools.lru_cache(maxsize=512)
 def parse_address(text: str) -> Address | None:
     """An address as proxies write it: bare, `[v6]`, with a port (`1.2.3.4:80`,
     `[v6]:80`), quoted; an IPv4-mapped IPv6 address is its IPv4 address. None for anything

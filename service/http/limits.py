@@ -51,7 +51,8 @@ def stream_slot(request: web.Request) -> Iterator[None]:
 async def bounded_body(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Read the body within `body_timeout_seconds`: a client trickling its body holds a
     connection and a handler for that long at most (408 then, and the connection closes)."""
-    if request.body_exists:
+    # A body that came with its headers (most do) has nothing left to wait for.
+    if request.body_exists and not request.content.is_eof():
         seconds = request.app[SETTINGS].body_timeout_seconds
         try:
             async with asyncio.timeout(seconds):
