@@ -64,7 +64,7 @@ async def check_thread(session: aiohttp.ClientSession, svc: Service) -> None:
         print(f"  warning: thread200 returned {top} top-level / {nested} comments, expected 50/200")
 
 
-def _post_op(
+def post_op(
     session: aiohttp.ClientSession, pick_url: Callable[[], str], parent_id: str | None = None
 ) -> Op:
     counter = itertools.count()
@@ -78,7 +78,7 @@ def _post_op(
     return op
 
 
-def _get_op(session: aiohttp.ClientSession, url: str, params: list[tuple[str, str]]) -> Op:
+def get_op(session: aiohttp.ClientSession, url: str, params: list[tuple[str, str]]) -> Op:
     async def op() -> str | None:
         # No If-None-Match: the full body is rendered and sent every time.
         async with session.get(url, params=params) as resp:
@@ -105,19 +105,19 @@ async def run_all(
         )
 
     post_urls = [svc.comments_url(p) for p in POSTS]
-    await measure("post_comment", _post_op(session, lambda: random.choice(post_urls)))
+    await measure("post_comment", post_op(session, lambda: random.choice(post_urls)))
     thread_url = svc.comments_url(THREAD_200)
-    await measure("get_thread_200", _get_op(session, thread_url, [("limit", "200")]))
+    await measure("get_thread_200", get_op(session, thread_url, [("limit", "200")]))
     fifty = [("post", p) for p in POSTS[:50]]
-    await measure("counts_50", _get_op(session, svc.counts_url(), fifty))
+    await measure("counts_50", get_op(session, svc.counts_url(), fifty))
 
     empty_url = svc.comments_url(EMPTY)
-    await measure("post_into_empty", _post_op(session, lambda: empty_url))
+    await measure("post_into_empty", post_op(session, lambda: empty_url))
 
     # Replies to one popular comment: the same load as post_into_empty, one level down.
     popular = await post_comment(session, svc, REPLIES, 0)
     replies_url = svc.comments_url(REPLIES)
-    await measure("post_replies", _post_op(session, lambda: replies_url, popular))
+    await measure("post_replies", post_op(session, lambda: replies_url, popular))
 
     if not cfg.big_top_level:
         return results
@@ -133,5 +133,5 @@ async def run_all(
         limit_s=cfg.fill_timeout,
     )
     big_url = svc.comments_url(BIG)
-    await measure("post_into_10k", _post_op(session, lambda: big_url))
+    await measure("post_into_10k", post_op(session, lambda: big_url))
     return results

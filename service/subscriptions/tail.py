@@ -16,6 +16,11 @@ A stream goes to wait with the tail's count of completed reads taken *before* it
 mark). An event its read could not see yet (an older transaction still ran) but a later read of
 the tail saw was seen by a read counted after that mark, so such a stream is woken at once
 instead of waiting for the next event.
+
+Nobody waiting for a while (most instances of a busy site, a benchmark): the tail stops reading,
+so commits cost no read per wake-up on every instance. The first stream to wait again starts it
+from the log's head, and every stream that waits then reads its own backlog once more (what
+went by unread is in their backlogs, never in the tail's).
 """
 
 import asyncio
@@ -40,12 +45,22 @@ RETRY_SECONDS = 0.25
 # Which read last saw each topic is kept for this many topics, then forgotten at once: a stream
 # whose mark is older than the forgetting reads again rather than waits.
 REMEMBERED_TOPICS = 10_000
+# Reads stop once no stream has waited for this long (a stream between two waits is not idle).
+IDLE_AFTER_SECONDS = 5.0
 
 
 class LogTail:
-    def __init__(self, pool: Pool, wakeup: Wakeup) -> None:
+    def __init__(
+        self, pool: Pool, wakeup: Wakeup, idle_after_seconds: float = IDLE_AFTER_SECONDS
+    ) -> None:
         self.pool = pool
         self.wakeup = wakeup
+        self.idle_after_seconds = idle_after_seconds
+        # When the last stream stopped waiting; set once a stream waits while reads stopped.
+        self.unwatched_since = 0.0
+        self.waited_for = asyncio.Event()
+        self.paused = False
+        self.resumed = False
         self.cursor: Cursor | None = None
         # Reads completed, and the read that last saw each topic (a site, or a stream id).
         self.reads = 0
@@ -71,9 +86,11 @@ class LogTail:
         service stops: True; False after `seconds` without one."""
         if self.stopped or mark < self.forgotten or self.seen.get(topic, -1) > mark:
             return True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         waiters = self.waiting.setdefault(topic, set())
         waiters.add(future)
+        self.waited_for.set()
         try:
             await asyncio.wait_for(future, seconds)
         except TimeoutError:
@@ -82,6 +99,8 @@ class LogTail:
             waiters.discard(future)
             if not waiters and self.waiting.get(topic) is waiters:
                 del self.waiting[topic]
+                if not self.waiting:
+                    self.unwatched_since = loop.time()
         return True
 
     def stop(self) -> None:
@@ -103,7 +122,11 @@ class LogTail:
 
     async def run(self) -> None:
         quick = 0
+        loop = asyncio.get_running_loop()
+        self.unwatched_since = loop.time()
         while True:
+            if not self.waiting and loop.time() - self.unwatched_since > self.idle_after_seconds:
+                await self.idle()
             generation = self.wakeup.generation
             try:
                 if self.cursor is None:
@@ -119,6 +142,9 @@ class LogTail:
                 continue
             self.outage.resumed()
             self.reads += 1
+            if self.resumed:
+                self.resumed = False
+                self.forget_all()
             if len(self.seen) > REMEMBERED_TOPICS:
                 self.seen.clear()
                 self.forgotten = self.reads
@@ -137,6 +163,26 @@ class LogTail:
             await self.wakeup.wait(generation, QUICK_SECONDS if quick else FALLBACK_SECONDS)
             if self.wakeup.generation != generation:
                 quick = QUICK_TRIES
+
+    async def idle(self) -> None:
+        """No reads until a stream waits; then from the head of the log."""
+        self.paused = True
+        self.waited_for.clear()
+        await self.waited_for.wait()
+        self.paused = False
+        self.cursor = None
+        self.resumed = True
+
+    def forget_all(self) -> None:
+        """After reads stopped: a stream whose mark is older than this read may have missed
+        what went by unread, so it reads its backlog again instead of waiting, now or later."""
+        self.seen.clear()
+        self.early.clear()
+        self.forgotten = self.reads
+        for waiters in self.waiting.values():
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)
 
     def topics(self, places: list[store.Place]) -> set[str]:
         """What these places wake: a site once its event is settled, a post (its stream id)
