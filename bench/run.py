@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scale-comments", type=int, default=100_000, help="comments seeded for the scale part"
     )
     p.add_argument(
+        "--scale-rounds", type=int, default=3, help="alternating windows of each scale scenario"
+    )
+    p.add_argument(
         "--rebuild-timeout", type=float, default=1200.0, help="max seconds for the timed rebuild"
     )
     p.add_argument("--fill-concurrency", type=int, default=64, help="client tasks while seeding")
@@ -108,9 +111,16 @@ async def _scale(
     targets: list[Target],
 ) -> None:
     cfg = ScaleConfig(
-        args.duration, args.concurrency, args.warmup, args.scale_comments, args.rebuild_timeout
+        args.duration,
+        args.concurrency,
+        args.warmup,
+        args.scale_comments,
+        args.rebuild_timeout,
+        args.scale_rounds,
     )
-    found, met = await run_scale(session, db_url, RESULTS_DIR, args.threadlog, cfg)
+    found, met = await run_scale(
+        session, args.database_url, db_url, RESULTS_DIR, args.threadlog, cfg
+    )
     out.update(found)
     targets.extend(met)
 

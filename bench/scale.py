@@ -1,11 +1,13 @@
 """The scale scenarios: no cost may grow with the data (issue 15).
 
-1. `write_empty`: comments and replies (30% replies) over 200 posts of a site with no comments.
-2. The log gets `--scale-comments` more comments (30% replies) on 200 other posts of the same
-   site, by COPY through the real codec (bench/seed_log.py), and `threadlog rebuild` makes
-   every read model from it: `rebuild` counts its events per second.
-3. `write_big`: the same load as 1, now over the 200 seeded posts, replies answering seeded
-   comments too.
+1. The big site: its database's log gets `--scale-comments` comments (30% replies) on 200 posts,
+   by COPY through the real codec (bench/seed_log.py), `threadlog rebuild` makes every read
+   model from it (`rebuild` counts its events per second), then VACUUM (ANALYZE).
+2. The empty site: 200 posts and no comments, in a database of its own.
+3. `write_empty` and `write_big`: comments and replies (30% replies, to a random comment of the
+   post, seeded ones included) over each site's 200 posts, in alternating windows
+   (`--scale-rounds` of each, a CHECKPOINT before each window); their results are the
+   windows' sums, and the ratio of each round is printed too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from db import create_database, drop_database, with_database
 from loadgen import Op, Result, run_closed_loop
 from procs import run_command
 
@@ -39,6 +42,8 @@ class ScaleConfig:
     warmup: float
     comments: int
     rebuild_timeout: float
+    # Alternating windows of each of write_empty and write_big.
+    rounds: int = 3
 
 
 @dataclass(frozen=True)
@@ -74,16 +79,11 @@ def _write_op(session: aiohttp.ClientSession, svc: Service, thread: dict[str, li
     return op
 
 
-async def _measure(
-    name: str, session: aiohttp.ClientSession, svc: Service, thread: dict[str, list[str]],
-    cfg: ScaleConfig,
-) -> Result:  # fmt: skip
-    print(f"running {name} ({cfg.duration:g}s, concurrency {cfg.concurrency})", flush=True)
-    # Each starts just after a checkpoint: a checkpoint that fell inside one window and not the
-    # other made every first write to a page after it cost a full page in the WAL, which moved
-    # the ratio by half.
+async def _window(name: str, svc: Service, op: Op, cfg: ScaleConfig) -> Result:
+    # Each window starts just after a checkpoint: a checkpoint that fell inside one window and
+    # not the other made every first write to a page after it cost a full page in the WAL,
+    # which moved the ratio by half.
     await run_command(["psql", "-Atc", "CHECKPOINT", svc.db_url], svc.env, 120)
-    op = _write_op(session, svc, thread)
     return await run_closed_loop(
         name,
         op,
@@ -94,54 +94,72 @@ async def _measure(
     )
 
 
+def merged(name: str, windows: list[Result]) -> Result:
+    """The windows of one scenario as one result (their counts, times and CPU summed)."""
+    whole = Result(name=name, concurrency=windows[0].concurrency)
+    for window in windows:
+        whole.ok += window.ok
+        whole.errors += window.errors
+        whole.elapsed_s += window.elapsed_s
+        whole.latencies_ms += window.latencies_ms
+        whole.error_kinds += window.error_kinds
+        for field in ("server_cpu_s", "database_cpu_s"):
+            spent = getattr(window, field)
+            if spent is not None:
+                setattr(whole, field, (getattr(whole, field) or 0.0) + spent)
+    return whole
+
+
 async def run_scale(
-    session: aiohttp.ClientSession, db_url: str, logs: Path, exe: str | None, cfg: ScaleConfig
+    session: aiohttp.ClientSession,
+    admin_url: str,
+    db_url: str,
+    logs: Path,
+    exe: str | None,
+    cfg: ScaleConfig,
 ) -> tuple[dict[str, Result], list[Target]]:
     results: dict[str, Result] = {}
-    empty = Service(db_url, logs, exe, name="scale-empty")
-    print(f"starting threadlog ({empty.exe}) on {empty.base}", flush=True)
+    # The empty site has a database of its own, so that nothing of the big site's is in its
+    # tables; the two are measured in alternating windows, so that what else the machine does
+    # (and the checkpoints) falls on both alike.
+    empty_name = await create_database(admin_url)
+    empty = Service(with_database(admin_url, empty_name), logs, exe, name="scale-empty")
+    big = Service(db_url, logs, exe, name="scale-big")
     try:
+        print(f"starting threadlog ({empty.exe}) on {empty.base}", flush=True)
         await empty.start()
         keys: Keys = await empty.provision()
         posts = [f"e{i:03d}" for i in range(POSTS)]
         await asyncio.gather(*(publish(session, empty, keys.publisher, p) for p in posts))
         thread: dict[str, list[str]] = {post: [] for post in posts}
-        results["write_empty"] = await _measure("write_empty", session, empty, thread, cfg)
+
+        await big.cli("migrate", limit_s=120)
+        await big.provision()
+        results["rebuild"], events = await _seed_and_rebuild(big, logs, cfg)
+        seeded: dict[str, list[str]] = json.loads((logs / "scale_seed.json").read_text())
+        # A site that grew to this size over months has been vacuumed meanwhile; one loaded
+        # a moment ago has not (its first writes would set the hint bits of every page).
+        await run_command(["psql", "-Atc", "VACUUM (ANALYZE)", db_url], big.env, 600)
+        await big.start()
+
+        operations = {"write_empty": _write_op(session, empty, thread)}
+        operations["write_big"] = _write_op(session, big, seeded)
+        windows: dict[str, list[Result]] = {name: [] for name in operations}
+        for round_number in range(cfg.rounds):
+            for name, svc in (("write_empty", empty), ("write_big", big)):
+                print(f"running {name} ({cfg.duration:g}s, round {round_number + 1})", flush=True)
+                windows[name].append(await _window(name, svc, operations[name], cfg))
+        for name, found in windows.items():
+            results[name] = merged(name, found)
+        rounds = [
+            f"{b.throughput / max(e.throughput, 1e-9):.1%}"
+            for e, b in zip(windows["write_empty"], windows["write_big"], strict=True)
+        ]
+        print(f"  write_big / write_empty by round: {', '.join(rounds)}", flush=True)
     finally:
         await empty.stop()
-
-    print(f"seeding: {cfg.comments:,} comments by COPY", flush=True)
-    started = time.monotonic()
-    out = logs / "scale_seed.json"
-    seeder = [sys.executable, "-P", str(SEEDER), db_url, "bench", str(POSTS), str(cfg.comments),
-              str(REPLY_SHARE), str(out)]  # fmt: skip
-    await run_command(seeder, empty.env, limit_s=600)
-    seeded: dict[str, list[str]] = json.loads(out.read_text())
-    print(f"  seeded in {time.monotonic() - started:.1f}s", flush=True)
-
-    events = int(
-        (await run_command(["psql", "-Atc", "SELECT count(*) FROM events", db_url], empty.env, 30))
-        .strip()
-    )  # fmt: skip
-    print(f"running threadlog rebuild of {events:,} events", flush=True)
-    started = time.monotonic()
-    # The rebuild is the only child that ends meanwhile: its CPU time is the children's growth.
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    await empty.cli("rebuild", limit_s=cfg.rebuild_timeout)
-    elapsed = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
-    results["rebuild"] = Result(
-        name="rebuild", ok=events, elapsed_s=elapsed, concurrency=1, server_cpu_s=cpu
-    )
-    print(f"  rebuilt {events:,} events in {elapsed:.1f}s ({events / elapsed:,.0f}/s)", flush=True)
-
-    big = Service(db_url, logs, exe, name="scale-big")
-    try:
-        await big.start()
-        results["write_big"] = await _measure("write_big", session, big, seeded, cfg)
-    finally:
         await big.stop()
+        await drop_database(admin_url, empty_name)
 
     targets = [
         Target(
@@ -153,6 +171,30 @@ async def run_scale(
         Target(f"rebuild of {events:,} events", results["rebuild"].throughput, 10_000, "events/s"),
     ]
     return results, targets
+
+
+async def _seed_and_rebuild(big: Service, logs: Path, cfg: ScaleConfig) -> tuple[Result, int]:
+    print(f"seeding: {cfg.comments:,} comments by COPY", flush=True)
+    started = time.monotonic()
+    out = logs / "scale_seed.json"
+    seeder = [sys.executable, "-P", str(SEEDER), big.db_url, "bench", str(POSTS),
+              str(cfg.comments), str(REPLY_SHARE), str(out)]  # fmt: skip
+    await run_command(seeder, big.env, limit_s=600)
+    print(f"  seeded in {time.monotonic() - started:.1f}s", flush=True)
+
+    count = ["psql", "-Atc", "SELECT count(*) FROM events", big.db_url]
+    events = int((await run_command(count, big.env, 30)).strip())
+    print(f"running threadlog rebuild of {events:,} events", flush=True)
+    started = time.monotonic()
+    # The rebuild is the only child that ends meanwhile: its CPU time is the children's growth.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    await big.cli("rebuild", limit_s=cfg.rebuild_timeout)
+    elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    print(f"  rebuilt {events:,} events in {elapsed:.1f}s ({events / elapsed:,.0f}/s)", flush=True)
+    rebuild = Result(name="rebuild", ok=events, elapsed_s=elapsed, concurrency=1, server_cpu_s=cpu)
+    return rebuild, events
 
 
 def print_targets(targets: list[Target]) -> None:
