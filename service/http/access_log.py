@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
-from service.http.keys import REQUEST_ID, ROUTE
+from service.http.keys import REQUEST_ID, ROUTE, STARTED
 from service.logs import direct_handler
 
 MESSAGE = "%s %s %d %.1f ms"
@@ -31,7 +31,11 @@ class AccessLines(AbstractAccessLogger):
             request_id = request[REQUEST_ID]
         except KeyError:
             request_id = None
-        method, status, milliseconds = request.method, response.status, time * 1000
+        try:
+            milliseconds = (clock.perf_counter() - request[STARTED]) * 1000
+        except KeyError:
+            milliseconds = time * 1000  # never reached the middlewares
+        method, status = request.method, response.status
         extra = {
             "method": method,
             "route": route,

@@ -11,6 +11,9 @@ REPRESENTATIONS = web.AppKey("representations", RepresentationCache)
 REQUEST_ID = web.RequestKey("request_id", str)
 # The route template a request matched (`/v1/sites/{site}/...`), for its access line.
 ROUTE = web.RequestKey("route", str)
+# When the middlewares took the request (time.perf_counter()): aiohttp's own start time comes
+# from the event loop's clock, which on uvloop moves in whole milliseconds.
+STARTED = web.RequestKey("started", float)
 # The embed widget's static files, and the allowed cross-origin caller of a request.
 ASSETS = web.AppKey("assets", Assets)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)

@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from service.db import lost_connection
-from service.http.keys import ROUTE
+from service.http.keys import ROUTE, STARTED
 from service.http.problems import Handler, Problem
 from service.keys import METRICS, POOL, SETTINGS
 from service.metrics import Metrics
@@ -27,7 +27,7 @@ STATUS_CLASSES = {n: f"{n}xx" for n in range(10)}
 
 @web.middleware
 async def measure_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = time.perf_counter()
+    started = request[STARTED] = time.perf_counter()
     request[ROUTE] = route_template(request)
     status = 500
     streamed = False

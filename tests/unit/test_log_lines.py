@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import random
+import time
 import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from service.http.access_log import MESSAGE, AccessLines
-from service.http.keys import REQUEST_ID, ROUTE
+from service.http.keys import REQUEST_ID, ROUTE, STARTED
 from service.http.problems import new_id
 from service.logs import (
     JsonLines,
@@ -236,3 +237,22 @@ def test_lines_go_through_logging_when_another_handler_would_see_them(
     handler.setFormatter(JsonLines())
     handler.setLevel(logging.WARNING)
     assert direct_handler(logger) is None
+
+
+def test_an_access_lines_duration_is_timed_from_the_middlewares_finely() -> None:
+    logger = logging.getLogger("threadlog.access.duration")
+    logger.propagate = False
+    kept = Kept()
+    logger.addHandler(kept)
+    logger.setLevel(logging.INFO)
+    log = AccessLines(logger, "").log
+    answered: Any = SimpleNamespace(status=200, body_length=1)
+    try:
+        # aiohttp's own figure (on uvloop, in whole milliseconds) is used only for a request
+        # the middlewares never saw.
+        log(Asked({STARTED: time.perf_counter() - 0.0123}), answered, 0.5)
+        log(Asked({}), answered, 0.5)
+        timed, refused = (record.__dict__["duration_ms"] for record in kept.records)
+        assert 12.3 <= timed < 500 and refused == 500.0
+    finally:
+        logger.removeHandler(kept)
