@@ -113,3 +113,19 @@ async def run_closed_loop(
         spent = cpu.spent(before, await cpu.sample())
         result.server_cpu_s, result.database_cpu_s = spent.server_s, spent.database_s
     return result
+
+
+def merged(name: str, windows: list[Result]) -> Result:
+    """The windows of one scenario as one result (their counts, times and CPU summed)."""
+    whole = Result(name=name, concurrency=windows[0].concurrency)
+    for window in windows:
+        whole.ok += window.ok
+        whole.errors += window.errors
+        whole.elapsed_s += window.elapsed_s
+        whole.latencies_ms += window.latencies_ms
+        whole.error_kinds += window.error_kinds
+        for spent_on in ("server_cpu_s", "database_cpu_s"):
+            spent = getattr(window, spent_on)
+            if spent is not None:
+                setattr(whole, spent_on, (getattr(whole, spent_on) or 0.0) + spent)
+    return whole

@@ -41,7 +41,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scale-comments", type=int, default=100_000, help="comments seeded for the scale part"
     )
     p.add_argument(
-        "--scale-rounds", type=int, default=3, help="alternating windows of each scale scenario"
+        "--rounds",
+        type=int,
+        default=3,
+        help="windows each of the writes compared by a target, taking turns",
     )
     p.add_argument(
         "--rebuild-timeout", type=float, default=1200.0, help="max seconds for the timed rebuild"
@@ -90,6 +93,7 @@ async def _service(
         args.fill_concurrency,
         args.fill_timeout,
         0 if args.no_big_thread else 2500,
+        args.rounds,
     )
     svc = Service(db_url, RESULTS_DIR, args.threadlog, workers=args.workers)
     print(f"starting threadlog ({svc.exe}, {args.workers} workers) on {svc.base}", flush=True)
@@ -116,7 +120,7 @@ async def _scale(
         args.warmup,
         args.scale_comments,
         args.rebuild_timeout,
-        args.scale_rounds,
+        args.rounds,
     )
     found, met = await run_scale(
         session, args.database_url, db_url, RESULTS_DIR, args.threadlog, cfg

@@ -6,7 +6,7 @@
 2. The empty site: 200 posts and no comments, in a database of its own.
 3. `write_empty` and `write_big`: comments and replies (30% replies, to a random comment of the
    post, seeded ones included) over each site's 200 posts, in alternating windows
-   (`--scale-rounds` of each, a CHECKPOINT before each window); their results are the
+   (`--rounds` of each, a CHECKPOINT before each window); their results are the
    windows' sums, and the ratio of each round is printed too.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 from db import create_database, drop_database, with_database
-from loadgen import Op, Result, run_closed_loop
+from loadgen import Op, Result, merged, run_closed_loop
 from procs import run_command
 
 from service import Keys, Service, comment_body, publish
@@ -92,22 +92,6 @@ async def _window(name: str, svc: Service, op: Op, cfg: ScaleConfig) -> Result:
         warmup=cfg.warmup,
         cpu=svc.cpu_probe(),
     )
-
-
-def merged(name: str, windows: list[Result]) -> Result:
-    """The windows of one scenario as one result (their counts, times and CPU summed)."""
-    whole = Result(name=name, concurrency=windows[0].concurrency)
-    for window in windows:
-        whole.ok += window.ok
-        whole.errors += window.errors
-        whole.elapsed_s += window.elapsed_s
-        whole.latencies_ms += window.latencies_ms
-        whole.error_kinds += window.error_kinds
-        for field in ("server_cpu_s", "database_cpu_s"):
-            spent = getattr(window, field)
-            if spent is not None:
-                setattr(whole, field, (getattr(whole, field) or 0.0) + spent)
-    return whole
 
 
 async def run_scale(

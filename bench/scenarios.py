@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
-from loadgen import Op, Result, run_closed_loop
+from loadgen import Op, Result, merged, run_closed_loop
 
 from service import Keys, Service, comment_body, fill_thread, post_comment, publish
 
@@ -29,6 +29,8 @@ class Config:
     fill_timeout: float
     # The top-level comments of post_into_10k's thread, each with 3 replies; 0 skips it.
     big_top_level: int = 2500
+    # Windows of each write scenario, taking turns; each lasts duration / rounds.
+    rounds: int = 3
 
 
 async def seed(session: aiohttp.ClientSession, svc: Service, keys: Keys, cfg: Config) -> None:
@@ -93,31 +95,43 @@ async def run_all(
 ) -> dict[str, Result]:
     results: dict[str, Result] = {}
 
-    async def measure(name: str, op: Op) -> None:
-        print(f"running {name} ({cfg.duration:g}s, concurrency {cfg.concurrency})", flush=True)
-        results[name] = await run_closed_loop(
+    async def window(name: str, op: Op, duration: float) -> Result:
+        print(f"running {name} ({duration:g}s, concurrency {cfg.concurrency})", flush=True)
+        return await run_closed_loop(
             name,
             op,
-            duration=cfg.duration,
+            duration=duration,
             concurrency=cfg.concurrency,
             warmup=cfg.warmup,
             cpu=svc.cpu_probe(),
         )
 
-    post_urls = [svc.comments_url(p) for p in POSTS]
-    await measure("post_comment", post_op(session, lambda: random.choice(post_urls)))
+    async def measure(name: str, op: Op) -> None:
+        results[name] = await window(name, op, cfg.duration)
+
     thread_url = svc.comments_url(THREAD_200)
     await measure("get_thread_200", get_op(session, thread_url, [("limit", "200")]))
     fifty = [("post", p) for p in POSTS[:50]]
     await measure("counts_50", get_op(session, svc.counts_url(), fifty))
 
+    # The writes whose ratios are targets take turns, a window each per round: minutes apart,
+    # what else the machine did moved their ratio by a third.
+    post_urls = [svc.comments_url(p) for p in POSTS]
     empty_url = svc.comments_url(EMPTY)
-    await measure("post_into_empty", post_op(session, lambda: empty_url))
-
     # Replies to one popular comment: the same load as post_into_empty, one level down.
     popular = await post_comment(session, svc, REPLIES, 0)
     replies_url = svc.comments_url(REPLIES)
-    await measure("post_replies", post_op(session, lambda: replies_url, popular))
+    writes = {
+        "post_comment": post_op(session, lambda: random.choice(post_urls)),
+        "post_into_empty": post_op(session, lambda: empty_url),
+        "post_replies": post_op(session, lambda: replies_url, popular),
+    }
+    windows: dict[str, list[Result]] = {name: [] for name in writes}
+    for _ in range(cfg.rounds):
+        for name, op in writes.items():
+            windows[name].append(await window(name, op, cfg.duration / cfg.rounds))
+    for name, taken in windows.items():
+        results[name] = merged(name, taken)
 
     if not cfg.big_top_level:
         return results
