@@ -20,7 +20,6 @@ from service.eventstore.store import Cursor
 from service.eventstore.streams import lock_key
 from service.metrics import Metrics
 from service.settings import Settings
-from service.subscriptions.dispatcher import retry_delay
 from service.subscriptions.mail import feed
 from service.subscriptions.mail.compose import Composer
 from service.subscriptions.mail.smtp import Delivery, Outcome, Server, deliver
@@ -28,6 +27,7 @@ from service.subscriptions.mail.templates import Templates
 from service.subscriptions.nats_relay import LOAD_CHECKPOINT, SAVE_CHECKPOINT
 from service.subscriptions.sessions import lock_session
 from service.subscriptions.wakeup import CHANNEL, Wakeup
+from service.subscriptions.webhook_owner import retry_delay
 
 log = logging.getLogger("threadlog.mail")
 
