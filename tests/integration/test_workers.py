@@ -60,12 +60,21 @@ async def test_workers_share_the_port_restart_when_killed_and_stop_on_sigterm(
 
         post_id = new_id()
         path = f"/v1/sites/{site.site}/posts/{post_id}/comments"
-        async with aiohttp.ClientSession(served.base) as session:
+        # A connection per request: one kept alive to the killed worker would be reset (the
+        # client cannot know before it sends), which says nothing about the service.
+        fresh = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(served.base, connector=fresh) as session:
             body = {"title": "T", "url": "https://blog.example/t", "labels": []}
             put = await session.put(f"/v1/sites/{site.site}/posts/{post_id}", json=body,
                                     headers=site.auth("publisher"))  # fmt: skip
             assert put.status == 201, await put.text()
             os.kill(first, signal.SIGKILL)
+
+            async def killed() -> bool:
+                return not running(first)
+
+            # Until it is gone its listening socket may still take a connection, and drop it.
+            await wait_until(killed, "the killed worker to be gone")
             # The other worker answers meanwhile; a new one takes the dead one's place.
             for number in range(10):
                 answer = await session.post(
