@@ -8,6 +8,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -102,49 +103,56 @@ class Kept(logging.Handler):
         self.records.append(record)
 
 
-def test_access_records_are_what_logger_info_makes() -> None:
-    logger = logging.getLogger("threadlog.access.test")
+@pytest.fixture
+def kept_lines() -> Iterator[tuple[logging.Logger, Kept]]:
+    """A logger of its own, at INFO, whose records are kept rather than written."""
+    logger = logging.getLogger(f"threadlog.access.kept-{uuid.uuid4()}")
     logger.propagate = False
     kept = Kept()
     logger.addHandler(kept)
     logger.setLevel(logging.INFO)
+    yield logger, kept
+    logger.removeHandler(kept)
+
+
+def test_access_records_are_what_logger_info_makes(
+    kept_lines: tuple[logging.Logger, Kept],
+) -> None:
+    logger, kept = kept_lines
     request = {ROUTE: "/v1/sites/{site}/posts/{post}/comments", REQUEST_ID: "r-1"}
     asked: Any = Asked(request)
     answered: Any = SimpleNamespace(status=200, body_length=1234)
     log = AccessLines(logger, "").log
-    try:
-        log(asked, answered, 0.0125)
-        fields = ("GET", request[ROUTE], 200, 12.5)
-        extra = {"method": "GET", "route": request[ROUTE], "status": 200, "duration_ms": 12.5}
-        extra |= {"bytes": 1234, "request_id": "r-1"}
-        logger.info(MESSAGE, *fields, extra=extra)
-        made, expected = kept.records
-        assert (
-            made.getMessage()
-            == expected.getMessage()
-            == "GET /v1/sites/{site}/posts/{post}/comments 200 12.5 ms"
-        )
-        unlike = {"created", "msecs", "relativeCreated", "pathname", "filename", "module"}
-        unlike |= {"lineno", "funcName"}  # where logger.info was called: no line shows them
-        assert list(made.__dict__) == list(expected.__dict__)
-        for name, value in expected.__dict__.items():
-            if name not in unlike:
-                assert made.__dict__[name] == value, name
-        assert abs(made.created - expected.created) < 1
-        line = JsonLines().format(made)
-        assert list(json.loads(line))[4:] == [
-            "request_id",
-            "method",
-            "route",
-            "status",
-            "duration_ms",
-            "bytes",
-        ]
-        logger.setLevel(logging.WARNING)
-        log(asked, answered, 0.0125)
-        assert len(kept.records) == 2
-    finally:
-        logger.removeHandler(kept)
+    log(asked, answered, 0.0125)
+    fields = ("GET", request[ROUTE], 200, 12.5)
+    extra = {"method": "GET", "route": request[ROUTE], "status": 200, "duration_ms": 12.5}
+    extra |= {"bytes": 1234, "request_id": "r-1"}
+    logger.info(MESSAGE, *fields, extra=extra)
+    made, expected = kept.records
+    assert (
+        made.getMessage()
+        == expected.getMessage()
+        == "GET /v1/sites/{site}/posts/{post}/comments 200 12.5 ms"
+    )
+    unlike = {"created", "msecs", "relativeCreated", "pathname", "filename", "module"}
+    unlike |= {"lineno", "funcName"}  # where logger.info was called: no line shows them
+    assert list(made.__dict__) == list(expected.__dict__)
+    for name, value in expected.__dict__.items():
+        if name not in unlike:
+            assert made.__dict__[name] == value, name
+    assert abs(made.created - expected.created) < 1
+    line = JsonLines().format(made)
+    assert list(json.loads(line))[4:] == [
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "bytes",
+    ]
+    logger.setLevel(logging.WARNING)
+    log(asked, answered, 0.0125)
+    assert len(kept.records) == 2
 
 
 class Asked(dict[str, object]):
@@ -239,20 +247,15 @@ def test_lines_go_through_logging_when_another_handler_would_see_them(
     assert direct_handler(logger) is None
 
 
-def test_an_access_lines_duration_is_timed_from_the_middlewares_finely() -> None:
-    logger = logging.getLogger("threadlog.access.duration")
-    logger.propagate = False
-    kept = Kept()
-    logger.addHandler(kept)
-    logger.setLevel(logging.INFO)
+def test_an_access_lines_duration_is_timed_from_the_middlewares_finely(
+    kept_lines: tuple[logging.Logger, Kept],
+) -> None:
+    logger, kept = kept_lines
     log = AccessLines(logger, "").log
     answered: Any = SimpleNamespace(status=200, body_length=1)
-    try:
-        # aiohttp's own figure (on uvloop, in whole milliseconds) is used only for a request
-        # the middlewares never saw.
-        log(Asked({STARTED: time.perf_counter() - 0.0123}), answered, 0.5)
-        log(Asked({}), answered, 0.5)
-        timed, refused = (record.__dict__["duration_ms"] for record in kept.records)
-        assert 12.3 <= timed < 500 and refused == 500.0
-    finally:
-        logger.removeHandler(kept)
+    # aiohttp's own figure (on uvloop, in whole milliseconds) is used only for a request the
+    # middlewares never saw.
+    log(Asked({STARTED: time.perf_counter() - 0.0123}), answered, 0.5)
+    log(Asked({}), answered, 0.5)
+    timed, refused = (record.__dict__["duration_ms"] for record in kept.records)
+    assert 12.3 <= timed < 500 and refused == 500.0
