@@ -174,3 +174,51 @@ async def test_a_failing_model_stops_the_rebuild_and_leaves_every_connection_usa
         assert await connection.fetchval("SELECT to_regnamespace('rebuild')") is None
     counts = await (await client.get(f"/v1/sites/{site.site}/counts?post={post_id}")).json()
     assert counts["counts"][post_id] == 1
+
+
+async def test_a_model_goes_on_with_later_batches_while_another_is_busy(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No lane waits for the others at each batch: with the first batch of `groups` held, the
+    lane of `posts` applies the next ones (the reader reads ahead of the slowest lane)."""
+    from service.projections import groups, posts
+
+    monkeypatch.setattr(rebuilding, "BATCH", 2)
+    post_id = await publish(client, site)
+    for _ in range(6):
+        await comment(client, site, post_id)
+    batches_of_posts = 0
+    later_batches_applied = asyncio.Event()
+    held: list[bool] = []
+    apply_posts, apply_groups = posts.apply, groups.apply
+
+    async def counting(connection: asyncpg.Connection, events: list[object]) -> None:
+        nonlocal batches_of_posts
+        await apply_posts(connection, events)
+        batches_of_posts += 1
+        if batches_of_posts == 3:
+            later_batches_applied.set()
+
+    async def holding(connection: asyncpg.Connection, events: list[object]) -> None:
+        if not held:
+            # Not a timing assertion: only how long a lane that waits for the others would
+            # hang here before failing the test instead.
+            try:
+                await asyncio.wait_for(later_batches_applied.wait(), 30)
+                held.append(True)
+            except TimeoutError:
+                held.append(False)
+        await apply_groups(connection, events)
+
+    monkeypatch.setattr(posts, "apply", counting)
+    monkeypatch.setattr(groups, "apply", holding)
+    async with contextlib.AsyncExitStack() as stack:
+        connection, reader, *more = [
+            await stack.enter_async_context(pool.acquire()) for _ in range(4)
+        ]
+        # Three lanes: posts is dealt to the second, groups to the third (see `spread`).
+        replayed = await rebuild(connection, reader=reader, appliers=more)
+    assert held == [True]
+    assert replayed >= 7
+    counts = await (await client.get(f"/v1/sites/{site.site}/counts?post={post_id}")).json()
+    assert counts["counts"][post_id] == 6
