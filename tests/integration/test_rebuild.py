@@ -222,3 +222,27 @@ async def test_a_model_goes_on_with_later_batches_while_another_is_busy(
     assert replayed >= 7
     counts = await (await client.get(f"/v1/sites/{site.site}/counts?post={post_id}")).json()
     assert counts["counts"][post_id] == 6
+
+
+async def test_the_collector_runs_every_few_batches_not_after_each(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rebuilding, "BATCH", 1)
+    monkeypatch.setattr(rebuilding, "COLLECT_EVERY", 4)
+    post_id = await publish(client, site)
+    for _ in range(8):
+        await comment(client, site, post_id)
+    runs: list[int] = []
+    collect = gc.collect
+
+    def counting(generation: int = 2) -> int:
+        runs.append(generation)
+        return collect(generation)
+
+    monkeypatch.setattr(gc, "collect", counting)
+    async with pool.acquire() as connection:
+        replayed = await rebuild(connection)
+    # One run per 4 batches of one event (events that come during the replay are applied in
+    # the swap's lock, without batches).
+    assert 2 <= len(runs) <= replayed // 4
+    assert set(runs) == {1}
