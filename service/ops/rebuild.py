@@ -20,6 +20,7 @@ from service.db import Connection
 from service.eventstore import store
 from service.eventstore.store import Cursor, RecordedEvent
 from service.projections import INLINE, apply_all, tables
+from service.projections.statements import REPLAYING_FRESH
 
 SCHEMA = "rebuild"
 BATCH = 1000
@@ -196,6 +197,7 @@ async def replay(lanes: list[Lane], progress: Progress, source: Connection) -> t
 
     async def apply(lane: Lane, queue: asyncio.Queue[list[RecordedEvent]]) -> None:
         nonlocal finished
+        REPLAYING_FRESH.set(True)  # this task's own context: the replay's lanes alone
         while batch := await queue.get():
             await apply_lane(lane, batch)
             pending[batch[-1].cursor] -= 1
