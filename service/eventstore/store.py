@@ -9,7 +9,6 @@ every transaction still running (`pg_snapshot_xmin`), so a row that commits late
 appear behind a reader's cursor.
 """
 
-import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -234,15 +233,13 @@ async def read_all(
     limit: int,
     site: str | None = None,
     types: list[str] | None = None,
-    piece: int = 0,
 ) -> list[RecordedEvent]:
-    """Events after `after` in commit order; never skips a late commit, never repeats.
-    With `piece`, they are decoded that many at a time (see `recorded_from_rows`)."""
+    """Events after `after` in commit order; never skips a late commit, never repeats."""
     transaction_id, position = str(after.transaction_id), after.position
     rows = await connection.fetch(
         READ_ALL, transaction_id, position, site, limit, types, after.epoch
     )
-    return await recorded_from_rows(connection, rows, piece)
+    return await recorded_from_rows(connection, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,24 +310,12 @@ async def read_stream(connection: Connection, stream_id: str) -> list[RecordedEv
     return await recorded_from_rows(connection, rows)
 
 
-async def recorded_from_rows(
-    connection: Connection | Pool, rows: list[Any], piece: int = 0
-) -> list[RecordedEvent]:
-    """Events as read, their sealed fields opened with the keys that still exist. With
-    `piece`, decoded that many at a time, the event loop free in between: a replay's other
-    connections go on with their answers meanwhile."""
+async def recorded_from_rows(connection: Connection | Pool, rows: list[Any]) -> list[RecordedEvent]:
+    """Events as read, their sealed fields opened with the keys that still exist."""
     loaded = [(row, orjson.loads(row["data"]), orjson.loads(row["metadata"])) for row in rows]
     wanted = {key_id for _, _, metadata in loaded for key_id in key_ids(metadata)}
     keys = await data_keys.open_keys(connection, wanted) if wanted else {}
-    if not piece:
-        return [recorded_from_row(row, data, metadata, keys) for row, data, metadata in loaded]
-    recorded: list[RecordedEvent] = []
-    for start in range(0, len(loaded), piece):
-        if start:
-            await asyncio.sleep(0)
-        part = loaded[start : start + piece]
-        recorded += [recorded_from_row(row, data, metadata, keys) for row, data, metadata in part]
-    return recorded
+    return [recorded_from_row(row, data, metadata, keys) for row, data, metadata in loaded]
 
 
 def recorded_from_row(

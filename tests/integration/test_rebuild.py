@@ -200,7 +200,7 @@ async def test_a_model_goes_on_with_later_batches_while_another_is_busy(
         nonlocal batches_of_posts
         await apply_posts(connection, events)
         batches_of_posts += 1
-        if batches_of_posts == 3:
+        if batches_of_posts == 2:
             later_batches_applied.set()
 
     async def holding(connection: asyncpg.Connection, events: list[object]) -> None:

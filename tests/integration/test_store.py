@@ -225,38 +225,3 @@ async def test_a_kept_idempotency_key_is_read_on_a_connection_that_never_saw_a_u
         await fresh.close()
     assert loaded.kept[key].request_sha256 == b"request"
     assert loaded.kept[key].event_ids == events
-
-
-async def test_events_decoded_in_pieces_are_the_same_and_let_other_tasks_run(
-    pool: asyncpg.Pool,
-) -> None:
-    site = (await make_site(pool)).site
-    application = Application(pool)
-    for n in range(4):
-        await application.execute(publish_post(f"p{n}", site=site), META)
-    turns = 0
-
-    async def other_task() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    async with pool.acquire() as connection:
-        # Posts only: nothing sealed, so decoding them waits for no key.
-        rows = await connection.fetch(
-            store.SELECT_EVENTS + "WHERE site = $1 ORDER BY position", site
-        )
-        decoded: list[list[store.RecordedEvent]] = []
-        turns_taken: list[int] = []
-        for piece in (0, 1):
-            turns = 0
-            other = asyncio.create_task(other_task())
-            decoded.append(await store.recorded_from_rows(connection, rows, piece))
-            turns_taken.append(turns)
-            other.cancel()
-    assert len(rows) == 4
-    assert decoded[0] == decoded[1]
-    assert [recorded.event.post_id for recorded in decoded[1]] == ["p0", "p1", "p2", "p3"]
-    assert turns_taken[0] == 0, "decoded at once, nothing else ran"
-    assert turns_taken[1] > 0, "decoded a piece at a time, other tasks ran in between"
