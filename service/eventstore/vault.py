@@ -58,7 +58,18 @@ def seal(key: bytes, plaintext: bytes, context: bytes) -> bytes:
 
 def unseal(key: bytes, sealed: bytes, context: bytes) -> bytes:
     """Raises cryptography's InvalidTag when the key, the context or the bytes are wrong."""
-    return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+    return unseal_with(AESGCM(key), sealed, context)
+
+
+def unseal_with(cipher: AESGCM, sealed: bytes, context: bytes) -> bytes:
+    return cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+
+
+# Made once per KEK: a replay unwraps a data key for nearly every comment, and making the
+# cipher costs as much as the decryption.
+@functools.lru_cache(maxsize=16)
+def kek_cipher(kek: bytes) -> AESGCM:
+    return AESGCM(kek)
 
 
 def combined_key(author_key: bytes, day_key: bytes) -> bytes:
@@ -85,7 +96,7 @@ class Vault:
         for kek in (self.kek, *self.previous):
             if kek_id(kek) == wrapped_by:
                 try:
-                    return unseal(kek, wrapped, key_id.encode())
+                    return unseal_with(kek_cipher(kek), wrapped, key_id.encode())
                 except InvalidTag as error:
                     message = f"data key {key_id} does not open with KEK {wrapped_by}"
                     raise WrongKek(message) from error

@@ -20,9 +20,15 @@ from service.db import Connection
 from service.eventstore import store
 from service.eventstore.store import Cursor, RecordedEvent
 from service.projections import INLINE, apply_all, tables
+from service.projections.statements import REPLAYING_FRESH
 
 SCHEMA = "rebuild"
 BATCH = 1000
+# How many batches the reader may be ahead of the slowest lane. (More, or decoding a batch
+# in pieces to let the lanes' answers in sooner, measured no faster and cost client CPU.)
+AHEAD = 1
+# Batches between two runs of the collector (see `collection_paused`).
+COLLECT_EVERY = 10
 # Writers read the decision state before they append, so they may hold a table the swap needs
 # while waiting for the log the swap holds: the swap gives up quickly and tries again instead
 # of waiting for PostgreSQL to find the deadlock.
@@ -151,50 +157,73 @@ async def apply_lane(lane: Lane, batch: list[RecordedEvent]) -> None:
             await model.apply(connection, batch)
 
 
-async def apply_lanes(lanes: list[Lane], batch: list[RecordedEvent]) -> None:
-    """A lane that fails cancels the others, so every connection is free afterwards; its error
-    is raised as it came (the CLI explains a lost database, say, whichever lane saw it)."""
-    try:
-        async with asyncio.TaskGroup() as running:
-            for lane in lanes:
-                running.create_task(apply_lane(lane, batch))
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-
-
 async def replay(lanes: list[Lane], progress: Progress, source: Connection) -> tuple[Cursor, int]:
-    """Apply the log from its start, a batch at a time, each lane its models. The next batch is
-    read and decoded meanwhile when `source` is not one of the lanes' connections."""
-    cursor, replayed = store.START, 0
+    """Apply the log from its start, a batch at a time, each lane its models in log order.
+
+    When `source` is not one of the lanes' connections, it reads and decodes batches ahead
+    while the lanes apply earlier ones, and no lane waits for the others at each batch: models
+    own separate tables, so a lane may be a batch or two ahead of another (a lane that waited
+    for the slowest one left its server process idle). A lane that fails cancels the others,
+    so every connection is free afterwards; its error is raised as it came (the CLI explains
+    a lost database, say, whichever lane saw it)."""
     read_ahead = all(source is not connection for connection, _ in lanes)
-    # Only one read at a time on `source`: the next starts once this one is in hand.
-    upcoming = asyncio.ensure_future(store.read_all(source, cursor, BATCH))
-    with collection_per_batch():
-        try:
-            while True:
-                batch = await upcoming
-                if not batch:
-                    return cursor, replayed
-                cursor = batch[-1].cursor
-                if read_ahead:
-                    upcoming = asyncio.ensure_future(store.read_all(source, cursor, BATCH))
-                await apply_lanes(lanes, batch)
-                if not read_ahead:
-                    upcoming = asyncio.ensure_future(store.read_all(source, cursor, BATCH))
-                replayed += len(batch)
+    # Each lane's batches to come; an empty batch ends them. The reader may be AHEAD batches
+    # past the slowest lane, or, on a lane's connection, reads only while every lane is idle.
+    queues = [asyncio.Queue[list[RecordedEvent]](AHEAD if read_ahead else 1) for _ in lanes]
+    # For each batch being applied (by its last event): the lanes that have not finished it.
+    pending: dict[Cursor, int] = {}
+    end: list[tuple[Cursor, int]] = []
+    finished = 0
+
+    async def read() -> None:
+        cursor, replayed = store.START, 0
+        while True:
+            if not read_ahead:
+                for queue in queues:
+                    await queue.join()
+            batch = await store.read_all(source, cursor, BATCH)
+            if batch:
+                pending[batch[-1].cursor] = len(lanes)
+            for queue in queues:
+                await queue.put(batch)
+            if not batch:
+                end.append((cursor, replayed))
+                return
+            cursor = batch[-1].cursor
+            replayed += len(batch)
+
+    async def apply(lane: Lane, queue: asyncio.Queue[list[RecordedEvent]]) -> None:
+        nonlocal finished
+        REPLAYING_FRESH.set(True)  # this task's own context: the replay's lanes alone
+        while batch := await queue.get():
+            await apply_lane(lane, batch)
+            pending[batch[-1].cursor] -= 1
+            if not pending[batch[-1].cursor]:
+                del pending[batch[-1].cursor]
                 progress(len(batch))
-                gc.collect(1)
-        finally:
-            if not upcoming.done():
-                upcoming.cancel()
-                await asyncio.gather(upcoming, return_exceptions=True)
+                finished += 1
+                if finished % COLLECT_EVERY == 0:
+                    gc.collect(1)
+            queue.task_done()
+
+    with collection_paused():
+        try:
+            async with asyncio.TaskGroup() as running:
+                running.create_task(read())
+                for lane, queue in zip(lanes, queues, strict=True):
+                    running.create_task(apply(lane, queue))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+    return end[0]
 
 
 @contextlib.contextmanager
-def collection_per_batch() -> Iterator[None]:
+def collection_paused() -> Iterator[None]:
     """The collector's automatic runs, paused: a replay makes objects by the million, almost
     all freed by their batch's end, and the collector would walk them again and again (a
-    tenth of a replay's time). The caller collects after each batch instead."""
+    tenth of a replay's time). The caller collects every few batches instead: a run walks
+    every batch in flight (5 ms a run, run after each batch it took a tenth of the client's
+    time), and a replay of 100,000 events left it nothing to find."""
     paused = gc.isenabled()
     gc.disable()
     try:

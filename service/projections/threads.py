@@ -32,7 +32,7 @@ from service.domain.events import (
     NewComment,
 )
 from service.eventstore.store import RecordedEvent
-from service.projections.statements import Statement, json_rows, run
+from service.projections.statements import Statement, insert_new, json_rows, run, unguarded
 
 NAME = "threads"
 TABLES = ("thread_comments",)
@@ -74,6 +74,7 @@ ORDER BY w.n
 ON CONFLICT (site, comment_id) DO NOTHING
 RETURNING comment_id
 """
+INSERT_FRESH_COMMENTS = unguarded(INSERT_COMMENTS, "ON CONFLICT (site, comment_id) DO NOTHING")
 
 # One update per hidden ancestor, by its primary key, adding every new reply below it at once.
 # (One statement joining the batch's ancestors would be planned as a scan of the whole table
@@ -208,7 +209,9 @@ async def insert_site_comments(
                     *shown, author_key))  # fmt: skip
     if not new:
         return
-    inserted = await connection.fetch(INSERT_COMMENTS, site, json_rows(new))
+    inserted = await insert_new(
+        connection, INSERT_COMMENTS, INSERT_FRESH_COMMENTS, site, json_rows(new)
+    )
     added = Counter(ancestor for row in inserted for ancestor in hidden[row["comment_id"]])
     if added:
         await connection.executemany(

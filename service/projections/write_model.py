@@ -33,7 +33,7 @@ from service.domain.events import (
 from service.eventstore.codec import IP, PRIVATE, SEALED
 from service.eventstore.store import RecordedEvent
 from service.projections import threads
-from service.projections.statements import Statement, json_rows, run
+from service.projections.statements import Statement, insert_new, json_rows, run, unguarded
 
 NAME = "write_model"
 TABLES = ("streams", "stream_comments", "site_streams", "site_bans", "site_known_authors")
@@ -95,6 +95,7 @@ WHERE i.author_key IS NOT NULL
 ORDER BY i.author_key, rows.n
 ON CONFLICT (site, author_key) DO NOTHING
 """
+FRESH_COMMENTS = unguarded(NEW_COMMENTS, "ON CONFLICT (site, comment_id) DO NOTHING")
 
 # Each parent by its primary key, on its own (see threads.PARENTS).
 DEPTHS = """
@@ -300,7 +301,7 @@ async def insert_site_comments(
         hex_token = token.hex() if isinstance(token, bytes) else None
         new.append((comment_id, post_id, depth, hex_token, *rest))
     if new:
-        await connection.execute(NEW_COMMENTS, site, json_rows(new))
+        await insert_new(connection, NEW_COMMENTS, FRESH_COMMENTS, site, json_rows(new))
 
 
 async def apply(connection: Connection, events: list[RecordedEvent]) -> None:

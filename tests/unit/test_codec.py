@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +17,7 @@ from service.domain.events import (
 )
 from service.domain.policy import SiteSettings
 from service.eventstore.codec import SealingKeys, decode, encode, key_ids, with_private
-from service.eventstore.vault import KEY_BYTES
+from service.eventstore.vault import KEY_BYTES, Vault, WrongKek
 
 text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30)
 st.register_type_strategy(str, text)
@@ -121,3 +122,16 @@ def test_a_comment_stored_before_the_private_part_keeps_what_its_metadata_held()
 def test_every_type_name_is_dotted_lower_case() -> None:
     for name, cls in EVENT_TYPES.items():
         assert name == cls.event_type and name == name.lower() and "." in name
+
+
+def test_a_data_key_opens_with_the_kek_that_wrapped_it_each_time_and_no_other() -> None:
+    old, new, stranger = (bytes([n]) * KEY_BYTES for n in (1, 2, 3))
+    data_key, wrapped = Vault(old).new_data_key("k1")
+    rotating = Vault(new, previous=(old,))
+    for _ in range(2):  # each KEK's cipher is made once, then reused
+        assert rotating.unwrap("k1", Vault(old).kek_id, wrapped) == data_key
+        assert Vault(old).unwrap("k1", Vault(old).kek_id, wrapped) == data_key
+        with pytest.raises(WrongKek, match="does not open"):
+            Vault(stranger).unwrap("k1", Vault(stranger).kek_id, wrapped)
+        with pytest.raises(WrongKek, match="does not open"):
+            rotating.unwrap("k2", Vault(old).kek_id, wrapped)  # another key's place
