@@ -56,7 +56,7 @@ class LogTail:
         self.pool = pool
         self.wakeup = wakeup
         self.idle_after_seconds = idle_after_seconds
-        # When the last stream stopped waiting; set once a stream waits while reads stopped.
+        # When the last stream stopped waiting; and an event set whenever a stream waits.
         self.unwatched_since = 0.0
         self.waited_for = asyncio.Event()
         self.paused = False
