@@ -106,6 +106,9 @@ class LogTail:
     def stop(self) -> None:
         """Wake every waiting stream for good: the service is shutting down."""
         self.stopped = True
+        self.wake_everyone()
+
+    def wake_everyone(self) -> None:
         for waiters in self.waiting.values():
             for future in waiters:
                 if not future.done():
@@ -179,10 +182,7 @@ class LogTail:
         self.seen.clear()
         self.early.clear()
         self.forgotten = self.reads
-        for waiters in self.waiting.values():
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
+        self.wake_everyone()
 
     def topics(self, places: list[store.Place]) -> set[str]:
         """What these places wake: a site once its event is settled, a post (its stream id)

@@ -3,6 +3,9 @@ read on every instance before, streams or not), and streams lose nothing by it."
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+
+import pytest
 
 from service.eventstore.streams import post_stream_id
 from service.keys import LOG_TAIL
@@ -15,52 +18,54 @@ from tests.waiting import wait_until
 IDLE_SECONDS = 0.2
 
 
-async def paused(client: Client) -> LogTail:
-    tail = client.app[LOG_TAIL]
-    tail.idle_after_seconds = IDLE_SECONDS
+@pytest.fixture
+async def idle_service(
+    settings: Settings, site: SiteKeys
+) -> AsyncIterator[tuple[Client, str, LogTail]]:
+    """A served app with a published post, whose tail has stopped reading."""
+    async with serving(settings) as client:
+        post_id = await publish(client, site)
+        tail = client.app[LOG_TAIL]
+        tail.idle_after_seconds = IDLE_SECONDS
 
-    async def stopped_reading() -> bool:
-        return tail.paused
+        async def stopped_reading() -> bool:
+            return tail.paused
 
-    await wait_until(stopped_reading, "the tail to stop reading")
-    return tail
+        await wait_until(stopped_reading, "the tail to stop reading")
+        yield client, post_id, tail
 
 
 async def test_no_reads_while_nobody_waits_and_a_stream_still_gets_everything(
-    settings: Settings, site: SiteKeys
+    idle_service: tuple[Client, str, LogTail], site: SiteKeys
 ) -> None:
-    async with serving(settings) as client:
-        post_id = await publish(client, site)
-        tail = await paused(client)
-        reads = tail.reads
-        before = [(await comment(client, site, post_id, f"before {n}"))["id"] for n in range(3)]
-        await asyncio.sleep(IDLE_SECONDS * 3)
-        assert tail.reads == reads and tail.paused
+    client, post_id, tail = idle_service
+    reads = tail.reads
+    before = [(await comment(client, site, post_id, f"before {n}"))["id"] for n in range(3)]
+    await asyncio.sleep(IDLE_SECONDS * 3)
+    assert tail.reads == reads and tail.paused
 
-        path = f"/v1/sites/{site.site}/posts/{post_id}/comments/stream?after=1"
-        async with client.get(path) as response:
-            assert response.status == 200
-            ready, *backlog = await take(response, 4)
-            after = (await comment(client, site, post_id, "after"))["id"]
-            live = await take(response, 1)
-        assert not tail.paused and tail.reads > reads
-        assert ready["event"] == "ready"
-        ids = [json.loads(message["data"])["id"] for message in [*backlog, *live]]
-        assert ids == [*before, after]
+    path = f"/v1/sites/{site.site}/posts/{post_id}/comments/stream?after=1"
+    async with client.get(path) as response:
+        assert response.status == 200
+        ready, *backlog = await take(response, 4)
+        after = (await comment(client, site, post_id, "after"))["id"]
+        live = await take(response, 1)
+    assert not tail.paused and tail.reads > reads
+    assert ready["event"] == "ready"
+    ids = [json.loads(message["data"])["id"] for message in [*backlog, *live]]
+    assert ids == [*before, after]
 
 
 async def test_a_stream_that_read_before_reads_again_once_the_tail_resumes(
-    settings: Settings, site: SiteKeys
+    idle_service: tuple[Client, str, LogTail], site: SiteKeys
 ) -> None:
-    async with serving(settings) as client:
-        post_id = await publish(client, site)
-        tail = await paused(client)
-        # A stream read its backlog (this mark), then a comment committed before it waited:
-        # the tail, starting again from the head, never reads that comment, so the stream
-        # must be sent back to its backlog rather than left waiting for the next event.
-        mark = tail.mark()
-        await comment(client, site, post_id, "between the read and the wait")
-        woken = await tail.wait(post_stream_id(site.site, post_id), mark, 10)
-        assert woken
-        # Once read again (a mark of its read after the resume), it waits for new events only.
-        assert not await tail.wait(post_stream_id(site.site, post_id), tail.mark(), 0.3)
+    client, post_id, tail = idle_service
+    # A stream read its backlog (this mark), then a comment committed before it waited:
+    # the tail, starting again from the head, never reads that comment, so the stream
+    # must be sent back to its backlog rather than left waiting for the next event.
+    mark = tail.mark()
+    await comment(client, site, post_id, "between the read and the wait")
+    woken = await tail.wait(post_stream_id(site.site, post_id), mark, 10)
+    assert woken
+    # Once read again (a mark of its read after the resume), it waits for new events only.
+    assert not await tail.wait(post_stream_id(site.site, post_id), tail.mark(), 0.3)
