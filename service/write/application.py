@@ -26,7 +26,7 @@ import asyncpg
 from service.db import Connection, DatabaseUnavailable, Pool, closed
 from service.domain.commands import Command, NamesComment, NamesPost, SiteCommand
 from service.domain.errors import DomainError
-from service.eventstore.store import StaleTransactionOrder
+from service.eventstore.appends import StaleTransactionOrder
 from service.logs import RequestContext
 from service.metrics import Metrics
 from service.settings import Settings

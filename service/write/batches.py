@@ -14,8 +14,9 @@ from service.db import Connection
 from service.domain.commands import Command, NamesComment
 from service.domain.errors import CommentNotFound, DomainError
 from service.domain.thread import decide, evolve
-from service.eventstore import data_keys, store
-from service.eventstore.store import NewEvent, RecordedEvent
+from service.eventstore import appends, data_keys, store
+from service.eventstore.appends import NewEvent
+from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import post_stream_id
 from service.projections import apply_all
 from service.write import decision_state
@@ -100,7 +101,7 @@ async def write_batch(
     new_events = [event for step in steps for event in step.new_events]
     if new_events:
         last = {stream_id: thread.last_writer for stream_id, thread in threads.items()}
-        appended = await store.append(connection, new_events, last, loaded.day_key)
+        appended = await appends.append(connection, new_events, last, loaded.day_key)
         recorded = iter(appended)
         for step in steps:
             step.recorded = [next(recorded) for _ in step.new_events]

@@ -161,7 +161,7 @@ async def load_for_update(
     """Lock the posts' streams (after BEGIN when `begin`), then read what deciding needs.
 
     `requests` are (stream id, command). The locks come before the transaction's first write
-    (see store.StaleTransactionOrder), and the state is read by a later statement so that it
+    (see appends.StaleTransactionOrder), and the state is read by a later statement so that it
     includes what the locks' previous holders committed. Also read under the locks: what
     earlier requests kept for `idempotency_keys`, and the data key `day_key_id` if it exists.
     """

@@ -8,8 +8,9 @@ from typing import Any
 
 from service.db import Connection
 from service.domain.groups import GroupCommand, GroupState, decide_group
-from service.eventstore import store
-from service.eventstore.store import NewEvent, RecordedEvent
+from service.eventstore import appends
+from service.eventstore.appends import NewEvent
+from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import group_stream_id, lock_key
 from service.projections import apply_all
 from service.write import decision_state
@@ -41,6 +42,6 @@ async def write(
         NewEvent(stream_id, version + number, event.site, event, metadata)
         for number, event in enumerate(events, start=1)
     ]
-    recorded = await store.append(connection, new_events, {stream_id: last})
+    recorded = await appends.append(connection, new_events, {stream_id: last})
     await apply_all(connection, recorded)
     return recorded

@@ -21,8 +21,9 @@ from service.domain.commands import (
 from service.domain.events import RejectReason
 from service.domain.site import decide_site
 from service.domain.state import BanState, CommentState, SiteState
-from service.eventstore import store
-from service.eventstore.store import NewEvent, RecordedEvent
+from service.eventstore import appends
+from service.eventstore.appends import NewEvent
+from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key, post_stream_id, site_stream_id
 from service.projections import apply_all
 from service.write import decision_state, erasures
@@ -92,7 +93,7 @@ async def write(
         NewEvent(stream_id, version + number, command.site, event, metadata)
         for number, event in enumerate(events, start=1)
     ]
-    recorded = await store.append(connection, new_events, {stream_id: last})
+    recorded = await appends.append(connection, new_events, {stream_id: last})
     await apply_all(connection, recorded)
     if isinstance(command, EraseAuthor) and erased is not None:
         await erasures.carry_out(connection, command, erased, metadata)

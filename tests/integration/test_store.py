@@ -10,8 +10,9 @@ import pytest
 
 from service.domain.commands import DeleteComment
 from service.domain.events import Author, CommentPosted, DeletedBy
-from service.eventstore import store
-from service.eventstore.store import Cursor, NewEvent, StaleTransactionOrder
+from service.eventstore import appends, store
+from service.eventstore.appends import NewEvent, StaleTransactionOrder
+from service.eventstore.store import Cursor
 from service.eventstore.streams import post_stream_id
 from service.write import decision_state
 from service.write.application import Application
@@ -137,7 +138,7 @@ async def append_one(
         created_at=datetime.now(UTC),
     )
     new = NewEvent(stream_id, loaded.version + 1, site, event, META)
-    await store.append(connection, [new], {stream_id: loaded.last_writer})
+    await appends.append(connection, [new], {stream_id: loaded.last_writer})
 
 
 async def test_the_application_retries_a_stale_transaction(pool: asyncpg.Pool) -> None:

@@ -25,10 +25,11 @@ from typing import IO, Any
 from service.access import credentials
 from service.db import Connection, Pool
 from service.domain.events import EVENT_TYPES, Event
-from service.eventstore import data_keys, store
+from service.eventstore import appends, data_keys, store
+from service.eventstore.appends import NewEvent
 from service.eventstore.cloudevents import cloud_event
 from service.eventstore.codec import PRIVATE, SEALED, compact
-from service.eventstore.store import Cursor, NewEvent, RecordedEvent
+from service.eventstore.store import Cursor, RecordedEvent
 from service.eventstore.streams import lock_key
 from service.ops.imports.core import chunks
 from service.ops.imports.records import BadSource
@@ -202,7 +203,7 @@ async def append_batch(
         )
         for line in new
     ]
-    recorded = await store.append(connection, events, {})
+    recorded = await appends.append(connection, events, {})
     erased = [r for r, line in zip(recorded, new, strict=True) if line.erased]
     keys = [box["key"] for r in erased if (box := r.metadata.get(PRIVATE, {}).get(SEALED))]
     if keys:
