@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from types import ModuleType
 
 import asyncpg
@@ -60,7 +60,7 @@ async def rebuild(
         for applier in appliers:
             await enter(applier, SCHEMA)
         cursor, replayed = await replay(spread(INLINE, lanes), progress, reader or connection)
-        await finish(connection, SCHEMA, deferred)
+        await finish(lanes, SCHEMA, deferred)
         for attempt in range(LOCK_ATTEMPTS):
             try:
                 async with connection.transaction():
@@ -128,14 +128,21 @@ async def leave(connection: Connection) -> None:
     await connection.execute("RESET synchronous_commit")
 
 
-async def finish(connection: Connection, schema: str, deferred: list[str]) -> None:
-    for definition in deferred:
-        await connection.execute(definition)
-    # Statistics before the tables go live: until autovacuum came by, the planner would take
-    # the freshly filled tables for empty ones (a write after a rebuild cost a fifth more).
-    for table in tables():
-        await connection.execute(f"ANALYZE {schema}.{table}")
-    await connection.execute("RESET synchronous_commit")  # the swap commits as usual
+async def finish(lanes: Sequence[Connection], schema: str, deferred: list[str]) -> None:
+    """The deferred indexes, then statistics: before the tables go live, or until autovacuum
+    came by the planner would take the freshly filled tables for empty ones (a write after a
+    rebuild cost a fifth more). Each lane takes the next statement: the replay waits for them
+    all, and one connection alone left a core idle for a second per 100,000 events."""
+    work = iter([*deferred, *(f"ANALYZE {schema}.{table}" for table in tables())])
+
+    async def take(connection: Connection) -> None:
+        for statement in work:
+            await connection.execute(statement)
+
+    async with together() as running:
+        for connection in lanes:
+            running.create_task(take(connection))
+    await lanes[0].execute("RESET synchronous_commit")  # the swap commits as usual
 
 
 Lane = tuple[Connection, list[ModuleType]]
@@ -163,9 +170,7 @@ async def replay(lanes: list[Lane], progress: Progress, source: Connection) -> t
     When `source` is not one of the lanes' connections, it reads and decodes batches ahead
     while the lanes apply earlier ones, and no lane waits for the others at each batch: models
     own separate tables, so a lane may be a batch or two ahead of another (a lane that waited
-    for the slowest one left its server process idle). A lane that fails cancels the others,
-    so every connection is free afterwards; its error is raised as it came (the CLI explains
-    a lost database, say, whichever lane saw it)."""
+    for the slowest one left its server process idle)."""
     read_ahead = all(source is not connection for connection, _ in lanes)
     # Each lane's batches to come; an empty batch ends them. The reader may be AHEAD batches
     # past the slowest lane, or, on a lane's connection, reads only while every lane is idle.
@@ -176,21 +181,45 @@ async def replay(lanes: list[Lane], progress: Progress, source: Connection) -> t
     finished = 0
 
     async def read() -> None:
+        """On a lane's connection: a batch once every lane is done with the last."""
         cursor, replayed = store.START, 0
         while True:
-            if not read_ahead:
-                for queue in queues:
-                    await queue.join()
-            batch = await store.read_all(source, cursor, BATCH)
-            if batch:
-                pending[batch[-1].cursor] = len(lanes)
             for queue in queues:
-                await queue.put(batch)
-            if not batch:
+                await queue.join()
+            batch = await store.read_all(source, cursor, BATCH)
+            if await handed_on(batch):
                 end.append((cursor, replayed))
                 return
             cursor = batch[-1].cursor
             replayed += len(batch)
+
+    async def read_while_decoding() -> None:
+        """`read` on a connection of its own: the server reads the next batch while this one
+        is decoded (a tenth of the replay's time was the reader waiting for the server)."""
+        cursor, replayed = store.START, 0
+        fetching = asyncio.ensure_future(store.fetch_all(source, cursor, BATCH))
+        try:
+            while True:
+                fetched = await fetching
+                if fetched.cursor is not None:
+                    fetching = asyncio.ensure_future(store.fetch_all(source, fetched.cursor, BATCH))
+                    await asyncio.sleep(0)  # the next query goes out before decoding starts
+                batch = store.decoded(fetched)
+                if await handed_on(batch):
+                    end.append((cursor, replayed))
+                    return
+                cursor = batch[-1].cursor
+                replayed += len(batch)
+        finally:
+            fetching.cancel()
+
+    async def handed_on(batch: list[RecordedEvent]) -> bool:
+        """Puts the batch in every lane's queue; True when it is the empty one that ends them."""
+        if batch:
+            pending[batch[-1].cursor] = len(lanes)
+        for queue in queues:
+            await queue.put(batch)
+        return not batch
 
     async def apply(lane: Lane, queue: asyncio.Queue[list[RecordedEvent]]) -> None:
         nonlocal finished
@@ -207,14 +236,23 @@ async def replay(lanes: list[Lane], progress: Progress, source: Connection) -> t
             queue.task_done()
 
     with collection_paused():
-        try:
-            async with asyncio.TaskGroup() as running:
-                running.create_task(read())
-                for lane, queue in zip(lanes, queues, strict=True):
-                    running.create_task(apply(lane, queue))
-        except ExceptionGroup as failed:
-            raise failed.exceptions[0] from None
+        async with together() as running:
+            running.create_task(read_while_decoding() if read_ahead else read())
+            for lane, queue in zip(lanes, queues, strict=True):
+                running.create_task(apply(lane, queue))
     return end[0]
+
+
+@contextlib.asynccontextmanager
+async def together() -> AsyncIterator[asyncio.TaskGroup]:
+    """A task group: a task that fails cancels the others, so every connection is free
+    afterwards, and its error is raised as it came (the CLI explains a lost database, say,
+    whichever task saw it)."""
+    try:
+        async with asyncio.TaskGroup() as running:
+            yield running
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 @contextlib.contextmanager

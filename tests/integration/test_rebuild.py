@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from service.domain.events import Author, CommentPosted
-from service.eventstore import store
+from service.eventstore import appends, store
 from service.eventstore.streams import post_stream_id
 from service.http.keys import REPRESENTATIONS
 from service.ops import rebuild as rebuilding
@@ -282,8 +282,8 @@ async def test_a_comment_id_the_log_holds_twice_is_rebuilt_as_it_was_applied(
             created_at=datetime.now(UTC),
         )
         version = await store.stream_version(connection, stream_id) + 1
-        new = store.NewEvent(stream_id, version, site.site, again, META)
-        await apply_all(connection, await store.append(connection, [new], {}))
+        new = appends.NewEvent(stream_id, version, site.site, again, META)
+        await apply_all(connection, await appends.append(connection, [new], {}))
     async with contextlib.AsyncExitStack() as stack:
         connection, reader, *more = [
             await stack.enter_async_context(pool.acquire()) for _ in range(4)
@@ -293,3 +293,78 @@ async def test_a_comment_id_the_log_holds_twice_is_rebuilt_as_it_was_applied(
         assert await every_table(connection) == applied
     shown = await (await client.get(f"/v1/sites/{site.site}/posts/{second_post}/comments")).json()
     assert twice not in str(shown)
+
+
+async def test_the_reader_asks_for_the_next_batch_before_decoding_this_one(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rebuilding, "BATCH", 2)
+    post_id = await publish(client, site)
+    for _ in range(4):
+        await comment(client, site, post_id)
+    steps: list[str] = []
+    read_ahead: list[store.Fetched] = []  # (the swap's last read is decoded too)
+    fetch_all, decoded = store.fetch_all, store.decoded
+
+    async def fetching(*arguments: object) -> store.Fetched:
+        steps.append("fetch")
+        read_ahead.append(await fetch_all(*arguments))  # type: ignore[arg-type]
+        return read_ahead[-1]
+
+    def decoding(fetched: store.Fetched) -> list[store.RecordedEvent]:
+        if any(fetched is read for read in read_ahead):
+            steps.append("decode")
+        return decoded(fetched)
+
+    monkeypatch.setattr(store, "fetch_all", fetching)
+    monkeypatch.setattr(store, "decoded", decoding)
+    async with contextlib.AsyncExitStack() as stack:
+        connection, reader, *more = [
+            await stack.enter_async_context(pool.acquire()) for _ in range(4)
+        ]
+        await rebuild(connection, reader=reader, appliers=more)
+    # The first batch is fetched alone; from then on each fetch of the next batch comes
+    # before the decoding of the one in hand, and the empty batch that ends the log is
+    # decoded last.
+    batches = (len(steps) - 2) // 2
+    assert batches >= 3
+    assert steps == ["fetch"] + ["fetch", "decode"] * batches + ["decode"]
+
+
+class Recording:
+    """A connection that notes the statements it was given."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+        self.statements: list[str] = []
+
+    async def execute(self, statement: str) -> str:
+        self.statements.append(statement)
+        return await self.connection.execute(statement)
+
+
+async def test_the_last_indexes_and_statistics_are_made_on_every_lane(pool: asyncpg.Pool) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        lanes = [Recording(await stack.enter_async_context(pool.acquire())) for _ in range(3)]
+        deferred = await rebuilding.prepare(lanes[0].connection, "finish_test")
+        try:
+            await rebuilding.finish(lanes, "finish_test", deferred)  # type: ignore[arg-type]
+            made = await lanes[0].connection.fetch(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = 'finish_test'"
+                " AND indexdef LIKE '% WHERE %'"
+            )
+            analysed = await lanes[0].connection.fetchval(
+                "SELECT count(*) FROM pg_class WHERE relnamespace = 'finish_test'::regnamespace"
+                " AND relkind = 'r' AND reltuples >= 0"
+            )
+        finally:
+            await rebuilding.leave(lanes[0].connection)
+            await lanes[0].connection.execute("DROP SCHEMA finish_test CASCADE")
+    statements = [statement for lane in lanes for statement in lane.statements]
+    wanted = [*deferred, *(f"ANALYZE finish_test.{table}" for table in tables())]
+    assert sorted(statement for statement in statements if "RESET" not in statement) == sorted(
+        wanted
+    )
+    assert sorted(row["indexdef"] for row in made) == sorted(deferred)
+    assert analysed == len(tables())
+    assert all(lane.statements for lane in lanes)
