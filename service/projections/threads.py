@@ -61,7 +61,8 @@ CROSS JOIN LATERAL (
 
 # A row that exists already is skipped, and then its ancestors are not counted again. $2 holds
 # the rows (`json_rows`), each [comment id, post id, parent id, root id, ancestors, position,
-# author name, author website, body html, created at, author key].
+# author name, author website, body html, created at, author key], each comment once (so the
+# order they go in changes nothing, and sorting them would cost a replay for nothing).
 INSERT_COMMENTS = """
 INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
                              position, author_name, author_website, body_html, created_at,
@@ -69,8 +70,7 @@ INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ance
 SELECT $1, r->>0, r->>1, r->>2, r->>3, ARRAY(SELECT jsonb_array_elements_text(r->4)),
        (r->>5)::bigint, r->>6, r->>7, r->>8, (r->>9)::timestamptz, (r->>5)::bigint,
        (r->>9)::timestamptz, r->>10
-FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS w(r, n)
-ORDER BY w.n
+FROM jsonb_array_elements($2::jsonb) AS w(r)
 ON CONFLICT (site, comment_id) DO NOTHING
 RETURNING comment_id
 """

@@ -73,7 +73,8 @@ WHERE stream_id = $1 AND version < $2
 # A parent that is missing (an import's orphan) counts as top level. New comments go in as one
 # set per run of them (`insert_comments`); an author becomes known by their first new comment.
 # $2 holds the rows (`json_rows`), each [comment id, post id, depth, delete token (hex),
-# created at, email hash, IP hash, name-and-IP hash, version, data key, IP day].
+# created at, email hash, IP hash, name-and-IP hash, version, data key, IP day], each comment
+# once (so the order they go in changes nothing; which comment made an author known does).
 NEW_COMMENTS = """
 WITH rows AS (
     SELECT r, n FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS w(r, n)
@@ -84,7 +85,6 @@ WITH rows AS (
     SELECT $1, r->>0, r->>1, (r->>2)::int, decode(r->>3, 'hex'), 'published', false,
            (r->>4)::timestamptz, r->>5, r->>6, r->>7, (r->>8)::int, (r->>8)::int, r->>9, r->>10
     FROM rows
-    ORDER BY n
     ON CONFLICT (site, comment_id) DO NOTHING
     RETURNING comment_id, coalesce(email_hash, name_ip_hash) AS author_key
 )
