@@ -4,8 +4,7 @@ Each command group's grammar lives with what runs it (admin, groups, privacy, tr
 import argparse
 from importlib.metadata import PackageNotFoundError, version
 
-from service.cli import admin, privacy, transfer
-from service.cli.groups import add_groups
+from service.cli import admin, groups, privacy, transfer
 from service.cli.subcommands import DATABASE, command
 from service.settings import DEFAULT_NATS_URL, worker_count
 
@@ -114,7 +113,7 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     admin.add_sites(commands)
-    add_groups(commands, DATABASE)
+    groups.add_groups(commands)
     admin.add_keys(commands)
     privacy.add_commands(commands)
     transfer.add_commands(commands)
