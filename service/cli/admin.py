@@ -1,5 +1,6 @@
-"""Sites and keys from a shell: `threadlog sites ...` and `threadlog keys ...`, each a thin
-wrapper around a function of access/ or ops/, with its output shaped for a terminal."""
+"""Sites and keys from a shell: `threadlog sites ...` and `threadlog keys ...`, their grammar
+and each a thin wrapper around a function of access/ or ops/, with its output shaped for a
+terminal."""
 
 import argparse
 import getpass
@@ -11,10 +12,121 @@ from service.access import credentials
 from service.access.credentials import KeyListing, Role
 from service.access.site_settings import SettingsChange
 from service.cli.common import command_application, connected
+from service.cli.subcommands import DATABASE, command
 from service.domain.commands import ChangeSiteSettings
 from service.domain.policy import Premoderation, SiteSettings
 from service.ops import sites as site_reports
 from service.read import moderation as moderation_reads
+
+
+def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    sites = command(
+        commands,
+        "sites",
+        "create, list, show and configure sites (settings, allowed origins)",
+        [DATABASE],
+        ["threadlog sites list"],
+    ).add_subparsers(dest="action", required=True, metavar="action")
+    create = command(
+        sites,
+        "create",
+        "register a site, with the origins its pages are served from (for CORS)",
+        [DATABASE],
+        ["threadlog sites create blog --title 'My blog' --origin https://blog.example"],
+    )
+    create.add_argument("site")
+    create.add_argument("--title")
+    create.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        dest="origins",
+        metavar="URL",
+        help="scheme://host[:port], no path; repeat for several",
+    )
+    command(
+        sites,
+        "list",
+        "list the sites: title, created, active keys, origins",
+        [DATABASE],
+        ["threadlog sites list"],
+    )
+    show = command(
+        sites,
+        "show",
+        "show one site as JSON: details, moderation settings, origins and counts",
+        [DATABASE],
+        ["threadlog sites show blog"],
+    )
+    show.add_argument("site")
+    change = command(
+        sites,
+        "set",
+        "change a site's moderation settings (recorded in its audit as the operator's)",
+        [DATABASE],
+        ["threadlog sites set blog --premoderation first-time --banned-word 'viagra*'"],
+    )
+    add_settings_arguments(change)
+    origins = command(
+        sites,
+        "set-origins",
+        "replace the origins a site's pages are served from (for CORS); running instances "
+        "follow at once",
+        [DATABASE],
+        [
+            "threadlog sites set-origins blog --origin https://blog.example --origin https://www.blog.example"
+        ],
+    )
+    origins.add_argument("site")
+    given = origins.add_mutually_exclusive_group(required=True)
+    given.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        dest="origins",
+        metavar="URL",
+        help="scheme://host[:port], no path; repeat for several; replaces the list",
+    )
+    given.add_argument(
+        "--no-origins", action="store_true", help="allow no browser origin (server-side calls only)"
+    )
+
+
+def add_keys(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    keys = command(
+        commands,
+        "keys",
+        "create, list and revoke API keys",
+        [DATABASE],
+        ["threadlog keys list --site blog"],
+    ).add_subparsers(dest="action", required=True, metavar="action")
+    create = command(
+        keys,
+        "create",
+        "create an API key; it is shown once, on the last line",
+        [DATABASE],
+        ["threadlog keys create --site blog --role moderator"],
+    )
+    create.add_argument("--site", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    listing = command(
+        keys,
+        "list",
+        "list keys (never their secrets): id, site, role, created, last used (to the minute), "
+        "revoked",
+        [DATABASE],
+        ["threadlog keys list", "threadlog keys list --site blog --json"],
+    )
+    listing.add_argument("--site", help="only this site's keys")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    revoke = command(
+        keys,
+        "revoke",
+        "revoke a key: every instance answers 401 to it from the next request on",
+        [DATABASE],
+        ["threadlog keys revoke 3f9a1c2b4d5e"],
+    )
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the id: the hex after tl_ in the key")
 
 
 async def create_site(url: str, site: str, title: str | None, origins: list[str]) -> None:

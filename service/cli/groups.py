@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.cli.common import connected, database_url
+from service.cli.subcommands import DATABASE, command
 from service.domain.errors import DomainError
 from service.domain.groups import (
     AddGroupSite,
@@ -22,19 +23,9 @@ from service.ops import groups
 from service.settings import Settings
 
 
-def add_groups(
-    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", database: str
-) -> None:
-    """The `groups` subcommands; `database` says which settings they read."""
-
+def add_groups(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     def sub(name: str, what: str, example: str) -> argparse.ArgumentParser:
-        parser = actions.add_parser(
-            name,
-            help=what,
-            description=what,
-            epilog=f"reads:\n  {database}\nexample:\n  {example}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        parser = command(actions, name, what, [DATABASE], [example])
         if name != "list":
             parser.add_argument("group")
         return parser

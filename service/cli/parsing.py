@@ -1,19 +1,12 @@
-"""The `threadlog` command line's grammar: every command, its options, and its help (what it
-does, the settings it reads, an example)."""
+"""The `threadlog` command line's grammar: the root parser and the commands that stand alone.
+Each command group's grammar lives with what runs it (admin, groups, privacy, transfer)."""
 
 import argparse
-from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from service.access.credentials import Role
-from service.cli import admin
-from service.cli.groups import add_groups
+from service.cli import admin, groups, privacy, transfer
+from service.cli.subcommands import DATABASE, command
 from service.settings import DEFAULT_NATS_URL, worker_count
-
-DATABASE = (
-    "DATABASE_URL: the PostgreSQL to use (unset: an embedded one under THREADLOG_DATA_DIR, "
-    "default .threadlog)"
-)
 
 
 def threadlog_version() -> str:
@@ -21,25 +14,6 @@ def threadlog_version() -> str:
         return version("threadlog")
     except PackageNotFoundError:  # run from a source tree that is not installed
         return "unknown"
-
-
-def command(
-    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
-    name: str,
-    what: str,
-    reads: Sequence[str],
-    examples: Sequence[str],
-) -> argparse.ArgumentParser:
-    """A subcommand whose --help says what it does, the settings it reads and an example."""
-    epilog = "reads:\n" + "\n".join(f"  {setting}" for setting in reads)
-    epilog += "\nexample:\n" + "\n".join(f"  {example}" for example in examples)
-    return commands.add_parser(
-        name,
-        help=what,
-        description=what,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
 
 
 def workers_argument(value: str) -> int:
@@ -138,13 +112,10 @@ def parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    add_sites(commands)
-    add_groups(commands, DATABASE)
-    add_keys(commands)
-    add_privacy(commands)
-    # Its grammar lives with it; imported here, since it builds on `command` above.
-    from service.cli import transfer
-
+    admin.add_sites(commands)
+    groups.add_groups(commands)
+    admin.add_keys(commands)
+    privacy.add_commands(commands)
     transfer.add_commands(commands)
 
     relay = command(
@@ -176,158 +147,3 @@ def parser() -> argparse.ArgumentParser:
         ["THREADLOG_WEBHOOKS_DISPATCH=false threadlog serve & threadlog webhooks dispatch"],
     )
     return root
-
-
-def add_sites(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    sites = command(
-        commands,
-        "sites",
-        "create, list, show and configure sites (settings, allowed origins)",
-        [DATABASE],
-        ["threadlog sites list"],
-    ).add_subparsers(dest="action", required=True, metavar="action")
-    create = command(
-        sites,
-        "create",
-        "register a site, with the origins its pages are served from (for CORS)",
-        [DATABASE],
-        ["threadlog sites create blog --title 'My blog' --origin https://blog.example"],
-    )
-    create.add_argument("site")
-    create.add_argument("--title")
-    create.add_argument(
-        "--origin",
-        action="append",
-        default=[],
-        dest="origins",
-        metavar="URL",
-        help="scheme://host[:port], no path; repeat for several",
-    )
-    command(
-        sites,
-        "list",
-        "list the sites: title, created, active keys, origins",
-        [DATABASE],
-        ["threadlog sites list"],
-    )
-    show = command(
-        sites,
-        "show",
-        "show one site as JSON: details, moderation settings, origins and counts",
-        [DATABASE],
-        ["threadlog sites show blog"],
-    )
-    show.add_argument("site")
-    change = command(
-        sites,
-        "set",
-        "change a site's moderation settings (recorded in its audit as the operator's)",
-        [DATABASE],
-        ["threadlog sites set blog --premoderation first-time --banned-word 'viagra*'"],
-    )
-    admin.add_settings_arguments(change)
-    origins = command(
-        sites,
-        "set-origins",
-        "replace the origins a site's pages are served from (for CORS); running instances "
-        "follow at once",
-        [DATABASE],
-        [
-            "threadlog sites set-origins blog --origin https://blog.example --origin https://www.blog.example"
-        ],
-    )
-    origins.add_argument("site")
-    given = origins.add_mutually_exclusive_group(required=True)
-    given.add_argument(
-        "--origin",
-        action="append",
-        default=[],
-        dest="origins",
-        metavar="URL",
-        help="scheme://host[:port], no path; repeat for several; replaces the list",
-    )
-    given.add_argument(
-        "--no-origins", action="store_true", help="allow no browser origin (server-side calls only)"
-    )
-
-
-def add_keys(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    keys = command(
-        commands,
-        "keys",
-        "create, list and revoke API keys",
-        [DATABASE],
-        ["threadlog keys list --site blog"],
-    ).add_subparsers(dest="action", required=True, metavar="action")
-    create = command(
-        keys,
-        "create",
-        "create an API key; it is shown once, on the last line",
-        [DATABASE],
-        ["threadlog keys create --site blog --role moderator"],
-    )
-    create.add_argument("--site", required=True)
-    create.add_argument("--role", required=True, choices=[role.value for role in Role])
-    listing = command(
-        keys,
-        "list",
-        "list keys (never their secrets): id, site, role, created, last used (to the minute), "
-        "revoked",
-        [DATABASE],
-        ["threadlog keys list", "threadlog keys list --site blog --json"],
-    )
-    listing.add_argument("--site", help="only this site's keys")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    revoke = command(
-        keys,
-        "revoke",
-        "revoke a key: every instance answers 401 to it from the next request on",
-        [DATABASE],
-        ["threadlog keys revoke 3f9a1c2b4d5e"],
-    )
-    revoke.add_argument("key_id", metavar="KEY_ID", help="the id: the hex after tl_ in the key")
-
-
-def add_privacy(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    erasing = command(
-        commands,
-        "erase",
-        "erase everything of one person on a site: their comments' data keys are destroyed, "
-        "`author.erased` is appended, each comment becomes a tombstone or goes",
-        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_ERASURE_LEDGER"],
-        [
-            "threadlog erase --site blog --email reader@mail.example",
-            "threadlog erase --site blog --comment-id 6f1c…",
-        ],
-    )
-    erasing.add_argument("--site", required=True)
-    who = erasing.add_mutually_exclusive_group(required=True)
-    who.add_argument("--email", help="every comment written with this email")
-    who.add_argument("--comment-id", help="every comment of this comment's author")
-    command(
-        commands,
-        "seal-legacy",
-        "once after upgrading: seal the personal data of events written before sealing "
-        "existed (so that erasure erases it), then rebuild the read models",
-        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_IP_RETENTION_DAYS"],
-        ["threadlog seal-legacy"],
-    )
-    keks = command(
-        commands,
-        "kek",
-        "make or rotate the key-encryption key that wraps the data keys",
-        ["THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_PREVIOUS_KEKS"],
-        [
-            "threadlog kek new",
-            "THREADLOG_PREVIOUS_KEKS=<old> THREADLOG_KEK=<new> threadlog kek rotate",
-        ],
-    ).add_subparsers(dest="action", required=True, metavar="action")
-    command(keks, "new", "print a new random KEK (32 bytes, base64)", [], ["threadlog kek new"])
-    command(
-        keks,
-        "rotate",
-        "rewrap every data key with THREADLOG_KEK (the log is not touched); afterwards the "
-        "keys in THREADLOG_PREVIOUS_KEKS are no longer needed",
-        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_PREVIOUS_KEKS"],
-        ["THREADLOG_PREVIOUS_KEKS=<old> THREADLOG_KEK=<new> threadlog kek rotate"],
-    )

@@ -6,6 +6,7 @@ import json
 
 from service.access.sites import SiteDirectory
 from service.cli.common import command_application, database_url
+from service.cli.subcommands import DATABASE, command
 from service.domain.events import ErasureRequester
 from service.eventstore import data_keys
 from service.eventstore.vault import new_kek_text
@@ -13,6 +14,51 @@ from service.ops import kek, ledger
 from service.ops.seal_legacy import seal_legacy
 from service.settings import Settings
 from service.write.erasure_requests import erase, erase_author
+
+
+def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    erasing = command(
+        commands,
+        "erase",
+        "erase everything of one person on a site: their comments' data keys are destroyed, "
+        "`author.erased` is appended, each comment becomes a tombstone or goes",
+        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_ERASURE_LEDGER"],
+        [
+            "threadlog erase --site blog --email reader@mail.example",
+            "threadlog erase --site blog --comment-id 6f1c…",
+        ],
+    )
+    erasing.add_argument("--site", required=True)
+    who = erasing.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="every comment written with this email")
+    who.add_argument("--comment-id", help="every comment of this comment's author")
+    command(
+        commands,
+        "seal-legacy",
+        "once after upgrading: seal the personal data of events written before sealing "
+        "existed (so that erasure erases it), then rebuild the read models",
+        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_IP_RETENTION_DAYS"],
+        ["threadlog seal-legacy"],
+    )
+    keks = command(
+        commands,
+        "kek",
+        "make or rotate the key-encryption key that wraps the data keys",
+        ["THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_PREVIOUS_KEKS"],
+        [
+            "threadlog kek new",
+            "THREADLOG_PREVIOUS_KEKS=<old> THREADLOG_KEK=<new> threadlog kek rotate",
+        ],
+    ).add_subparsers(dest="action", required=True, metavar="action")
+    command(keks, "new", "print a new random KEK (32 bytes, base64)", [], ["threadlog kek new"])
+    command(
+        keks,
+        "rotate",
+        "rewrap every data key with THREADLOG_KEK (the log is not touched); afterwards the "
+        "keys in THREADLOG_PREVIOUS_KEKS are no longer needed",
+        [DATABASE, "THREADLOG_KEK or THREADLOG_KEK_FILE, THREADLOG_PREVIOUS_KEKS"],
+        ["THREADLOG_PREVIOUS_KEKS=<old> THREADLOG_KEK=<new> threadlog kek rotate"],
+    )
 
 
 def run(arguments: argparse.Namespace, settings: Settings) -> None:

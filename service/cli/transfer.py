@@ -9,7 +9,7 @@ from pathlib import Path
 
 from service.access import credentials
 from service.cli.common import command_application, database_url
-from service.cli.parsing import DATABASE, command
+from service.cli.subcommands import DATABASE, command
 from service.eventstore import data_keys
 from service.eventstore.store import START, Cursor
 from service.ops import kek
