@@ -117,6 +117,11 @@ async def prepare(connection: Connection, schema: str) -> list[str]:
 
 
 async def enter(connection: Connection, schema: str) -> None:
+    # Statements this connection prepared before remember how their earlier plans went, and
+    # against the empty fresh tables PostgreSQL may settle at once on a generic plan that scans
+    # them, then keep it while they fill (a second replay on one connection took 40 times as
+    # long): they are prepared anew.
+    await connection.reload_schema_state()
     await connection.execute(f"SET search_path = {schema}, public")
     # Until the swap, nothing the replay writes needs to survive a crash (a rebuild cut short
     # starts again): its commits need not wait for the disk.

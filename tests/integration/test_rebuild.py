@@ -368,3 +368,26 @@ async def test_the_last_indexes_and_statistics_are_made_on_every_lane(pool: asyn
     assert sorted(row["indexdef"] for row in made) == sorted(deferred)
     assert analysed == len(tables())
     assert all(lane.statements for lane in lanes)
+
+
+async def test_a_replay_prepares_its_statements_anew(
+    client: Client, site: SiteKeys, pool: asyncpg.Pool
+) -> None:
+    """Statements a connection prepared before keep their plans' history, and against the
+    fresh, empty tables PostgreSQL may settle on a plan that scans them: a replay's
+    connections forget them."""
+    post_id = await publish(client, site)
+    await comment(client, site, post_id)
+    # (in two pieces, or this statement, prepared too, would count itself)
+    prepared = (
+        "SELECT count(*) FROM pg_prepared_statements"
+        " WHERE statement LIKE '%CROSS JOIN ' || 'LATERAL%'"
+    )
+    async with pool.acquire() as connection:
+        await rebuild(connection)
+        assert await connection.fetchval(prepared) > 0  # the replay's own lookups
+        await rebuilding.enter(connection, "public")
+        try:
+            assert await connection.fetchval(prepared) == 0
+        finally:
+            await rebuilding.leave(connection)
