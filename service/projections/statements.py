@@ -6,7 +6,6 @@ from itertools import groupby
 from types import MappingProxyType
 from typing import Any
 
-import asyncpg
 import orjson
 
 from service.db import Connection
@@ -43,7 +42,8 @@ def json_rows(rows: Iterable[tuple[object, ...]]) -> str:
 
 
 # True while a rebuild replays the log into fresh tables, which nothing else writes (see
-# ops/rebuild.py): a new row's key can be there already only where the log holds it twice.
+# ops/rebuild.py): a new row's key can be there already only where the log holds it twice, and
+# then the replay applies that batch again with this false.
 REPLAYING_FRESH: ContextVar[bool] = ContextVar("replaying_fresh", default=False)
 
 
@@ -59,12 +59,6 @@ async def insert_new(
 ) -> list[Any]:
     """What `guarded`, an insert that skips the keys that exist (ON CONFLICT DO NOTHING),
     returns. Replaying into fresh tables, `fresh` (the same without the guard, whose check
-    costs a fifth of the insert) runs instead, in a savepoint, and `guarded` only where some
-    key came twice."""
-    if not REPLAYING_FRESH.get():
-        return await connection.fetch(guarded, *arguments)
-    try:
-        async with connection.transaction():
-            return await connection.fetch(fresh, *arguments)
-    except asyncpg.UniqueViolationError:
-        return await connection.fetch(guarded, *arguments)
+    costs a fifth of the insert) runs instead: a key that came twice fails the batch with a
+    UniqueViolationError, and the replay applies it again with `guarded`."""
+    return await connection.fetch(fresh if REPLAYING_FRESH.get() else guarded, *arguments)
