@@ -17,7 +17,7 @@ import pytest
 
 from service.eventstore import store
 from service.ops import migrate
-from service.projections import labels, moderation, posts, threads, write_model
+from service.projections import labels, moderation, posts, stream_comments, threads, write_model
 from service.write import decision_state, site_policy
 
 ROWS = 60_000
@@ -60,10 +60,10 @@ STATEMENTS = {
     "write_model.DELETE_POST": write_model.DELETE_POST,
     "write_model.SET_CLOSED": write_model.SET_CLOSED,
     "write_model.STREAM_VERSION": write_model.STREAM_VERSION,
-    "write_model.NEW_COMMENTS": write_model.NEW_COMMENTS,
-    "write_model.DEPTHS": write_model.DEPTHS,
-    "write_model.SET_STATUS": write_model.SET_STATUS,
-    "write_model.REPORT": write_model.REPORT,
+    "stream_comments.NEW_COMMENTS": stream_comments.NEW_COMMENTS,
+    "stream_comments.DEPTHS": stream_comments.DEPTHS,
+    "stream_comments.SET_STATUS": stream_comments.SET_STATUS,
+    "stream_comments.REPORT": stream_comments.REPORT,
     "write_model.SET_SETTINGS": write_model.SET_SETTINGS,
     "write_model.SITE_VERSION": write_model.SITE_VERSION,
     "write_model.BAN": write_model.BAN,
@@ -156,7 +156,7 @@ SITES = "ARRAY[" + ", ".join(["'big'"] * 1000) + "]"
 # Custom plans, for a batch of 1,000 keys: a join the planner may cost as cheaper by scanning.
 BATCHES = {
     "threads.PARENTS": f"'big', {keys('c')}",
-    "write_model.DEPTHS": f"'big', {keys('c')}",
+    "stream_comments.DEPTHS": f"'big', {keys('c')}",
     "posts.POSITIONS": f"{SITES}, {keys('p')}",
     "decision_state.LOAD_COMMENTS": f"{SITES}, {keys('c')}",
     "decision_state.POSTS_OF_COMMENTS": f"{SITES}, {keys('c')}",
