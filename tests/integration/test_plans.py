@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.eventstore import store
+from service.eventstore import appends, store
 from service.ops import migrate
 from service.projections import labels, moderation, posts, stream_comments, threads, write_model
 from service.write import decision_state, site_policy
@@ -92,7 +92,7 @@ STATEMENTS = {
     "decision_state.LOAD_ALL": decision_state.LOAD_ALL,
     "site_policy.SETTINGS": site_policy.SETTINGS,
     "site_policy.POLICIES": site_policy.POLICIES,
-    "store.APPEND": store.APPEND,
+    "appends.APPEND": appends.APPEND,
     "store.READ_ALL": store.READ_ALL,
     "store.READ_ALL_LOCKED": store.READ_ALL_LOCKED,
 }
