@@ -143,7 +143,7 @@ async def find_or_make(
 class KeyPlan:
     """The keys each event is sealed with (None: nothing personal in it), and the keys of one
     comment each that were made for them and are still to be stored (`FRESH_COLUMNS`): with
-    the events themselves (store.APPEND) or by `store_fresh`, in the same transaction."""
+    the events themselves (appends.APPEND) or by `store_fresh`, in the same transaction."""
 
     sealing: list[SealingKeys | None]
     fresh: list[tuple[str, str, str, bytes]]
