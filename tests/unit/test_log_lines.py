@@ -67,6 +67,8 @@ def test_json_lines_are_json_dumps_of_the_fields() -> None:
         {},
         {"method": "GET", "route": "/v1/x", "status": 200, "duration_ms": 0.125, "bytes": 77},
         {"thing": object(), "é": '\n"', "none": None, "list": [1, "a"], "big": 1e300},
+        {"yes": True, "huge": 10**30, "nan": float("nan"), "inf": -float("inf")},
+        {"small": 1e-7, "negative": -3, "zero": 0.0, "text": "\u2028\x00\t"},
         {"status": 404, "message": "replaced where it stands", "level": "x"},
     ],
 )
