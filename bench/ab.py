@@ -34,6 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=7, help="windows per side and scenario")
     parser.add_argument("--window", type=float, default=3.0, help="seconds per window")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--only", action="append", help="measure this scenario alone (may be repeated)"
+    )
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     return parser.parse_args()
 
@@ -66,6 +69,8 @@ async def compare(args: argparse.Namespace) -> None:
                 operations.append(scenarios(session, svc))
             print(f"{'scenario':16} {'A ms/req':>9} {'B ms/req':>9} {'B/A':>7}   (medians)")
             for scenario in operations[0]:
+                if args.only and scenario not in args.only:
+                    continue
                 spent: list[list[float]] = [[], []]
                 for _ in range(args.rounds):
                     for side, svc in enumerate(services):

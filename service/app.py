@@ -16,13 +16,11 @@ from service.db import create_pool
 from service.eventstore import data_keys
 from service.http.access_log import AccessLines
 from service.http.assets import Assets
-from service.http.cors import add_cors_headers, cors
+from service.http.cors import add_cors_headers
+from service.http.frame import frame
 from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
-from service.http.limits import bounded_body
 from service.http.live_pages import SharedPages
-from service.http.metrics import get_metrics, measure_requests, metrics_response
-from service.http.positions import positions
-from service.http.problems import problems, request_ids
+from service.http.metrics import get_metrics, metrics_response
 from service.http.representations import RepresentationCache
 from service.http.routes import add_routes
 from service.keys import (
@@ -66,7 +64,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url")
     app = web.Application(
-        middlewares=[request_ids, measure_requests, problems, bounded_body, cors, positions],
+        middlewares=[frame],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -6,8 +6,9 @@ status classes, event types, outcomes, stream kinds and webhook ids (a site has 
 never post ids, addresses or free text, so no series grows with the data.
 """
 
-from collections.abc import Callable, Iterable
-from typing import Any
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import (
     CollectorRegistry,
@@ -18,6 +19,11 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client import metrics as prometheus_metrics
+from prometheus_client.metrics_core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 # Seconds: from a cached read (sub-millisecond) to a slow write under load.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -30,14 +36,7 @@ class Metrics:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
-        self.request_seconds = Histogram(
-            "threadlog_http_request_duration_seconds",
-            "Time to answer a request, by route template, method and status class.",
-            ["route", "method", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.request_series: dict[tuple[str, str, str], Any] = {}
+        self.request_seconds = RequestDurations(registry)
         self.events_appended = Counter(
             "threadlog_events_appended",
             "Events appended to the log by this process, by type.",
@@ -129,13 +128,7 @@ class Metrics:
             self.mail_failed.labels(kind)
 
     def request_answered(self, route: str, method: str, status: str, seconds: float) -> None:
-        # The labelled series, looked up once per (route, method, status): the labels' own
-        # look-up (checks and a lock) is most of what measuring a request costs.
-        key = (route, method, status)
-        series = self.request_series.get(key)
-        if series is None:
-            series = self.request_series[key] = self.request_seconds.labels(route, method, status)
-        series.observe(seconds)
+        self.request_seconds.observe((route, method, status), seconds)
 
     def batch_committed(self, commands: int, seconds: float, event_types: Iterable[str]) -> None:
         self.batch_size.observe(commands)
@@ -154,3 +147,59 @@ class Metrics:
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         self.queue_depth.set_function(depth)
+
+
+class Durations:
+    """One series of `RequestDurations`: its count per bucket (not cumulative), and its sum."""
+
+    __slots__ = ("counts", "created", "sum")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)  # the last: above every bound
+        self.sum = 0.0
+        self.created = time.time()
+
+
+class RequestDurations(Collector):
+    """threadlog_http_request_duration_seconds, by route template, method and status class:
+    what a prometheus-client Histogram with these labels and LATENCY_BUCKETS exposes, sample for
+    sample (a test compares them), for less per request. A Histogram's observe takes two locks
+    and walks the bounds in Python, which cost as much as the rest of measuring a request; here
+    a request adds to two numbers. Requests are measured, and the registry collected, on the
+    event loop's thread only, so no lock is needed."""
+
+    NAME = "threadlog_http_request_duration_seconds"
+    HELP = "Time to answer a request, by route template, method and status class."
+    LABELS = ("route", "method", "status")
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.series: dict[tuple[str, str, str], Durations] = {}
+        bounds = (*LATENCY_BUCKETS, float("inf"))
+        self.bounds: list[str] = [floatToGoString(b) for b in bounds]  # type: ignore[no-untyped-call]
+        registry.register(self)
+
+    def observe(self, labels: tuple[str, str, str], seconds: float) -> None:
+        series = self.series.get(labels)
+        if series is None:
+            series = self.series[labels] = Durations()
+        # As Histogram: counted in the first bucket whose bound is at least `seconds`.
+        series.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        series.sum += seconds
+
+    def describe(self) -> Iterator[Metric]:
+        yield HistogramMetricFamily(self.NAME, self.HELP, labels=self.LABELS)
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(self.NAME, self.HELP, labels=self.LABELS)
+        # PROMETHEUS_DISABLE_CREATED_SERIES leaves the _created series out, as for a Histogram.
+        with_created = getattr(prometheus_metrics, "_use_created", True)
+        for labels, series in list(self.series.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip(self.bounds, series.counts, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            family.add_metric(labels, buckets, series.sum)
+            if with_created:
+                created = dict(zip(self.LABELS, labels, strict=True))
+                family.samples.append(Sample(f"{self.NAME}_created", created, series.created))
+        yield family

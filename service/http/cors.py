@@ -15,7 +15,7 @@ import re
 from aiohttp import web
 
 from service.http.keys import CORS_ORIGIN
-from service.http.problems import Handler, Problem, render
+from service.http.problems import Problem, render
 from service.keys import POOL, SITES
 from service.read import groups
 
@@ -30,14 +30,12 @@ EXPOSED_HEADERS = "Location, ETag, X-Request-Id, Idempotent-Replayed, Threadlog-
 PREFLIGHT_MAX_AGE = "600"
 
 
-@web.middleware
-async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return await handler(request)
+async def preflight(request: web.Request, origin: str) -> web.Response | None:
+    """For a request from `origin`: the answer to a preflight; for any other, None, and the
+    origin is noted when it is allowed (`add_cors_headers` names it then)."""
     matched = SITE_PATH.match(request.path) or GROUP_PATH.match(request.path)
     if matched is None:
-        return await handler(request)
+        return None
     if matched.re is GROUP_PATH:
         allowed = origin in await groups.origins(request.app[POOL], matched.group(1))
     else:
@@ -57,7 +55,7 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.Response(status=204, headers=headers)
     if allowed:
         request[CORS_ORIGIN] = origin
-    return await handler(request)
+    return None
 
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from service.access.concurrency import Refused
 from service.http.auth import client
 from service.http.keys import STREAM_SLOTS
-from service.http.problems import Handler, Problem
+from service.http.problems import Problem
 from service.keys import SETTINGS
 
 log = logging.getLogger("threadlog.http")
@@ -47,25 +47,26 @@ def stream_slot(request: web.Request) -> Iterator[None]:
         slots.give_back(holder)
 
 
-@web.middleware
-async def bounded_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+def body_pending(request: web.Request) -> bool:
+    """Whether some of the body has yet to arrive (most bodies come with their headers)."""
+    return request.body_exists and not request.content.is_eof()
+
+
+async def read_body_in_time(request: web.Request) -> None:
     """Read the body within `body_timeout_seconds`: a client trickling its body holds a
     connection and a handler for that long at most (408 then, and the connection closes)."""
-    # A body that came with its headers (most do) has nothing left to wait for.
-    if request.body_exists and not request.content.is_eof():
-        seconds = request.app[SETTINGS].body_timeout_seconds
-        try:
-            async with asyncio.timeout(seconds):
-                await request.read()
-        except TimeoutError:
-            log.debug("body timeout: %s %s", request.method, request.path)
-            raise Problem(
-                408,
-                f"the request body did not arrive within {seconds:g} s",
-                slug="request-timeout",
-                title="Request timeout",
-                headers={"Connection": "close"},
-            ) from None
-        except web.RequestPayloadError:
-            pass  # malformed: the handler's own read says how (400)
-    return await handler(request)
+    seconds = request.app[SETTINGS].body_timeout_seconds
+    try:
+        async with asyncio.timeout(seconds):
+            await request.read()
+    except TimeoutError:
+        log.debug("body timeout: %s %s", request.method, request.path)
+        raise Problem(
+            408,
+            f"the request body did not arrive within {seconds:g} s",
+            slug="request-timeout",
+            title="Request timeout",
+            headers={"Connection": "close"},
+        ) from None
+    except web.RequestPayloadError:
+        pass  # malformed: the handler's own read says how (400)

@@ -1,4 +1,4 @@
-"""GET /metrics for Prometheus, and the measuring of every request.
+"""GET /metrics for Prometheus, and the route template every request is measured under.
 
 The numbers that live in the database (the feed's hold-back, backlogs, the relay's lag) are read
 when Prometheus scrapes, with a bound, so an idle service costs nothing between scrapes and a
@@ -7,14 +7,12 @@ scrape during an outage still answers (with `threadlog_database_up 0`).
 
 import asyncio
 import hmac
-import time
 
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from service.db import lost_connection
-from service.http.keys import ROUTE, STARTED
-from service.http.problems import Handler, Problem
+from service.http.problems import Problem
 from service.keys import METRICS, POOL, SETTINGS
 from service.metrics import Metrics
 from service.ops.feed_watch import feed_lag
@@ -23,31 +21,6 @@ from service.subscriptions import backlogs
 # A scrape's database reads give up after this long (Prometheus' default timeout is 10 s).
 SCRAPE_DATABASE_SECONDS = 3.0
 STATUS_CLASSES = {n: f"{n}xx" for n in range(10)}
-
-
-@web.middleware
-async def measure_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = request[STARTED] = time.perf_counter()
-    request[ROUTE] = route_template(request)
-    status = 500
-    streamed = False
-    try:
-        response = await handler(request)
-        status = response.status
-        # A live stream's handler ends when its client leaves: counted while open, not timed.
-        streamed = not isinstance(response, web.Response)
-        return response
-    except web.HTTPException as error:
-        status = error.status
-        raise
-    finally:
-        if not streamed:
-            request.app[METRICS].request_answered(
-                request[ROUTE],
-                request.method,
-                STATUS_CLASSES[status // 100],
-                time.perf_counter() - started,
-            )
 
 
 def route_template(request: web.Request) -> str:

@@ -2,7 +2,6 @@
 position in `Threadlog-Position`; a read passes it back in that header or in `position`."""
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from service.db import Pool
 from service.http.problems import Problem
@@ -13,15 +12,13 @@ HEADER = "Threadlog-Position"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-@web.middleware
-async def positions(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    # The handler answered after its write committed, so the position now is past it.
-    if request.method in WRITES and response.status < 400 and not response.prepared:
+async def add_position(request: web.Request, response: web.StreamResponse) -> None:
+    """A write's answer says where the log is now: the handler answered after its write
+    committed, so the position now is past it."""
+    if response.status < 400 and not response.prepared:
         position = await request.app[READS].position()
         if position is not None:
             response.headers[HEADER] = position
-    return response
 
 
 def carries_position(request: web.Request) -> bool:

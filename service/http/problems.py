@@ -14,7 +14,6 @@ from service.db import DatabaseUnavailable, unavailable
 from service.domain.errors import DomainError
 from service.http.keys import REQUEST_ID
 from service.keys import SETTINGS
-from service.logs import RequestContext
 from service.settings import Settings
 
 log = logging.getLogger("threadlog.http")
@@ -122,28 +121,18 @@ def new_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
-@web.middleware
-async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+def request_id(request: web.Request) -> str:
+    """The client's X-Request-Id when it is a sensible one, else a new id."""
     incoming = request.headers.get("X-Request-Id", "")
-    request_id = incoming if incoming and REQUEST_ID_PATTERN.fullmatch(incoming) else new_id()
-    request[REQUEST_ID] = request_id
-    try:
-        with RequestContext(request_id):
-            response = await handler(request)
-    except web.HTTPException as exception:
-        exception.headers["X-Request-Id"] = request_id
-        raise
-    response.headers["X-Request-Id"] = request_id
-    return response
+    return incoming if incoming and REQUEST_ID_PATTERN.fullmatch(incoming) else new_id()
 
 
-@web.middleware
-async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Problem as problem:
-        return render(request, problem)
-    except DomainError as error:
+def problem_response(request: web.Request, error: Exception) -> web.Response:
+    """What a failure a handler raised answers: always a problem, never a stack trace. (An
+    HTTPException below 400, a redirect, is no failure: the caller lets it through.)"""
+    if isinstance(error, Problem):
+        return render(request, error)
+    if isinstance(error, DomainError):
         return render(
             request,
             Problem(
@@ -154,30 +143,25 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
                 headers=error.headers,
             ),
         )
-    except web.HTTPException as exception:
-        if exception.status < 400:
-            raise
-        detail = exception.text if exception.status != 404 else "no such resource"
-        if exception.status == 413:
+    if isinstance(error, web.HTTPException):
+        detail = error.text if error.status != 404 else "no such resource"
+        if error.status == 413:
             detail = "the request body is larger than the limit"
-        headers = {"Allow": exception.headers["Allow"]} if "Allow" in exception.headers else {}
-        return render(
-            request, Problem(exception.status, detail or exception.reason, headers=headers)
-        )
-    except Exception as error:
-        # Every query through the pool says DatabaseUnavailable (see db.py); an OSError here is
-        # the client's (a body cut short), not the database's.
-        if isinstance(error, DatabaseUnavailable) or (
-            isinstance(error, asyncpg.PostgresError) and unavailable(error)
-        ):
-            return database_unavailable(request, error)
-        if cluster_not_adopted(error):
-            return not_adopted(request)
-        log.exception("unhandled error in request %s", request.get(REQUEST_ID))
-        return render(
-            request,
-            Problem(500, f"unexpected error; request id {request.get(REQUEST_ID)}"),
-        )
+        headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+        return render(request, Problem(error.status, detail or error.reason, headers=headers))
+    # Every query through the pool says DatabaseUnavailable (see db.py); an OSError here is
+    # the client's (a body cut short), not the database's.
+    if isinstance(error, DatabaseUnavailable) or (
+        isinstance(error, asyncpg.PostgresError) and unavailable(error)
+    ):
+        return database_unavailable(request, error)
+    if cluster_not_adopted(error):
+        return not_adopted(request)
+    log.exception("unhandled error in request %s", request.get(REQUEST_ID), exc_info=error)
+    return render(
+        request,
+        Problem(500, f"unexpected error; request id {request.get(REQUEST_ID)}"),
+    )
 
 
 def cluster_not_adopted(error: Exception) -> bool:

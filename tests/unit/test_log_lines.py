@@ -61,6 +61,52 @@ def test_json_lines_are_json_dumps_of_the_fields() -> None:
     assert line == json.dumps(expected, default=str, ensure_ascii=False)
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"method": "GET", "route": "/v1/x", "status": 200, "duration_ms": 0.125, "bytes": 77},
+        {"thing": object(), "é": '\n"', "none": None, "list": [1, "a"], "big": 1e300},
+        {"yes": True, "huge": 10**30, "nan": float("nan"), "inf": -float("inf")},
+        {"small": 1e-7, "negative": -3, "zero": 0.0, "text": "\u2028\x00\t"},
+        {"status": 404, "message": "replaced where it stands", "level": "x"},
+    ],
+)
+@pytest.mark.parametrize("request_id", [None, "r-1", 'odd "id" é'])
+def test_an_info_line_written_directly_is_what_format_writes(
+    extra: dict[str, object], request_id: str | None
+) -> None:
+    made = record(1_790_000_000.2505, request_id=request_id, **extra)
+    direct = JsonLines().info_line(made.created, made.name, made.getMessage(), request_id, extra)
+    own = {
+        "timestamp": timestamp(made),
+        "level": "INFO",
+        "logger": made.name,
+        "message": made.getMessage(),
+        "request_id": request_id,
+    }
+    # An extra field named as one of the line's own replaces it where it stands (format()
+    # would keep the record's own: no caller passes such a field).
+    assert direct == json.dumps(own | extra, default=str, ensure_ascii=False)
+    if extra.keys().isdisjoint(own):
+        assert direct == JsonLines().format(made)
+
+
+async def test_lines_from_another_thread_go_out_at_once_while_a_turn_waits() -> None:
+    stream = io.StringIO()
+    handler = LinesPerTurn(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.emit(record(0.0))
+    handler.emit(record(0.0))
+    assert stream.getvalue() == ""
+    await asyncio.to_thread(handler.emit, record(0.0))
+    assert stream.getvalue() == "GET 200\n" * 3
+    handler.emit(record(0.0))
+    assert stream.getvalue().count("\n") == 3
+    await asyncio.sleep(0)
+    assert stream.getvalue().count("\n") == 4
+
+
 async def test_the_lines_of_one_turn_are_written_together() -> None:
     stream = io.StringIO()
     writes: list[str] = []
