@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from service.db import Connection
 from service.eventstore import store
+from service.eventstore.cursors import START
 from service.ops.rebuild import prepare
 from service.projections import apply_all, tables
 
@@ -16,7 +17,7 @@ async def replay_into(connection: Connection, schema: str) -> None:
     try:
         async with connection.transaction():
             await connection.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            await apply_all(connection, await store.read_rest_locked(connection, store.START))
+            await apply_all(connection, await store.read_rest_locked(connection, START))
     finally:
         await connection.execute("RESET search_path")
 

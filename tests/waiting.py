@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from service.eventstore import store
+from service.eventstore.cursors import START
 from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
 from tests.builders import Client, SiteKeys, json_body
@@ -51,7 +52,7 @@ async def site_events(pool: asyncpg.Pool, site: str, expected: int) -> list[Reco
 
     async def complete() -> bool:
         nonlocal events
-        events = await store.read_all(pool, store.START, 1_000_000, site=site)
+        events = await store.read_all(pool, START, 1_000_000, site=site)
         return len(events) >= expected
 
     await wait_until(complete, f"{expected} events of {site} in the log")

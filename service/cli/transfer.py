@@ -11,7 +11,7 @@ from service.access import credentials
 from service.cli.common import command_application, database_url
 from service.cli.subcommands import DATABASE, command
 from service.eventstore import data_keys
-from service.eventstore.store import START, Cursor
+from service.eventstore.cursors import START, Cursor
 from service.ops import kek
 from service.ops.imports import blogger, core, disqus, isso, json_format, ndjson, wordpress
 from service.ops.imports.post_ids import PostIdFrom

@@ -8,7 +8,7 @@ from service.domain.labels import label_key
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event
 from service.eventstore.codec import compact
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import START, Cursor
 from service.http.auth import known_site, require_key
 from service.http.cursors import keyset_cursor, parse_keyset_cursor, parse_thread_cursor
 from service.http.existence import current_thread, missing_post
@@ -121,7 +121,7 @@ async def get_events(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 100, 1, 1000)
     after_text = query_text(request, "after")
     try:
-        after = Cursor.parse(after_text) if after_text is not None else store.START
+        after = Cursor.parse(after_text) if after_text is not None else START
     except ValueError:
         raise Problem(400, "after is malformed; pass a `cursor` of an event") from None
     async with (await read_pool(request)).acquire() as connection:

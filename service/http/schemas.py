@@ -16,7 +16,7 @@ from pydantic import (
 
 from service.access.text import NAME_MAX_LENGTH, author_name, email, line, no_controls
 from service.domain.events import EVENT_TYPES
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import Cursor
 
 
 def not_blank(value: str) -> str:

@@ -13,7 +13,7 @@ from service.db import DatabaseUnavailable
 from service.domain.events import EVENT_TYPES
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import START, Cursor
 from service.http.auth import require_key
 from service.http.limits import stream_slot
 from service.http.parsing import query_text
@@ -57,7 +57,7 @@ def resume_cursor(request: web.Request) -> Cursor:
     last_event_id = request.headers.get("Last-Event-ID")
     after = last_event_id if last_event_id is not None else query_text(request, "after")
     if after is None or after == "":
-        return store.START
+        return START
     try:
         return Cursor.parse(after)
     except ValueError:

@@ -12,7 +12,7 @@ from aiohttp import web
 from service.access.credentials import Role
 from service.eventstore import store
 from service.eventstore.cloudevents import format_time
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import Cursor
 from service.http.auth import require_key
 from service.http.cursors import parse_position
 from service.http.parsing import parse_body, query_int, query_text

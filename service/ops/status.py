@@ -8,7 +8,7 @@ the estimate is small; a webhook's backlog is counted up to BACKLOG_CAP events.
 from typing import Any
 
 from service.db import Connection
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import Cursor
 from service.ops import migrate
 from service.ops.feed_watch import feed_lag
 from service.ops.rebuild import SCHEMA as REBUILD_SCHEMA

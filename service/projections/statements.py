@@ -42,7 +42,7 @@ def json_rows(rows: Iterable[tuple[object, ...]]) -> str:
 
 
 # True while a rebuild replays the log into fresh tables, which nothing else writes (see
-# ops/rebuild.py): a new row's key can be there already only where the log holds it twice, and
+# ops/replay.py): a new row's key can be there already only where the log holds it twice, and
 # then the replay applies that batch again with this false.
 REPLAYING_FRESH: ContextVar[bool] = ContextVar("replaying_fresh", default=False)
 

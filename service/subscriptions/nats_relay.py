@@ -26,7 +26,8 @@ from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 from service.db import Outage, lost_connection
 from service.eventstore import store
 from service.eventstore.cloudevents import cloud_event_json
-from service.eventstore.store import Cursor, RecordedEvent
+from service.eventstore.cursors import START, Cursor
+from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
 from service.subscriptions.sessions import lock_session
 from service.subscriptions.wakeup import CHANNEL
@@ -144,9 +145,7 @@ async def lead(
         await connection.add_listener(CHANNEL, lambda *_: woken.set())
         await ensure_stream(client.jetstream(), stream, prefix)
         row = await connection.fetchrow(LOAD_CHECKPOINT, name)
-        cursor = (
-            Cursor(row["epoch"], row["transaction_id"], row["position"]) if row else store.START
-        )
+        cursor = Cursor(row["epoch"], row["transaction_id"], row["position"]) if row else START
         log.info("relaying to %s from %s", stream, cursor)
         while True:
             woken.clear()

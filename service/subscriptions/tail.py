@@ -28,7 +28,7 @@ import logging
 
 from service.db import Outage, Pool, lost_connection
 from service.eventstore import store
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import Cursor
 from service.subscriptions.wakeup import Wakeup
 
 log = logging.getLogger("threadlog.tail")

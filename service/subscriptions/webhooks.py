@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from service.db import Connection, Pool
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import Cursor
 from service.eventstore.streams import lock_key
 
 

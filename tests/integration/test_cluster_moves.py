@@ -13,7 +13,8 @@ import asyncpg
 import pytest
 
 from service.eventstore import store
-from service.eventstore.store import Cursor, RecordedEvent
+from service.eventstore.cursors import START, Cursor
+from service.eventstore.store import RecordedEvent
 from service.ops import migrate
 from service.ops.moves import Epoch, adopt_cluster
 from service.settings import Settings
@@ -239,7 +240,7 @@ async def test_a_new_epoch_started_under_load_loses_repeats_and_reorders_nothing
         seen: list[RecordedEvent] = []
 
         async def subscriber() -> None:
-            cursor = store.START
+            cursor = START
             while len(seen) < expected:
                 batch = await store.read_all(pool, cursor, 50, site=site)
                 seen.extend(batch)
@@ -264,7 +265,7 @@ async def test_a_new_epoch_started_under_load_loses_repeats_and_reorders_nothing
             adopt_midway(), *(writer(number) for number in range(WRITERS))
         )
         await asyncio.wait_for(reading, timeout=60)
-        whole = await store.read_all(pool, store.START, 10_000, site=site)
+        whole = await store.read_all(pool, START, 10_000, site=site)
     finally:
         await application.close()
         await pool.close()

@@ -16,8 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from nats.aio.msg import Msg
 
 from service.app import create_app, nats_relay
-from service.eventstore import store
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import START, Cursor
 from service.eventstore.streams import lock_key
 from service.settings import Settings
 from service.subscriptions.nats_relay import checkpoint_name
@@ -36,7 +35,7 @@ async def checkpoint(pool: asyncpg.Pool, target: Target) -> Cursor:
         " FROM projection_checkpoints WHERE name = $1",
         checkpoint_name(target.stream),
     )
-    return Cursor(row["epoch"], row["transaction_id"], row["position"]) if row else store.START
+    return Cursor(row["epoch"], row["transaction_id"], row["position"]) if row else START
 
 
 def order(cursor: Cursor) -> tuple[int, int, int]:

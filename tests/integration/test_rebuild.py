@@ -13,6 +13,7 @@ from service.eventstore import appends, store
 from service.eventstore.streams import post_stream_id
 from service.http.keys import REPRESENTATIONS
 from service.ops import rebuild as rebuilding
+from service.ops import replay as replaying
 from service.ops.rebuild import rebuild
 from service.projections import apply_all, tables
 from tests.builders import META, Client, SiteKeys, comment, publish
@@ -57,7 +58,7 @@ async def test_rebuild_reproduces_every_read(
     appliers: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(rebuilding, "BATCH", 4)  # many batches, each read while one applies
+    monkeypatch.setattr(replaying, "BATCH", 4)  # many batches, each read while one applies
     posts = [await publish(client, site, labels=["News", f"L{n}"]) for n in range(3)]
     for post_id in posts:
         parent = await comment(client, site, post_id, "**hi** <b>x</b>")
@@ -187,7 +188,7 @@ async def test_a_model_goes_on_with_later_batches_while_another_is_busy(
     lane of `posts` applies the next ones (the reader reads ahead of the slowest lane)."""
     from service.projections import groups, posts
 
-    monkeypatch.setattr(rebuilding, "BATCH", 2)
+    monkeypatch.setattr(replaying, "BATCH", 2)
     post_id = await publish(client, site)
     for _ in range(6):
         await comment(client, site, post_id)
@@ -231,8 +232,8 @@ async def test_a_model_goes_on_with_later_batches_while_another_is_busy(
 async def test_the_collector_runs_every_few_batches_not_after_each(
     client: Client, site: SiteKeys, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rebuilding, "BATCH", 1)
-    monkeypatch.setattr(rebuilding, "COLLECT_EVERY", 4)
+    monkeypatch.setattr(replaying, "BATCH", 1)
+    monkeypatch.setattr(replaying, "COLLECT_EVERY", 4)
     post_id = await publish(client, site)
     for _ in range(8):
         await comment(client, site, post_id)
@@ -265,7 +266,7 @@ async def test_a_comment_id_the_log_holds_twice_is_rebuilt_as_it_was_applied(
     """The replay inserts new comments into its fresh tables without ON CONFLICT; where the log
     holds an id twice (no command makes that, an import of another log might), the first
     comment stays, as when the events were applied."""
-    monkeypatch.setattr(rebuilding, "BATCH", 3)  # the two in different batches
+    monkeypatch.setattr(replaying, "BATCH", 3)  # the two in different batches
     first_post, second_post = await publish(client, site), await publish(client, site)
     twice = (await comment(client, site, first_post))["id"]
     for _ in range(3):
@@ -298,7 +299,7 @@ async def test_a_comment_id_the_log_holds_twice_is_rebuilt_as_it_was_applied(
 async def test_the_reader_asks_for_the_next_batch_before_decoding_this_one(
     client: Client, site: SiteKeys, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rebuilding, "BATCH", 2)
+    monkeypatch.setattr(replaying, "BATCH", 2)
     post_id = await publish(client, site)
     for _ in range(4):
         await comment(client, site, post_id)

@@ -3,7 +3,7 @@
 import asyncpg
 import pytest
 
-from service.eventstore.store import START
+from service.eventstore.cursors import START
 from service.ops import status as status_module
 from service.ops.status import status
 from service.subscriptions import webhooks

@@ -12,7 +12,7 @@ from service.domain.commands import DeleteComment
 from service.domain.events import Author, CommentPosted, DeletedBy
 from service.eventstore import appends, store
 from service.eventstore.appends import NewEvent, StaleTransactionOrder
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import START, Cursor
 from service.eventstore.streams import post_stream_id
 from service.write import decision_state
 from service.write.application import Application
@@ -36,7 +36,7 @@ async def test_a_subscriber_sees_every_event_exactly_once_under_16_writers(
     seen: list[uuid.UUID] = []
 
     async def subscriber() -> None:
-        cursor = store.START
+        cursor = START
         async with pool.acquire() as connection:
             while True:
                 batch = await store.read_all(connection, cursor, 100, site=site)
@@ -185,7 +185,7 @@ def test_cursors_of_the_first_epoch_keep_the_text_they_had_before_epochs() -> No
     assert Cursor.parse("67189-3") == Cursor(1, 67189, 3) == Cursor.parse("1:67189-3")
     assert str(Cursor(1, 67189, 3)) == "67189-3"
     assert str(Cursor(2, 67189, 3)) == "2:67189-3"
-    assert str(store.START) == "0-0"
+    assert str(START) == "0-0"
 
 
 async def test_concurrent_comments_on_different_posts_commit_in_one_transaction(

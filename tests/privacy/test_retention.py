@@ -7,6 +7,7 @@ from pathlib import Path
 import asyncpg
 
 from service.eventstore import data_keys, store
+from service.eventstore.cursors import START
 from service.ops.rebuild import rebuild
 from service.ops.retention import forget_old_ip_digests
 from service.ops.status import status
@@ -56,7 +57,7 @@ async def test_old_ip_digests_are_forgotten_and_a_rebuild_agrees(
         )
         assert after["email_hash"] == row["email_hash"] and after["ip_day"] == row["ip_day"]
         async with pool.acquire() as connection:
-            events = await store.read_all(connection, store.START, 100, site=site.site)
+            events = await store.read_all(connection, START, 100, site=site.site)
             await rebuild(connection)
             reported = await status(connection)
         rebuilt = await pool.fetchrow(

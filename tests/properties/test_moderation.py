@@ -21,7 +21,7 @@ from service.domain.events import (
     RejectReason,
     ReportReason,
 )
-from service.eventstore import store
+from service.eventstore import cursors, store
 from service.eventstore.streams import post_stream_id, site_stream_id
 from service.projections import INLINE
 from service.read import threads
@@ -297,7 +297,7 @@ async def settled(pool: Pool, site: str) -> None:
     async with pool.acquire() as connection:
         written = sum([len(await store.read_stream(connection, s)) for s in streams])
         for _ in range(3000):
-            visible = await store.read_all(connection, store.START, 1_000_000, site=site)
+            visible = await store.read_all(connection, cursors.START, 1_000_000, site=site)
             if len(visible) == written:
                 return
             await asyncio.sleep(0.01)
@@ -373,7 +373,7 @@ async def test_moderation_keeps_the_read_models_equal_to_a_replay(
         await connection.execute("RESET search_path")
         await assert_nothing_hidden_shows(connection, site, model)
         await assert_erased_words_are_gone(connection, site, model)
-        events = await store.read_all(connection, store.START, 1_000_000, site=site)
+        events = await store.read_all(connection, cursors.START, 1_000_000, site=site)
         for projection in INLINE:
             before = await site_rows(connection, "public", site, projection.TABLES)
             async with rolled_back(connection):

@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 from service.db import Connection, Pool
 from service.domain.errors import DomainError
 from service.domain.labels import label_key, unique_labels
-from service.eventstore import store
+from service.eventstore import cursors, store
 from service.eventstore.streams import post_stream_id
-from service.ops.rebuild import BATCH, prepare
+from service.ops.rebuild import prepare
+from service.ops.replay import BATCH
 from service.projections import INLINE, apply_all
 from service.read import threads
 from service.read.threads import thread_body
@@ -116,7 +117,7 @@ async def settled(pool: Pool, site: str) -> None:
         for post in POSTS:
             written += len(await store.read_stream(connection, post_stream_id(site, post)))
         for _ in range(SETTLE_SECONDS * 100):
-            visible = await store.read_all(connection, store.START, EVERYTHING, site=site)
+            visible = await store.read_all(connection, cursors.START, EVERYTHING, site=site)
             if len(visible) == written:
                 return
             await asyncio.sleep(0.01)
@@ -137,7 +138,7 @@ async def replay_site(connection: Connection, site: str) -> None:
     """`replays.replay_into`, for one site's events."""
     await prepare(connection, SCRATCH)
     try:
-        cursor = store.START
+        cursor = cursors.START
         while True:
             async with connection.transaction():
                 batch = await store.read_all(connection, cursor, BATCH, site=site)
@@ -209,7 +210,7 @@ async def test_applying_any_event_a_second_time_changes_nothing(
     history = await run(pool, steps)
     site = history.site
     async with pool.acquire() as connection:
-        events = await store.read_all(connection, store.START, EVERYTHING, site=site)
+        events = await store.read_all(connection, cursors.START, EVERYTHING, site=site)
         by_stream = [
             recorded
             for post in POSTS

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import Cursor
 from service.http.cursors import parse_keyset_cursor, parse_position, parse_thread_cursor
 from service.http.problems import Problem
 

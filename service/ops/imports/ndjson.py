@@ -29,7 +29,8 @@ from service.eventstore import appends, data_keys, store
 from service.eventstore.appends import NewEvent
 from service.eventstore.cloudevents import cloud_event
 from service.eventstore.codec import PRIVATE, SEALED, compact
-from service.eventstore.store import Cursor, RecordedEvent
+from service.eventstore.cursors import START, Cursor
+from service.eventstore.store import RecordedEvent
 from service.eventstore.streams import lock_key
 from service.ops.imports.core import chunks
 from service.ops.imports.records import BadSource
@@ -81,7 +82,7 @@ async def settle(pool: Pool, seconds: float) -> None:
 
 
 async def export_lines(
-    pool: Pool, site: str | None = None, after: Cursor = store.START, wait: float = SETTLE
+    pool: Pool, site: str | None = None, after: Cursor = START, wait: float = SETTLE
 ) -> AsyncIterator[str]:
     """Every event (of `site`) after `after`, in log order, as lines without their newline;
     after waiting up to `wait` seconds for the events committed before it started."""

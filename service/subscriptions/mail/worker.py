@@ -16,7 +16,7 @@ from typing import Any
 from service.access.credentials import ServerSecret
 from service.db import Connection, Outage, lost_connection
 from service.eventstore import store
-from service.eventstore.store import Cursor
+from service.eventstore.cursors import Cursor
 from service.eventstore.streams import lock_key
 from service.metrics import Metrics
 from service.settings import Settings
