@@ -43,6 +43,7 @@ from service.ops import ledger
 from service.ops.feed_watch import watch_feed
 from service.ops.kek import check_kek, load_vault
 from service.ops.maintenance import upkeep
+from service.ops.statistics import keep_statistics
 from service.read.replica import Reads
 from service.read.stamps import ThreadStamps
 from service.settings import Settings
@@ -82,6 +83,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(erasure_ledger)
     app.cleanup_ctx.append(upkeep)
+    app.cleanup_ctx.append(keep_statistics)
     app.cleanup_ctx.append(watch_feed)
     if settings.nats_url is not None:
         app.cleanup_ctx.append(nats_relay)

@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     # A thread's stamp (what says whether a cached body is current) is kept this long while the
     # process hears of no write (see read/stamps.py); 0: looked up for every read.
     stamp_seconds: float = Field(default=1.0, ge=0, le=60)
+    # How often a process looks for tables that doubled since their planner statistics, and
+    # analyzes them (ops/statistics.py); 0: left to autovacuum.
+    analyze_seconds: float = Field(default=10.0, ge=0)
     # A thread page stops after this many bytes of comments, even before its `limit`.
     thread_page_bytes: int = Field(default=1024 * 1024, ge=1024)
     # --- feeds and recent comments ---

@@ -1,0 +1,122 @@
+"""Tables that grow fast get planner statistics before the plans made for them small go stale."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+
+from service.keys import POOL, SETTINGS
+from service.ops import migrate, statistics
+from service.projections import threads
+from service.settings import Settings
+
+FILL = """
+INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
+                             position, created_at, row_position, status_at)
+SELECT 'big', 'c' || n, 'p' || (n % 50), NULL, 'c' || n, '{}', n, now(), n, now()
+FROM generate_series($1::int, $2::int) AS n
+"""
+
+
+@pytest.fixture
+async def migrated(empty_database: str) -> AsyncIterator[asyncpg.Pool]:
+    await asyncio.to_thread(migrate.upgrade, empty_database)
+    pool = await asyncpg.create_pool(empty_database, min_size=1, max_size=4)
+    assert pool is not None
+    yield pool
+    await pool.close()
+
+
+async def fill(pool: asyncpg.Pool, first: int, last: int) -> None:
+    async with pool.acquire() as connection:
+        await connection.execute(FILL, first, last)
+        # Counted changes reach the statistics views at most once a second otherwise.
+        await connection.execute("SELECT pg_stat_force_next_flush()")
+        await connection.execute("SELECT 1")
+
+
+def scans(plan: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    if plan.get("Relation Name") == "thread_comments":
+        yield plan["Node Type"], plan.get("Index Name")
+    for child in plan.get("Plans", []):
+        yield from scans(child)
+
+
+async def test_a_plan_made_while_the_table_was_small_is_made_again_once_it_doubled(
+    migrated: asyncpg.Pool,
+) -> None:
+    async with migrated.acquire() as writer:
+        # The generic plan, which PostgreSQL may keep after five executions, made at once.
+        await writer.execute("SET plan_cache_mode = force_generic_plan")
+        await fill(migrated, 1, 20)
+        await writer.execute(f"PREPARE parents AS {threads.PARENTS}")
+        await writer.fetch("EXECUTE parents('big', ARRAY['c5'])")
+        await fill(migrated, 21, 30_000)
+        stale = await lookups(writer)
+        # Made for 20 rows: each lookup reads the site's rows (a scan, or the threads' index
+        # on site alone), and goes on doing so at 30,000.
+        assert stale and all(index != "thread_comments_pkey" for _, index in stale)
+
+        assert "thread_comments" in await statistics.analyze_grown(migrated)
+
+        assert await lookups(writer) == [("Index Scan", "thread_comments_pkey")] * 2
+
+
+async def lookups(connection: asyncpg.Connection) -> list[tuple[str, str | None]]:
+    """How the cached plan of `parents` reads thread_comments."""
+    found = await connection.fetchval("EXPLAIN (FORMAT JSON) EXECUTE parents('big', ARRAY['c5'])")
+    return list(scans(json.loads(found)[0]["Plan"]))
+
+
+async def test_a_table_is_analyzed_once_it_doubled_since_its_statistics(
+    migrated: asyncpg.Pool,
+) -> None:
+    assert await statistics.analyze_grown(migrated) == []
+    await fill(migrated, 1, statistics.MIN_CHANGED_ROWS - 1)
+    assert await statistics.analyze_grown(migrated) == []  # too few to matter
+    await fill(migrated, statistics.MIN_CHANGED_ROWS, 1500)
+    assert await statistics.analyze_grown(migrated) == ["thread_comments"]
+    assert await statistics.analyze_grown(migrated) == []
+    await fill(migrated, 1501, 2900)  # 1,400 more than the 1,500 it was analyzed with
+    assert await statistics.analyze_grown(migrated) == []
+    await fill(migrated, 2901, 3000)
+    assert await statistics.analyze_grown(migrated) == ["thread_comments"]
+    analyzed = await migrated.fetchval(
+        "SELECT reltuples FROM pg_class WHERE oid = 'thread_comments'::regclass"
+    )
+    assert analyzed == 3000
+
+
+async def test_one_process_at_a_time_analyzes(migrated: asyncpg.Pool) -> None:
+    await fill(migrated, 1, 2000)
+    async with migrated.acquire() as other, other.transaction():
+        await other.execute("SELECT pg_advisory_xact_lock($1)", statistics.LOCK)
+        assert await statistics.analyze_grown(migrated) == []  # another process is at it
+    assert await statistics.analyze_grown(migrated) == ["thread_comments"]
+
+
+async def test_the_service_keeps_them_in_the_background(
+    migrated: asyncpg.Pool, settings: Settings
+) -> None:
+    app = web.Application()
+    app[SETTINGS] = settings.model_copy(update={"analyze_seconds": 0.05})
+    app[POOL] = migrated
+    keeping = statistics.keep_statistics(app)
+    await anext(keeping)
+    try:
+        await fill(migrated, 1, 2000)
+        for _ in range(200):
+            counted = await migrated.fetchval(
+                "SELECT reltuples FROM pg_class WHERE oid = 'thread_comments'::regclass"
+            )
+            if counted == 2000:
+                break
+            await asyncio.sleep(0.05)
+        assert counted == 2000
+    finally:
+        with pytest.raises(StopAsyncIteration):
+            await anext(keeping)
