@@ -209,6 +209,11 @@ class LinesPerTurn(logging.StreamHandler):  # type: ignore[type-arg]
         with self.lock:  # type: ignore[union-attr]
             self.write_line(formatter.info_line(time.time(), name, message, request_id, extra))
 
+    def write_made(self, line: str) -> None:
+        """Write a line made as this handler's formatter would make it."""
+        with self.lock:  # type: ignore[union-attr]
+            self.write_line(line)
+
     def write_line(self, line: str) -> None:
         self.waiting.append(line + self.terminator)
         flushing = self.flushing

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from service.http import access_log
 from service.http.access_log import MESSAGE, AccessLines
 from service.http.keys import REQUEST_ID, ROUTE, STARTED
 from service.http.problems import new_id
@@ -305,3 +306,32 @@ def test_an_access_lines_duration_is_timed_from_the_middlewares_finely(
     log(Asked({}), answered, 0.5)
     timed, refused = (record.__dict__["duration_ms"] for record in kept.records)
     assert 12.3 <= timed < 500 and refused == 500.0
+
+
+def test_json_access_lines_from_their_kept_heads_are_what_info_line_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(access_log.clock, "time", lambda: 1_790_000_000.2505)
+    monkeypatch.setattr(access_log, "HEADS", {})
+    monkeypatch.setattr(access_log, "MAX_HEADS", 20)
+    chooser = random.Random(3)
+    methods = ["GET", "POST", "PATCH", "M-SEARCH", 'O"DD', "é\n"]
+    routes = ["/v1/sites/{site}/posts/{post}/comments", "unmatched", "/x/\\/\u2028"]
+    ids = [None, "r-1", 'odd "id" é', "\x00"]
+    for _ in range(2000):
+        method, route = chooser.choice(methods), chooser.choice(routes)
+        status, request_id = chooser.choice([200, 201, 404, 500]), chooser.choice(ids)
+        milliseconds = chooser.choice([0.0, 0.04999, 12.3456789, 1e-9, 98765.4321])
+        milliseconds *= chooser.random()
+        size = chooser.choice([0, 1, 7300, 10**12])
+        duration = round(milliseconds, 3)
+        extra = {"method": method, "route": route, "status": status}
+        extra |= {"duration_ms": duration, "bytes": size}
+        name = chooser.choice(["aiohttp.access", "threadlog.access"])
+        line = access_log.json_line(
+            name, method, route, status, milliseconds, duration, size, request_id
+        )
+        message = MESSAGE % (method, route, status, milliseconds)
+        expected = JsonLines().info_line(1_790_000_000.2505, name, message, request_id, extra)
+        assert line == expected
+    assert len(access_log.HEADS) == 20  # past the bound, heads are made for each line
