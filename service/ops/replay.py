@@ -22,6 +22,7 @@ BATCH = 1000
 AHEAD = 1
 # Batches between two runs of the collector (see `collection_paused`).
 COLLECT_EVERY = 10
+
 Progress = Callable[[int], None]
 
 
