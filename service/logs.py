@@ -189,7 +189,11 @@ class LinesPerTurn(logging.StreamHandler):  # type: ignore[type-arg]
         self.waiting: list[str] = []
         # The loop a flush is due in (a loop that stopped before it may never run it).
         self.flushing: asyncio.AbstractEventLoop | None = None
-        self.flusher = 0  # the thread that runs it
+        # The loop a line was last written in, and its thread: while it runs, a line written
+        # in that thread is written in it (a thread runs one loop at a time), which spares
+        # asking asyncio (a system call in Python 3.11: getpid, once per turn).
+        self.home: asyncio.AbstractEventLoop | None = None
+        self.home_thread = 0
         # A forked worker must not write its parent's waiting lines again.
         os.register_at_fork(before=self.flush)
 
@@ -216,19 +220,17 @@ class LinesPerTurn(logging.StreamHandler):  # type: ignore[type-arg]
 
     def write_line(self, line: str) -> None:
         self.waiting.append(line + self.terminator)
-        flushing = self.flushing
-        if flushing is not None and flushing.is_running() and self.flusher == get_ident():
-            # This thread runs the loop that flushes at the end of this turn. (Asking which
-            # loop runs, as below, is a system call in Python 3.11: getpid, once per line.)
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
+        loop = self.home
+        if loop is None or self.home_thread != get_ident() or not loop.is_running():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self.home, self.home_thread = loop, get_ident()
         if self.flushing is not loop:
             loop.call_soon(self.flush)
-            self.flushing, self.flusher = loop, get_ident()
+            self.flushing = loop
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from service import logs as logs_module
 from service.http import access_log
 from service.http.access_log import MESSAGE, AccessLines
 from service.http.keys import REQUEST_ID, ROUTE, STARTED
@@ -335,3 +336,34 @@ def test_json_access_lines_from_their_kept_heads_are_what_info_line_writes(
         expected = JsonLines().info_line(1_790_000_000.2505, name, message, request_id, extra)
         assert line == expected
     assert len(access_log.HEADS) == 20  # past the bound, heads are made for each line
+
+
+async def test_the_running_loop_is_asked_for_once_not_every_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = io.StringIO()
+    handler = LinesPerTurn(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    asked = 0
+    real = asyncio.get_running_loop
+
+    def counting() -> asyncio.AbstractEventLoop:
+        nonlocal asked
+        asked += 1
+        return real()
+
+    monkeypatch.setattr(logs_module.asyncio, "get_running_loop", counting)
+    for _ in range(5):
+        handler.emit(record(0.0))
+        handler.emit(record(0.0))
+        await asyncio.sleep(0)
+    monkeypatch.undo()
+    assert stream.getvalue() == "GET 200\n" * 10
+    assert asked == 1
+    # Another thread still writes at once, and this loop's lines still wait for its turn's end.
+    await asyncio.to_thread(handler.emit, record(0.0))
+    assert stream.getvalue().count("\n") == 11
+    handler.emit(record(0.0))
+    assert stream.getvalue().count("\n") == 11
+    await asyncio.sleep(0)
+    assert stream.getvalue().count("\n") == 12
