@@ -4,6 +4,7 @@ database being unavailable."""
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -87,6 +88,27 @@ class Outage:
             seconds = time.monotonic() - self.since
             self.log.warning("%s has the database again, after %.1f s", self.worker, seconds)
             self.since = None
+
+
+# After the database was away, a periodic worker tries again this soon rather than at its
+# next turn.
+RETRY_SECONDS = 1.0
+
+
+async def every(seconds: float, work: Callable[[], Awaitable[None]], outage: Outage) -> None:
+    """`work` every `seconds`, for ever: a lost database is said once and retried within
+    RETRY_SECONDS; any other failure is logged, and the work tried again at its next turn."""
+    while True:
+        try:
+            await work()
+        except DatabaseUnavailable as error:
+            outage.lost(error)
+            await asyncio.sleep(RETRY_SECONDS)
+            continue
+        except Exception:
+            outage.log.exception("%s failed; trying again later", outage.worker)
+        outage.resumed()
+        await asyncio.sleep(seconds)
 
 
 class Acquisition(PoolAcquireContext):

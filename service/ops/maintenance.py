@@ -11,7 +11,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from service.access.rate_limits import forget_old_windows
-from service.db import DatabaseUnavailable, Outage, Pool
+from service.db import Outage, Pool, every
 from service.keys import POOL, SETTINGS
 from service.ops import ledger
 from service.ops.retention import forget_old_ip_digests
@@ -21,8 +21,6 @@ log = logging.getLogger("threadlog.maintenance")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EVERY_SECONDS = 600.0
-# After the database was away, upkeep tries again this soon rather than in EVERY_SECONDS.
-RETRY_SECONDS = 1.0
 DELIVERY_DAYS = 30
 
 
@@ -34,38 +32,28 @@ async def forget_idempotency_keys(pool: Pool, older_than: timedelta = IDEMPOTENC
 
 
 async def upkeep(app: web.Application) -> AsyncIterator[None]:
-    outage = Outage(log, "upkeep")
+    settings = app[SETTINGS]
+    swept = False
 
-    async def loop() -> None:
-        settings = app[SETTINGS]
-        swept = False
-        while True:
-            try:
-                forgotten_days = await forget_old_ip_digests(
-                    app[POOL], settings.ip_retention_days, sweep=not swept
-                )
-                swept = swept or forgotten_days.ran
-                if forgotten_days.days:
-                    log.info("forgot the IP digests of %d days", len(forgotten_days.days))
-                    await ledger.record(app[POOL], settings.ledger_path())
-                forgotten = await forget_idempotency_keys(app[POOL])
-                if forgotten:
-                    log.info("forgot %d idempotency keys", forgotten)
-                forgotten = await forget_deliveries(app[POOL], DELIVERY_DAYS)
-                if forgotten:
-                    log.info("forgot %d webhook delivery records", forgotten)
-                await forget_old_windows(app[POOL])
-                await forget_previous_secrets(app[POOL])
-            except DatabaseUnavailable as error:
-                outage.lost(error)
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            except Exception:
-                log.exception("idempotency key upkeep failed; trying again later")
-            outage.resumed()
-            await asyncio.sleep(EVERY_SECONDS)
+    async def once() -> None:
+        nonlocal swept
+        forgotten_days = await forget_old_ip_digests(
+            app[POOL], settings.ip_retention_days, sweep=not swept
+        )
+        swept = swept or forgotten_days.ran
+        if forgotten_days.days:
+            log.info("forgot the IP digests of %d days", len(forgotten_days.days))
+            await ledger.record(app[POOL], settings.ledger_path())
+        forgotten = await forget_idempotency_keys(app[POOL])
+        if forgotten:
+            log.info("forgot %d idempotency keys", forgotten)
+        forgotten = await forget_deliveries(app[POOL], DELIVERY_DAYS)
+        if forgotten:
+            log.info("forgot %d webhook delivery records", forgotten)
+        await forget_old_windows(app[POOL])
+        await forget_previous_secrets(app[POOL])
 
-    task = asyncio.create_task(loop())
+    task = asyncio.create_task(every(EVERY_SECONDS, once, Outage(log, "upkeep")))
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

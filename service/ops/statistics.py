@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
-from service.db import DatabaseUnavailable, Outage, Pool
+from service.db import Outage, Pool, every
 from service.eventstore.streams import lock_key
 from service.keys import POOL, SETTINGS
 from service.projections import tables
@@ -29,7 +29,6 @@ LOCK = lock_key("upkeep:statistics")
 # Below this many changed rows a table is not worth an ANALYZE: any plan reads it in
 # microseconds.
 MIN_CHANGED_ROWS = 1000
-RETRY_SECONDS = 1.0
 
 # `reltuples` is what the last ANALYZE or VACUUM counted, -1 before the first.
 GROWN = """
@@ -63,24 +62,15 @@ async def analyze_grown(pool: Pool, names: Sequence[str] | None = None) -> list[
 
 async def keep_statistics(app: web.Application) -> AsyncIterator[None]:
     seconds = app[SETTINGS].analyze_seconds
-    outage = Outage(log, "statistics")
 
-    async def loop() -> None:
-        while True:
-            try:
-                analyzed = await analyze_grown(app[POOL])
-                if analyzed:
-                    log.info("analyzed %s: they doubled since their statistics", analyzed)
-            except DatabaseUnavailable as error:
-                outage.lost(error)
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            except Exception:
-                log.exception("keeping statistics failed; trying again later")
-            outage.resumed()
-            await asyncio.sleep(seconds)
+    async def analyze() -> None:
+        analyzed = await analyze_grown(app[POOL])
+        if analyzed:
+            log.info("analyzed %s: they doubled since their statistics", analyzed)
 
-    task = asyncio.create_task(loop()) if seconds > 0 else None
+    task = None
+    if seconds > 0:
+        task = asyncio.create_task(every(seconds, analyze, Outage(log, "keeping statistics")))
     yield
     if task is not None:
         task.cancel()
