@@ -1,4 +1,4 @@
-"""Planner statistics for the tables the write path reads, kept as they grow.
+"""Planner statistics for the service's tables (the log's, the read models'), kept as they grow.
 
 PostgreSQL plans a prepared statement for its arguments five times, then may keep one generic
 plan, made with the statistics of that moment, until an ANALYZE (or DDL) of a table it reads
@@ -14,14 +14,13 @@ for, and a table of N rows is analyzed about log2(N) times in its life.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from service.db import Outage, Pool, every
 from service.eventstore.streams import lock_key
 from service.keys import POOL, SETTINGS
-from service.projections import tables
 
 log = logging.getLogger("threadlog.statistics")
 
@@ -32,32 +31,29 @@ MIN_CHANGED_ROWS = 1000
 
 # `reltuples` is what the last ANALYZE or VACUUM counted, -1 before the first.
 GROWN = """
-SELECT s.relname::text
+SELECT s.relname::text AS name, format('%I.%I', s.schemaname, s.relname) AS qualified
 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-WHERE s.schemaname = current_schema() AND s.relname = ANY($1::text[])
-  AND s.n_mod_since_analyze >= greatest($2, c.reltuples)
+WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze >= greatest($1, c.reltuples)
 ORDER BY s.relname
 """
 
 
-def watched() -> list[str]:
-    return ["events", *tables()]
-
-
-async def analyze_grown(pool: Pool, names: Sequence[str] | None = None) -> list[str]:
-    """ANALYZE every watched table that doubled since its statistics (or has none yet and
-    holds MIN_CHANGED_ROWS); returns their names. One process of a cluster does it at a time:
-    another finds the lock taken and leaves it."""
-    async with pool.acquire() as connection, connection.transaction():
-        if not await connection.fetchval("SELECT pg_try_advisory_xact_lock($1)", LOCK):
+async def analyze_grown(pool: Pool) -> list[str]:
+    """ANALYZE every table of the service's schema that doubled since its statistics (or has
+    none yet and holds MIN_CHANGED_ROWS); returns their names. One process of a cluster does
+    it at a time: another finds the lock taken and leaves it. Each table on its own, and none
+    that another holds (a VACUUM, a rebuild's swap): ANALYZE would wait for it, then hold up
+    whatever came next."""
+    async with pool.acquire() as connection:
+        if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", LOCK):
             return []
-        grown: list[str] = [
-            row[0]
-            for row in await connection.fetch(GROWN, list(names or watched()), MIN_CHANGED_ROWS)
-        ]
-        for name in grown:
-            await connection.execute(f'ANALYZE "{name}"')
-    return grown
+        try:
+            grown = await connection.fetch(GROWN, MIN_CHANGED_ROWS)
+            for table in grown:
+                await connection.execute(f"ANALYZE (SKIP_LOCKED) {table['qualified']}")
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", LOCK)
+    return [table["name"] for table in grown]
 
 
 async def keep_statistics(app: web.Application) -> AsyncIterator[None]:

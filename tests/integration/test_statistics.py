@@ -93,9 +93,10 @@ async def test_a_table_is_analyzed_once_it_doubled_since_its_statistics(
 
 async def test_one_process_at_a_time_analyzes(migrated: asyncpg.Pool) -> None:
     await fill(migrated, 1, 2000)
-    async with migrated.acquire() as other, other.transaction():
-        await other.execute("SELECT pg_advisory_xact_lock($1)", statistics.LOCK)
+    async with migrated.acquire() as other:
+        await other.execute("SELECT pg_advisory_lock($1)", statistics.LOCK)
         assert await statistics.analyze_grown(migrated) == []  # another process is at it
+        await other.execute("SELECT pg_advisory_unlock($1)", statistics.LOCK)
     assert await statistics.analyze_grown(migrated) == ["thread_comments"]
 
 
@@ -120,3 +121,20 @@ async def test_the_service_keeps_them_in_the_background(
     finally:
         with pytest.raises(StopAsyncIteration):
             await anext(keeping)
+
+
+async def test_a_table_another_holds_is_left_for_the_next_turn(migrated: asyncpg.Pool) -> None:
+    await fill(migrated, 1, 2000)
+    async with migrated.acquire() as other, other.transaction():
+        # What a VACUUM, or another ANALYZE, holds.
+        await other.execute("LOCK TABLE thread_comments IN SHARE UPDATE EXCLUSIVE MODE")
+        await asyncio.wait_for(statistics.analyze_grown(migrated), 5)  # does not wait for it
+        counted = await migrated.fetchval(
+            "SELECT reltuples FROM pg_class WHERE oid = 'thread_comments'::regclass"
+        )
+        assert counted == -1  # never analyzed
+    assert await statistics.analyze_grown(migrated) == ["thread_comments"]
+    counted = await migrated.fetchval(
+        "SELECT reltuples FROM pg_class WHERE oid = 'thread_comments'::regclass"
+    )
+    assert counted == 2000
