@@ -12,7 +12,7 @@ from service.cli.common import command_application, database_url
 from service.cli.subcommands import DATABASE, command
 from service.eventstore import data_keys
 from service.eventstore.cursors import START, Cursor
-from service.ops import kek
+from service.ops import kek, statistics
 from service.ops.imports import blogger, core, disqus, isso, json_format, ndjson, wordpress
 from service.ops.imports.post_ids import PostIdFrom
 from service.ops.imports.records import BadSource, SourceItem, Summary
@@ -97,7 +97,7 @@ async def run_import(url: str, arguments: argparse.Namespace, settings: Settings
     path: Path = arguments.file
     progress = sys.stderr.isatty()
     if arguments.format == "ndjson":
-        return await import_ndjson(url, path, arguments.site, arguments.dry_run, progress)
+        return await import_ndjson(url, path, arguments.site, arguments.dry_run, progress, settings)
     if not arguments.site:
         raise ValueError(f"import {arguments.format} needs --site")
     default = PostIdFrom.ID if arguments.format == "json" else PostIdFrom.URL
@@ -114,19 +114,20 @@ async def run_import(url: str, arguments: argparse.Namespace, settings: Settings
         async with pool.acquire() as connection:
             if not await credentials.site_exists(connection, arguments.site):
                 raise credentials.UnknownSite(arguments.site)
-        summary = await core.import_items(
-            application,
-            items,
-            progress=progress,
-            batch_size=settings.import_batch_size,
-            writers=settings.import_writers,
-            **options,
-        )
+        async with statistics.kept(pool, settings.analyze_seconds):
+            summary = await core.import_items(
+                application,
+                items,
+                progress=progress,
+                batch_size=settings.import_batch_size,
+                writers=settings.import_writers,
+                **options,
+            )
     return summary.lines(dry_run=False)
 
 
 async def import_ndjson(
-    url: str, path: Path, site: str | None, dry_run: bool, progress: bool
+    url: str, path: Path, site: str | None, dry_run: bool, progress: bool, settings: Settings
 ) -> list[str]:
     lines = ndjson.read_lines(path)
     if dry_run:
@@ -134,7 +135,9 @@ async def import_ndjson(
         return [f"would import {count} events"]
     async with command_application(url) as (pool, _):
         await kek.check_kek(pool, data_keys.current())
-        appended = await ndjson.import_lines(pool, lines, site, sys.stderr if progress else None)
+        async with statistics.kept(pool, settings.analyze_seconds):
+            out = sys.stderr if progress else None
+            appended = await ndjson.import_lines(pool, lines, site, out)
     if progress:
         sys.stderr.write("\n")
     found = [f"imported {appended.events} events; {appended.unchanged} were there already"]

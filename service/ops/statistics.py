@@ -13,6 +13,7 @@ for, and a table of N rows is analyzed about log2(N) times in its life.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -56,18 +57,27 @@ async def analyze_grown(pool: Pool) -> list[str]:
     return [table["name"] for table in grown]
 
 
-async def keep_statistics(app: web.Application) -> AsyncIterator[None]:
-    seconds = app[SETTINGS].analyze_seconds
-
-    async def analyze() -> None:
-        analyzed = await analyze_grown(app[POOL])
-        if analyzed:
-            log.info("analyzed %s: they doubled since their statistics", analyzed)
-
+@contextlib.asynccontextmanager
+async def kept(pool: Pool, seconds: float) -> AsyncIterator[None]:
+    """Tables that double are analyzed while this runs (every `seconds`; 0: never): the
+    service while it serves, an import while it writes."""
     task = None
     if seconds > 0:
+
+        async def analyze() -> None:
+            analyzed = await analyze_grown(pool)
+            if analyzed:
+                log.info("analyzed %s: they doubled since their statistics", analyzed)
+
         task = asyncio.create_task(every(seconds, analyze, Outage(log, "keeping statistics")))
-    yield
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def keep_statistics(app: web.Application) -> AsyncIterator[None]:
+    async with kept(app[POOL], app[SETTINGS].analyze_seconds):
+        yield

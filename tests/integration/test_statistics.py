@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -13,6 +14,7 @@ from service.keys import POOL, SETTINGS
 from service.ops import migrate, statistics
 from service.projections import threads
 from service.settings import Settings
+from tests.builders import threadlog
 
 FILL = """
 INSERT INTO thread_comments (site, comment_id, post_id, parent_id, root_id, ancestors,
@@ -138,3 +140,54 @@ async def test_a_table_another_holds_is_left_for_the_next_turn(migrated: asyncpg
         "SELECT reltuples FROM pg_class WHERE oid = 'thread_comments'::regclass"
     )
     assert counted == 2000
+
+
+def export_of(site: str, posts: int, comments_each: int) -> dict[str, Any]:
+    """A threadlog JSON export of `posts` posts with `comments_each` top-level comments."""
+
+    def comment(post: int, n: int) -> dict[str, Any]:
+        return {
+            "id": f"c-{post}-{n}",
+            "author": {"name": "Ann", "website": None},
+            "created_at": f"2024-05-01T08:{n // 60 % 60:02d}:{n % 60:02d}Z",
+            "edited_at": None,
+            "status": "published",
+            "deleted_by": None,
+            "body": "text",
+            "body_html": "<p>text</p>",
+            "replies": [],
+        }
+
+    return {
+        "format": "threadlog-comments/1",
+        "site": site,
+        "posts": [
+            {
+                "id": f"p-{post}",
+                "title": "t",
+                "url": f"https://blog.example/{post}",
+                "labels": [],
+                "published_at": "2024-05-01T08:00:00Z",
+                "closed": False,
+                "comment_count": comments_each,
+                "comments": [comment(post, n) for n in range(comments_each)],
+            }
+            for post in range(posts)
+        ],
+    }
+
+
+async def test_an_import_keeps_them_while_it_writes(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.to_thread(migrate.upgrade, empty_database)
+    assert threadlog(empty_database, "sites", "create", "imported").returncode == 0
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export_of("imported", 40, 300)), encoding="utf-8")
+    monkeypatch.setenv("THREADLOG_ANALYZE_SECONDS", "0.05")
+    monkeypatch.setenv("THREADLOG_LOG_FORMAT", "text")
+    done = threadlog(empty_database, "import", "json", str(path), "--site", "imported")
+    assert done.returncode == 0, done.stderr
+    assert "imported 40 posts and 12000 comments" in done.stdout
+    analyzed = [line for line in done.stderr.splitlines() if "threadlog.statistics" in line]
+    assert any("thread_comments" in line for line in analyzed), done.stderr
