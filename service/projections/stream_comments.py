@@ -17,11 +17,14 @@ from service.projections.statements import insert_new, json_rows, unguarded
 
 # A new comment is published at first; the hold that a screening check appends right after it
 # (the stream's next version) takes it back, with the author's known status (SET_STATUS).
-# A parent that is missing (an import's orphan) counts as top level. New comments go in as one
-# set per run of them (`insert_comments`); an author becomes known by their first new comment.
-# $2 holds the rows (`json_rows`), each [comment id, post id, depth, delete token (hex),
-# created at, email hash, IP hash, name-and-IP hash, version, data key, IP day], each comment
-# once (so the order they go in changes nothing; which comment made an author known does).
+# New comments go in as one set per run of them (`insert_comments`); an author becomes known by
+# their first new comment. $2 holds the rows (`json_rows`), each [comment id, post id, anchor,
+# steps, delete token (hex), created at, email hash, IP hash, name-and-IP hash, version, data
+# key, IP day], each comment once (so the order they go in changes nothing; which comment made
+# an author known does). A comment's depth is its anchor's plus its steps below it: the anchor
+# is the nearest ancestor from before this run, looked up here by its primary key (rather than
+# in a round trip of its own, in the stream's locked section), and a missing one (an import's
+# orphan) counts as the top: depth 0.
 NEW_COMMENTS = """
 WITH rows AS (
     SELECT r, n FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS w(r, n)
@@ -29,8 +32,11 @@ WITH rows AS (
     INSERT INTO stream_comments (site, comment_id, post_id, depth, delete_token_sha256, status,
                                  deleted, created_at, email_hash, ip_hash, name_ip_hash,
                                  version, row_version, data_key, ip_day)
-    SELECT $1, r->>0, r->>1, (r->>2)::int, decode(r->>3, 'hex'), 'published', false,
-           (r->>4)::timestamptz, r->>5, r->>6, r->>7, (r->>8)::int, (r->>8)::int, r->>9, r->>10
+    SELECT $1, r->>0, r->>1,
+           coalesce((SELECT a.depth FROM stream_comments a
+                     WHERE a.site = $1 AND a.comment_id = r->>2), 0) + (r->>3)::int,
+           decode(r->>4, 'hex'), 'published', false,
+           (r->>5)::timestamptz, r->>6, r->>7, r->>8, (r->>9)::int, (r->>9)::int, r->>10, r->>11
     FROM rows
     ON CONFLICT (site, comment_id) DO NOTHING
     RETURNING comment_id, coalesce(email_hash, name_ip_hash) AS author_key
@@ -43,15 +49,6 @@ ORDER BY i.author_key, rows.n
 ON CONFLICT (site, author_key) DO NOTHING
 """
 FRESH_COMMENTS = unguarded(NEW_COMMENTS, "ON CONFLICT (site, comment_id) DO NOTHING")
-
-# Each parent by its primary key, on its own (see threads.PARENTS).
-DEPTHS = """
-SELECT w.comment_id, c.depth
-FROM unnest($2::text[]) AS w(comment_id)
-CROSS JOIN LATERAL (
-    SELECT depth FROM stream_comments WHERE site = $1 AND comment_id = w.comment_id LIMIT 1
-) AS c
-"""
 
 # A comment held right at its birth never made its author known; one published again by a
 # moderator (approved, restored) does. Approval also dismisses the reports.
@@ -136,21 +133,21 @@ async def insert_comments(connection: Connection, rows: list[tuple[object, ...]]
 async def insert_site_comments(
     connection: Connection, site: str, rows: list[tuple[object, ...]]
 ) -> None:
-    named = sorted({str(row[3]) for row in rows if row[3] is not None})
-    # comment id -> depth, of the rows that exist and then of the new ones.
-    depths: dict[str, int] = {}
-    if named:
-        for found in await connection.fetch(DEPTHS, site, named):
-            depths[found["comment_id"]] = found["depth"]
+    # comment id -> (anchor, steps) of the run's comments: where each one's depth counts from.
+    places: dict[str, tuple[object, int]] = {}
     new: list[tuple[object, ...]] = []
     for _, comment_id, post_id, parent_id, without_parent, token, *rest in rows:
         comment_id = str(comment_id)
-        if comment_id in depths:
-            continue  # exists, or came earlier in this run
-        parent_depth = depths.get(str(parent_id)) if parent_id is not None else None
-        depth = int(str(without_parent)) if parent_depth is None else parent_depth + 1
-        depths[comment_id] = depth
+        if comment_id in places:
+            continue  # came earlier in this run
+        if parent_id is None:
+            anchor, steps = None, int(str(without_parent))
+        elif str(parent_id) in places:
+            anchor, parent_steps = places[str(parent_id)]
+            steps = parent_steps + 1
+        else:
+            anchor, steps = parent_id, 1
+        places[comment_id] = (anchor, steps)
         hex_token = token.hex() if isinstance(token, bytes) else None
-        new.append((comment_id, post_id, depth, hex_token, *rest))
-    if new:
-        await insert_new(connection, NEW_COMMENTS, FRESH_COMMENTS, site, json_rows(new))
+        new.append((comment_id, post_id, anchor, steps, hex_token, *rest))
+    await insert_new(connection, NEW_COMMENTS, FRESH_COMMENTS, site, json_rows(new))

@@ -61,7 +61,6 @@ STATEMENTS = {
     "write_model.SET_CLOSED": write_model.SET_CLOSED,
     "write_model.STREAM_VERSION": write_model.STREAM_VERSION,
     "stream_comments.NEW_COMMENTS": stream_comments.NEW_COMMENTS,
-    "stream_comments.DEPTHS": stream_comments.DEPTHS,
     "stream_comments.SET_STATUS": stream_comments.SET_STATUS,
     "stream_comments.REPORT": stream_comments.REPORT,
     "write_model.SET_SETTINGS": write_model.SET_SETTINGS,
@@ -156,7 +155,6 @@ SITES = "ARRAY[" + ", ".join(["'big'"] * 1000) + "]"
 # Custom plans, for a batch of 1,000 keys: a join the planner may cost as cheaper by scanning.
 BATCHES = {
     "threads.PARENTS": f"'big', {keys('c')}",
-    "stream_comments.DEPTHS": f"'big', {keys('c')}",
     "posts.POSITIONS": f"{SITES}, {keys('p')}",
     "decision_state.LOAD_COMMENTS": f"{SITES}, {keys('c')}",
     "decision_state.POSTS_OF_COMMENTS": f"{SITES}, {keys('c')}",
