@@ -326,6 +326,8 @@ def test_every_command_explains_itself(database_url: str) -> None:
         ("THREADLOG_PORT", "eighty", "THREADLOG_PORT=eighty is not a whole number"),
         ("THREADLOG_PORT", "70000", "THREADLOG_PORT=70000 must be at most 65535"),
         ("THREADLOG_WEBHOOK_SECRET_OVERLAP_HOURS", "-1", "must be at least 0"),
+        ("THREADLOG_ANALYZE_SECONDS", "-1", "THREADLOG_ANALYZE_SECONDS=-1 must be at least 0"),
+        ("THREADLOG_ANALYZE_SECONDS", "abc", "THREADLOG_ANALYZE_SECONDS=abc is not a number"),
         ("THREADLOG_UVLOOP", "perhaps", "THREADLOG_UVLOOP=perhaps is not true or false"),
         ("THREADLOG_LOG_LEVEL", "LOUD", "THREADLOG_LOG_LEVEL=LOUD is not DEBUG, INFO"),
     ],
