@@ -2,9 +2,10 @@
 database being unavailable."""
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -109,6 +110,20 @@ async def every(seconds: float, work: Callable[[], Awaitable[None]], outage: Out
             outage.log.exception("%s failed; trying again later", outage.worker)
         outage.resumed()
         await asyncio.sleep(seconds)
+
+
+@contextlib.asynccontextmanager
+async def repeating(
+    seconds: float, work: Callable[[], Awaitable[None]], outage: Outage
+) -> AsyncIterator[None]:
+    """`every(seconds, work, outage)` in the background while this runs; 0 seconds: never."""
+    task = asyncio.create_task(every(seconds, work, outage)) if seconds > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 class Acquisition(PoolAcquireContext):

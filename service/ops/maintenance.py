@@ -3,7 +3,6 @@ once no client would still retry with them, webhook delivery records once they a
 recent, rate-limit windows once over, and webhooks' previous secrets once their overlap is
 over."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,7 +10,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from service.access.rate_limits import forget_old_windows
-from service.db import Outage, Pool, every
+from service.db import Outage, Pool, repeating
 from service.keys import POOL, SETTINGS
 from service.ops import ledger
 from service.ops.retention import forget_old_ip_digests
@@ -53,7 +52,5 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
         await forget_old_windows(app[POOL])
         await forget_previous_secrets(app[POOL])
 
-    task = asyncio.create_task(every(EVERY_SECONDS, once, Outage(log, "upkeep")))
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with repeating(EVERY_SECONDS, once, Outage(log, "upkeep")):
+        yield

@@ -191,3 +191,17 @@ async def test_an_import_keeps_them_while_it_writes(
     assert "imported 40 posts and 12000 comments" in done.stdout
     analyzed = [line for line in done.stderr.splitlines() if "threadlog.statistics" in line]
     assert any("thread_comments" in line for line in analyzed), done.stderr
+
+
+async def test_a_table_gone_since_it_was_listed_is_passed_by(
+    migrated: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fill(migrated, 1, 2000)
+    # As if a rebuild's swap dropped a table between the list and its ANALYZE.
+    gone = "SELECT 'gone' AS name, 'public.gone' AS qualified WHERE $1::int > 0 UNION ALL "
+    monkeypatch.setattr(statistics, "GROWN", gone + statistics.GROWN.replace("ORDER BY", "--"))
+    assert await statistics.analyze_grown(migrated) == ["gone", "thread_comments"]
+    counted = await migrated.fetchval(
+        "SELECT reltuples FROM pg_class WHERE oid = 'thread_comments'::regclass"
+    )
+    assert counted == 2000
