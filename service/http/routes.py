@@ -33,16 +33,18 @@ GROUP = r"{group:[A-Za-z0-9][A-Za-z0-9._~-]{0,127}}"
 def add_routes(app: web.Application) -> None:
     site = f"/v1/sites/{SITE}"
     group = f"/v1/groups/{GROUP}"
+    # aiohttp tries the routes under one prefix (`/v1/sites`) in this order: the reads a
+    # page makes most, first.
     routes = [
+        ("GET", f"{site}/posts/{POST}/comments", queries.get_thread),
+        ("POST", f"{site}/posts/{POST}/comments", commands.post_comment),
+        ("GET", f"{site}/counts", queries.get_counts),
         ("PUT", f"{site}/posts/{POST}", commands.put_post),
         ("GET", f"{site}/posts/{POST}", queries.get_post),
         ("DELETE", f"{site}/posts/{POST}", commands.delete_post),
-        ("POST", f"{site}/posts/{POST}/comments", commands.post_comment),
-        ("GET", f"{site}/posts/{POST}/comments", queries.get_thread),
         ("DELETE", f"{site}/comments/{COMMENT}", commands.delete_comment),
         ("GET", f"{site}/labels", queries.get_labels),
         ("GET", f"{site}/labels/{{label}}/posts", queries.get_label_posts),
-        ("GET", f"{site}/counts", queries.get_counts),
         # Feeds and recent comments; before `comments/{comment}`, which `recent` would match.
         ("GET", f"{site}/posts/{POST}/comments.atom", feeds.get_post_feed),
         ("GET", f"{site}/comments.atom", feeds.get_site_feed),
