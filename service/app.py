@@ -16,7 +16,6 @@ from service.db import create_pool
 from service.eventstore import data_keys
 from service.http.access_log import AccessLines
 from service.http.assets import Assets
-from service.http.cors import add_cors_headers
 from service.http.frame import frame
 from service.http.keys import ASSETS, LIVE_PAGES, REPRESENTATIONS, STREAM_SLOTS
 from service.http.live_pages import SharedPages
@@ -77,9 +76,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[STREAM_SLOTS] = Holdings(settings.max_streams, settings.max_streams_per_client)
     app.on_shutdown.append(end_streams)
-    # The embed widget: its files, and CORS for the sites' allowed origins.
+    # The embed widget's files.
     app[ASSETS] = Assets.load()
-    app.on_response_prepare.append(add_cors_headers)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(erasure_ledger)
     app.cleanup_ctx.append(upkeep)

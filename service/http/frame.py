@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from service.http.cors import preflight
+from service.http.cors import add_cors_headers, preflight
 from service.http.keys import REQUEST_ID, ROUTE, STARTED
 from service.http.limits import body_pending, read_body_in_time
 from service.http.metrics import STATUS_CLASSES, route_template
@@ -27,6 +27,7 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
     identity = request[REQUEST_ID] = request_id(request)
     started = request[STARTED] = time.perf_counter()
     route = request[ROUTE] = route_template(request)
+    origin = request.headers.get("Origin")
     status = 500  # unless something answers
     streamed = False
     try:
@@ -34,7 +35,6 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
             try:
                 if body_pending(request):
                     await read_body_in_time(request)
-                origin = request.headers.get("Origin")
                 preflight_answer = None if origin is None else await preflight(request, origin)
                 if preflight_answer is not None:
                     response: web.StreamResponse = preflight_answer
@@ -61,4 +61,6 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
                 route, request.method, STATUS_CLASSES[status // 100], time.perf_counter() - started
             )
     response.headers["X-Request-Id"] = identity
+    if origin is not None and not response.prepared:  # a live stream's were set as it began
+        add_cors_headers(request, response)
     return response

@@ -9,6 +9,7 @@ import time
 
 from aiohttp import web
 
+from service.http.cors import add_cors_headers
 from service.keys import METRICS, STOPPING
 from service.settings import Settings
 from service.subscriptions.tail import LogTail
@@ -42,6 +43,7 @@ class EventStream:
 
     async def open(self) -> None:
         try:
+            add_cors_headers(self.request, self.response)
             await self.response.prepare(self.request)
         except ConnectionError:
             # The client left before the stream began: as expected as leaving later.

@@ -151,6 +151,15 @@ async def test_an_allowed_origin_may_call_the_reader_api(client: Client, site: S
         f"/v1/sites/{site.site}/posts/nope/comments", headers={"Origin": ORIGIN}
     )
     assert missing.status == 404 and missing.headers["Access-Control-Allow-Origin"] == ORIGIN
+    # So are a revalidated read, a route that is not there and a method that is not allowed.
+    etag = read.headers["ETag"]
+    same = await client.get(path, headers={"Origin": ORIGIN, "If-None-Match": etag})
+    unrouted = await client.get(f"/v1/sites/{site.site}/nothing", headers={"Origin": ORIGIN})
+    unallowed = await client.put(path, json={}, headers={"Origin": ORIGIN})
+    for answer, status in ((same, 304), (unrouted, 404), (unallowed, 405)):
+        assert answer.status == status
+        assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+        assert "Origin" in answer.headers["Vary"]
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "https://blog.example.evil", "null"])
