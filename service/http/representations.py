@@ -51,8 +51,10 @@ class Representation:
             return web.Response(status=304, headers=headers)
         if use_gzip:
             headers["Content-Encoding"] = "gzip"
+        # As a header, not `content_type=`: aiohttp's setter parses it again each time.
+        headers["Content-Type"] = self.content_type
         body = self.gzipped if use_gzip and self.gzipped is not None else self.body
-        return web.Response(body=body, content_type=self.content_type, headers=headers)
+        return web.Response(body=body, headers=headers)
 
 
 class RepresentationCache:
